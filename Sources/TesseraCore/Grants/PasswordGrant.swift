@@ -1,0 +1,58 @@
+import Foundation
+
+/// The resource owner password credentials grant (RFC 6749 §4.3). Off unless a client is explicitly
+/// allowed to use it; RFC 9700 §2.4 says it should not be used at all, and `tessera doctor` warns.
+public struct PasswordGrant: GrantHandler {
+    public let grantType = GrantType.password
+    public init() {}
+
+    public func handle(_ request: TokenRequest, client: Client, services: GrantServices) async throws -> TokenResponse {
+        let username = try request.required("username")
+        let password = try request.required("password")
+        let requested = try request.requestedScopes()
+        let user = try await UserAuthenticator(services: services).authenticate(username: username, password: password, clientID: client.id)
+        let scopes = try services.scopePolicy.grant(requested: requested, clientAllowed: client.allowedScopes, userAllowed: user.allowedScopes)
+        let now = services.clock.now
+        let audience = services.settings.defaultAudience
+        let access = try await services.accessTokens.mint(subject: user.id, clientID: client.id, scopes: scopes, audience: audience, now: now, authTime: now)
+        var refreshToken: String?
+        if client.grantTypes.contains(.refreshToken) {
+            let refresh = services.newRefreshToken(client: client, subject: user.id, scopes: scopes, audience: audience, authTime: now, now: now)
+            try await services.storage.insertRefreshToken(refresh.record)
+            refreshToken = refresh.token
+        }
+        services.audit.record(AuditEvent(.tokenIssued, at: now, clientID: client.id, subject: user.id,
+                                         detail: ["grant_type": grantType.rawValue, "scope": scopes.description]))
+        return TokenResponse(accessToken: access.token, expiresIn: access.lifetime, refreshToken: refreshToken, scope: scopes)
+    }
+}
+
+/// Checks a username and password. Unknown users, disabled users and wrong passwords take the same
+/// time and get the same answer.
+public struct UserAuthenticator: Sendable {
+    public let services: GrantServices
+    public init(services: GrantServices) { self.services = services }
+
+    public func authenticate(username: String, password: String, clientID: String?) async throws -> User {
+        let failure = OAuthError.invalidGrant("The username or password is incorrect.")
+        let now = services.clock.now
+        guard let user = try await services.storage.user(username: username) else {
+            try await services.passwords.verifyAgainstNothing(password)
+            services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, detail: ["reason": "unknown_user"]))
+            throw failure
+        }
+        let matches = try await services.passwords.verify(password, hash: user.passwordHash)
+        guard matches, !user.disabled else {
+            services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, subject: user.id,
+                                             detail: ["reason": user.disabled ? "disabled" : "bad_password"]))
+            throw failure
+        }
+        if services.passwords.needsRehash(user.passwordHash) {
+            // Upgrade a weaker hash now that we hold the plain password (cost raised since it was set).
+            let upgraded = try await services.passwords.hash(password)
+            try await services.storage.updatePasswordHash(userID: user.id, hash: upgraded)
+        }
+        services.audit.record(AuditEvent(.loginSucceeded, at: now, clientID: clientID, subject: user.id))
+        return user
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// A registered OAuth client (RFC 6749 §2).
+public struct Client: Sendable, Hashable {
+    /// The public identifier (`client_id`).
+    public var id: String
+    /// A human-readable name shown on consent pages.
+    public var name: String
+    /// SHA-256 of the client secret; `nil` for public clients.
+    public var secretDigest: Data?
+    /// How the client authenticates at the token endpoint.
+    public var authMethod: ClientAuthMethod
+    /// Grant types this client may use. Password and implicit are never on by default.
+    public var grantTypes: Set<GrantType>
+    /// The most this client may ever be granted.
+    public var allowedScopes: ScopeSet
+    /// Redirect URIs, matched exactly.
+    public var redirectURIs: [String]
+    /// Whether users are asked for consent (first-party apps may skip it).
+    public var requireConsent: Bool
+    public var createdAt: Date
+    /// When the secret stops working; `nil` for never.
+    public var secretExpiresAt: Date?
+
+    public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
+                allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil) {
+        self.id = id
+        self.name = name
+        self.secretDigest = secretDigest
+        self.authMethod = authMethod
+        self.grantTypes = grantTypes
+        self.allowedScopes = allowedScopes
+        self.redirectURIs = redirectURIs
+        self.requireConsent = requireConsent
+        self.createdAt = createdAt
+        self.secretExpiresAt = secretExpiresAt
+    }
+
+    /// A public client holds no secret (RFC 6749 §2.1).
+    public var isPublic: Bool { authMethod == .none }
+}
+
+/// A resource owner.
+public struct User: Sendable, Hashable {
+    /// Stable opaque identifier, used as `sub`.
+    public var id: String
+    public var username: String
+    /// bcrypt hash of the password.
+    public var passwordHash: String
+    /// The most this user may ever grant.
+    public var allowedScopes: ScopeSet
+    public var disabled: Bool
+    public var createdAt: Date
+
+    public init(id: String, username: String, passwordHash: String, allowedScopes: ScopeSet, disabled: Bool = false, createdAt: Date) {
+        self.id = id
+        self.username = username
+        self.passwordHash = passwordHash
+        self.allowedScopes = allowedScopes
+        self.disabled = disabled
+        self.createdAt = createdAt
+    }
+}

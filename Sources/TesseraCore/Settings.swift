@@ -1,0 +1,25 @@
+import Foundation
+
+/// The protocol settings the core needs. The server builds it from its configuration; the core never
+/// reads the environment.
+public struct OAuthSettings: Sendable {
+    /// The issuer identifier (RFC 8414 §2), e.g. `https://auth.example.com`. No trailing slash.
+    public var issuer: String
+    /// Access token lifetime. Default 15 minutes.
+    public var accessTokenLifetime: TimeInterval = 900
+    /// Algorithm that signs access tokens. Default ES256.
+    public var accessTokenAlgorithm: SigningAlgorithm = .es256
+    /// A refresh token dies if unused this long. Default 14 days.
+    public var refreshTokenIdleLifetime: TimeInterval = 14 * 86_400
+    /// A refresh token family dies this long after the first grant, however it is used. Default 30 days.
+    public var refreshTokenAbsoluteLifetime: TimeInterval = 30 * 86_400
+    /// Scopes granted when a request names none. Default `read`.
+    public var defaultScopes: ScopeSet = ["read"]
+    /// The `aud` of access tokens when no resource is requested. Default: the issuer.
+    public var defaultAudience: [String]
+
+    public init(issuer: String) {
+        self.issuer = issuer
+        self.defaultAudience = [issuer]
+    }
+}

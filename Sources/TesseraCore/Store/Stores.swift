@@ -1,0 +1,67 @@
+import Foundation
+
+/// Storage errors the core understands. Anything else is a server error.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// A unique value (username, client id) already exists.
+        case conflict
+        /// The backend cannot be reached right now (maps to 503 `temporarily_unavailable`).
+        case unavailable
+        /// The record to change does not exist.
+        case notFound
+    }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+    public var description: String { "\(kind): \(message)" }
+}
+
+/// Registered clients.
+public protocol ClientStore: Sendable {
+    func client(id: String) async throws -> Client?
+    func insertClient(_ client: Client) async throws
+    func listClients() async throws -> [Client]
+    /// Deletes a client and everything issued to it. Returns whether it existed.
+    func deleteClient(id: String) async throws -> Bool
+}
+
+/// Resource owners.
+public protocol UserStore: Sendable {
+    func user(username: String) async throws -> User?
+    func user(id: String) async throws -> User?
+    func insertUser(_ user: User) async throws
+    func listUsers() async throws -> [User]
+    func updatePasswordHash(userID: String, hash: String) async throws
+    func setDisabled(userID: String, disabled: Bool) async throws
+}
+
+/// Refresh tokens, keyed by digest.
+public protocol RefreshTokenStore: Sendable {
+    func insertRefreshToken(_ token: RefreshTokenRecord) async throws
+    func refreshToken(digest: Data) async throws -> RefreshTokenRecord?
+    /// Atomically marks the token with `digest` as rotated and stores `successor`.
+    ///
+    /// Returns `false` — and stores nothing — when the token was already rotated or revoked, so of
+    /// concurrent rotations of one token exactly one succeeds, across processes too.
+    func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at: Date) async throws -> Bool
+    /// Revokes every token of a family. Returns how many were newly revoked.
+    @discardableResult
+    func revokeRefreshTokenFamily(familyID: String, at: Date) async throws -> Int
+    /// Deletes tokens whose family expired before `before`. Returns how many were removed.
+    @discardableResult
+    func purgeExpiredRefreshTokens(before: Date) async throws -> Int
+}
+
+/// Signing keys (private keys included), shared by every node.
+public protocol SigningKeyStore: Sendable {
+    func signingKeys() async throws -> [SigningKeyRecord]
+    func insertSigningKey(_ key: SigningKeyRecord) async throws
+    func retireSigningKey(kid: String, at: Date) async throws
+    func deleteSigningKey(kid: String) async throws
+}
+
+/// Everything the core needs from storage.
+public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & SigningKeyStore

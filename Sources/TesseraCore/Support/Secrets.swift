@@ -1,0 +1,47 @@
+import Crypto
+import Foundation
+
+/// Random secrets and their at-rest digests.
+///
+/// Tokens, codes and client secrets are high-entropy random values, so a fast SHA-256 digest is the
+/// right at-rest form: it is infeasible to invert and keeps `/token` fast (DESIGN.md).
+public enum Secrets {
+    /// A URL-safe random string carrying `bytes` bytes (default 32 = 256 bits) of randomness.
+    public static func random(bytes: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var data = Data(count: bytes)
+        for i in 0..<bytes { data[i] = UInt8.random(in: .min ... .max, using: &generator) }
+        return data.base64URLEncodedString()
+    }
+
+    /// The SHA-256 digest of a secret, as stored in the database.
+    public static func digest(_ secret: String) -> Data {
+        Data(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    /// Compares two byte strings in time independent of where they differ.
+    public static func constantTimeEquals(_ a: Data, _ b: Data) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+}
+
+extension Data {
+    /// base64url without padding (RFC 4648 §5).
+    public func base64URLEncodedString() -> String {
+        base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Decodes base64url with or without padding; `nil` when malformed.
+    public init?(base64URLEncoded string: String) {
+        var s = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        guard !s.contains("=") || string.hasSuffix("=") else { return nil }
+        while s.count % 4 != 0 { s.append("=") }
+        self.init(base64Encoded: s)
+    }
+}

@@ -1,0 +1,175 @@
+import Crypto
+import _CryptoExtras
+import Foundation
+import JWTKit
+import Synchronization
+
+/// Key generation and the public JWK form (RFC 7517) of Tessera's signing keys.
+public enum SigningKeyFactory {
+    /// Generates a new private key; the `kid` is its RFC 7638 thumbprint.
+    public static func generate(_ algorithm: SigningAlgorithm, now: Date, activatesAt: Date? = nil) throws -> SigningKeyRecord {
+        let pem: String
+        switch algorithm {
+        case .es256:
+            pem = P256.Signing.PrivateKey().pemRepresentation
+        case .rs256:
+            pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation
+        }
+        let jwk = try publicJWK(algorithm: algorithm, privateKeyPEM: pem, kid: nil)
+        return SigningKeyRecord(kid: thumbprint(of: jwk), algorithm: algorithm, privateKeyPEM: pem, createdAt: now, activatesAt: activatesAt ?? now)
+    }
+
+    /// The public JWK of a private key, with `kid`, `use` and `alg` when a kid is given.
+    public static func publicJWK(algorithm: SigningAlgorithm, privateKeyPEM: String, kid: String?) throws -> [String: String] {
+        var jwk: [String: String]
+        switch algorithm {
+        case .es256:
+            let key = try P256.Signing.PrivateKey(pemRepresentation: privateKeyPEM)
+            let raw = key.publicKey.rawRepresentation // x || y
+            jwk = ["kty": "EC", "crv": "P-256",
+                   "x": raw.prefix(32).base64URLEncodedString(), "y": raw.suffix(32).base64URLEncodedString()]
+        case .rs256:
+            let key = try Insecure.RSA.PrivateKey(pem: privateKeyPEM)
+            let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
+            jwk = ["kty": "RSA", "n": modulus.base64URLEncodedString(), "e": exponent.base64URLEncodedString()]
+        }
+        if let kid {
+            jwk["kid"] = kid
+            jwk["use"] = "sig"
+            jwk["alg"] = algorithm.rawValue
+        }
+        return jwk
+    }
+
+    /// RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members in lexicographic order.
+    public static func thumbprint(of jwk: [String: String]) -> String {
+        let members: [String] = jwk["kty"] == "EC" ? ["crv", "kty", "x", "y"] : ["e", "kty", "n"]
+        let json = "{" + members.map { "\"\($0)\":\"\(jwk[$0] ?? "")\"" }.joined(separator: ",") + "}"
+        return Data(SHA256.hash(data: Data(json.utf8))).base64URLEncodedString()
+    }
+}
+
+/// An immutable view of the signing keys at one moment: which key signs for each algorithm and which
+/// public keys are published.
+public struct SigningKeySet: Sendable {
+    /// Every usable key, by kid (signing and verification).
+    public let collection: JWTKeyCollection
+    /// The kid that signs for each algorithm right now.
+    public let activeKids: [SigningAlgorithm: String]
+    /// The records behind this set, newest first.
+    public let records: [SigningKeyRecord]
+    /// `{"keys": [...]}`, ready to serve at `/jwks.json`.
+    public let jwksJSON: Data
+
+    /// Builds the set. A key is published from its creation (so it can be pre-published before it signs)
+    /// until `retiredAt + retention`, after which no token it signed can still be valid.
+    public static func build(from records: [SigningKeyRecord], now: Date, retention: TimeInterval) async throws -> SigningKeySet {
+        let collection = JWTKeyCollection()
+        var published: [[String: String]] = []
+        var active: [SigningAlgorithm: SigningKeyRecord] = [:]
+        let sorted = records.sorted { ($0.activatesAt, $0.kid) > ($1.activatesAt, $1.kid) }
+        var kept: [SigningKeyRecord] = []
+        for record in sorted {
+            if let retiredAt = record.retiredAt, retiredAt.addingTimeInterval(retention) <= now { continue }
+            let kid = JWKIdentifier(string: record.kid)
+            switch record.algorithm {
+            case .es256:
+                await collection.add(ecdsa: try ES256PrivateKey(pem: record.privateKeyPEM), kid: kid)
+            case .rs256:
+                await collection.add(rsa: try Insecure.RSA.PrivateKey(pem: record.privateKeyPEM), digestAlgorithm: .sha256, kid: kid)
+            }
+            published.append(try SigningKeyFactory.publicJWK(algorithm: record.algorithm, privateKeyPEM: record.privateKeyPEM, kid: record.kid))
+            kept.append(record)
+            if record.retiredAt == nil, record.activatesAt <= now, active[record.algorithm] == nil {
+                active[record.algorithm] = record
+            }
+        }
+        let jwks = try JSONSerialization.data(withJSONObject: ["keys": published], options: [.sortedKeys])
+        return SigningKeySet(collection: collection, activeKids: active.mapValues(\.kid), records: kept, jwksJSON: jwks)
+    }
+}
+
+/// Owns the signing keys: creates them on first start, rotates them, and reloads them from the store
+/// so that keys made by one node are used and published by all.
+public final class SigningKeyManager: Sendable {
+    private let store: any SigningKeyStore
+    private let clock: any TimeSource
+    /// How long a retired key stays published: the longest lifetime of anything it signed.
+    public let retention: TimeInterval
+    private let state: Mutex<(set: SigningKeySet?, loadedAt: Date)>
+
+    public init(store: any SigningKeyStore, clock: any TimeSource, retention: TimeInterval) {
+        self.store = store
+        self.clock = clock
+        self.retention = retention
+        self.state = Mutex((nil, .distantPast))
+    }
+
+    /// The current key set. Call `reload()` first (the server does at start-up).
+    public var current: SigningKeySet {
+        get throws(OAuthError) {
+            guard let set = state.withLock({ $0.set }) else {
+                throw OAuthError(.serverError, "Signing keys are not loaded.")
+            }
+            return set
+        }
+    }
+
+    /// When the keys were last read from the store.
+    public var loadedAt: Date { state.withLock { $0.loadedAt } }
+
+    /// Makes sure an active key exists for each algorithm, creating the missing ones.
+    /// Returns the records created.
+    @discardableResult
+    public func ensureKeys(algorithms: [SigningAlgorithm] = SigningAlgorithm.allCases) async throws -> [SigningKeyRecord] {
+        let now = clock.now
+        let existing = try await store.signingKeys()
+        var created: [SigningKeyRecord] = []
+        for algorithm in algorithms where !existing.contains(where: { $0.algorithm == algorithm && $0.retiredAt == nil }) {
+            let record = try SigningKeyFactory.generate(algorithm, now: now)
+            try await store.insertSigningKey(record)
+            created.append(record)
+        }
+        try await reload()
+        return created
+    }
+
+    /// Adds a new key per algorithm and retires the previous ones; retired keys stay published for `retention`.
+    @discardableResult
+    public func rotate(algorithms: [SigningAlgorithm] = SigningAlgorithm.allCases) async throws -> [SigningKeyRecord] {
+        let now = clock.now
+        let existing = try await store.signingKeys()
+        var created: [SigningKeyRecord] = []
+        for algorithm in algorithms {
+            let record = try SigningKeyFactory.generate(algorithm, now: now)
+            try await store.insertSigningKey(record)
+            for old in existing where old.algorithm == algorithm && old.retiredAt == nil {
+                try await store.retireSigningKey(kid: old.kid, at: now)
+            }
+            created.append(record)
+        }
+        try await reload()
+        return created
+    }
+
+    /// Deletes retired keys whose retention has passed. Returns their kids.
+    @discardableResult
+    public func purgeExpired() async throws -> [String] {
+        let now = clock.now
+        var removed: [String] = []
+        for record in try await store.signingKeys() {
+            if let retiredAt = record.retiredAt, retiredAt.addingTimeInterval(retention) <= now {
+                try await store.deleteSigningKey(kid: record.kid)
+                removed.append(record.kid)
+            }
+        }
+        return removed
+    }
+
+    /// Re-reads the keys from the store.
+    public func reload() async throws {
+        let now = clock.now
+        let set = try await SigningKeySet.build(from: try await store.signingKeys(), now: now, retention: retention)
+        state.withLock { $0 = (set, now) }
+    }
+}

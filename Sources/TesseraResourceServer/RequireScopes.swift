@@ -1,0 +1,42 @@
+import Hummingbird
+import HummingbirdAuth
+
+/// Refuses requests whose access token lacks any of the given scopes (RFC 6750 §3.1).
+///
+/// Add it after ``BearerTokenMiddleware``, on a route group or a single route:
+///
+/// ```swift
+/// router.group("data").add(middleware: RequireScopes("read")).get { _, context in ... }
+/// ```
+///
+/// Without a token it answers 401 with `WWW-Authenticate: Bearer realm="…"`; with a token that
+/// lacks a scope, 403 with `WWW-Authenticate: Bearer realm="…", error="insufficient_scope",
+/// error_description="…", scope="<all required scopes>"`.
+public struct RequireScopes<Context: AuthRequestContext>: RouterMiddleware where Context.Identity == AccessToken {
+    /// The scopes that must all be granted.
+    public let scopes: [String]
+    /// The `realm` attribute of challenges; keep it equal to the one of ``BearerTokenMiddleware``.
+    public let realm: String?
+
+    /// Requires every scope in `scopes`.
+    public init(_ scopes: [String], realm: String? = BearerTokenMiddleware<Context>.defaultRealm) {
+        self.scopes = scopes
+        self.realm = realm
+    }
+
+    /// Requires every scope listed.
+    public init(_ scopes: String..., realm: String? = BearerTokenMiddleware<Context>.defaultRealm) {
+        self.init(scopes, realm: realm)
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = context.identity else {
+            throw BearerError.missingToken(realm: self.realm)
+        }
+        guard token.hasScopes(self.scopes) else {
+            context.logger.debug("oauth.scope.insufficient", metadata: ["oauth.client_id": .string(token.clientID)])
+            throw BearerError.insufficientScope(self.scopes, realm: self.realm)
+        }
+        return try await next(request, context)
+    }
+}

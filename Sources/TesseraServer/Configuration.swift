@@ -1,0 +1,148 @@
+import Foundation
+import TesseraCore
+
+/// Every setting of a Tessera server: one `Sendable` tree, documented once here.
+///
+/// Sources, lowest precedence first: these defaults, a JSON config file (`--config` / `TESSERA_CONFIG`),
+/// environment variables (`TESSERA_*`), then command-line flags.
+public struct TesseraConfiguration: Sendable, Equatable {
+    /// Address to listen on. Default `127.0.0.1`. Env `TESSERA_HOST`.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on. Default `8080`. Env `TESSERA_PORT`.
+    public var port: Int = 8080
+    /// Issuer identifier (RFC 8414). Default `http://<host>:<port>`. Env `TESSERA_ISSUER`.
+    public var issuer: String?
+    /// SQLite file path or `postgres://` URL. Default `./tessera.sqlite`. Env `TESSERA_DATABASE`.
+    public var database: String = "./tessera.sqlite"
+    /// Connections per node. Default `10`. Env `TESSERA_DATABASE_POOL_SIZE`.
+    public var databasePoolSize: Int = 10
+    /// bcrypt cost for new password hashes; weaker hashes are upgraded at login. Default `12`. Env `TESSERA_BCRYPT_COST`.
+    public var bcryptCost: Int = 12
+    /// Access token lifetime in seconds. Default `900`. Env `TESSERA_ACCESS_TOKEN_TTL`.
+    public var accessTokenLifetime: Int = 900
+    /// `ES256` (default) or `RS256`. Env `TESSERA_ACCESS_TOKEN_ALG`.
+    public var accessTokenAlgorithm: String = "ES256"
+    /// Refresh token idle lifetime in seconds. Default 14 days. Env `TESSERA_REFRESH_IDLE_TTL`.
+    public var refreshTokenIdleLifetime: Int = 14 * 86_400
+    /// Refresh token absolute (family) lifetime in seconds. Default 30 days. Env `TESSERA_REFRESH_ABSOLUTE_TTL`.
+    public var refreshTokenAbsoluteLifetime: Int = 30 * 86_400
+    /// Scopes granted when a request names none. Default `read`. Env `TESSERA_DEFAULT_SCOPES` (space-separated).
+    public var defaultScopes: String = "read"
+    /// `aud` of access tokens. Default: the issuer. Env `TESSERA_AUDIENCE` (space-separated).
+    public var audience: String?
+    /// Largest accepted request body in bytes; larger gets 413. Default `65536`. Env `TESSERA_MAX_BODY_BYTES`.
+    public var maxBodySize: Int = 65_536
+    /// How often each node re-reads signing keys from the database, in seconds. Default `30`. Env `TESSERA_KEY_RELOAD_INTERVAL`.
+    public var keyReloadInterval: Int = 30
+    /// Log level (`trace` … `critical`). Default `info`. Env `TESSERA_LOG_LEVEL`.
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    /// The effective issuer.
+    public var effectiveIssuer: String {
+        let value = issuer ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        return value.hasSuffix("/") ? String(value.dropLast()) : value
+    }
+
+    /// A configuration error, reported as one line.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Checks every value; run at start-up.
+    public func validate() throws(Invalid) {
+        guard (1...65_535).contains(port) else { throw Invalid("port must be between 1 and 65535") }
+        guard (4...31).contains(bcryptCost) else { throw Invalid("bcryptCost must be between 4 and 31") }
+        guard accessTokenLifetime >= 30, accessTokenLifetime <= 86_400 else { throw Invalid("accessTokenLifetime must be between 30 and 86400 seconds") }
+        guard SigningAlgorithm(rawValue: accessTokenAlgorithm.uppercased()) != nil else { throw Invalid("accessTokenAlgorithm must be ES256 or RS256") }
+        guard refreshTokenIdleLifetime > 0, refreshTokenAbsoluteLifetime >= refreshTokenIdleLifetime else {
+            throw Invalid("refresh token lifetimes must be positive, the absolute one at least the idle one")
+        }
+        guard databasePoolSize >= 1 else { throw Invalid("databasePoolSize must be at least 1") }
+        guard maxBodySize >= 1024 else { throw Invalid("maxBodySize must be at least 1024") }
+        guard keyReloadInterval >= 1 else { throw Invalid("keyReloadInterval must be at least 1 second") }
+        guard let url = URL(string: effectiveIssuer), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+              url.query == nil, url.fragment == nil else {
+            throw Invalid("issuer must be an http(s) URL without query or fragment")
+        }
+        do { _ = try ScopeSet(parsing: defaultScopes) } catch { throw Invalid("defaultScopes has invalid characters") }
+    }
+
+    /// The core's protocol settings.
+    public var oauthSettings: OAuthSettings {
+        var settings = OAuthSettings(issuer: effectiveIssuer)
+        settings.accessTokenLifetime = TimeInterval(accessTokenLifetime)
+        settings.accessTokenAlgorithm = SigningAlgorithm(rawValue: accessTokenAlgorithm.uppercased()) ?? .es256
+        settings.refreshTokenIdleLifetime = TimeInterval(refreshTokenIdleLifetime)
+        settings.refreshTokenAbsoluteLifetime = TimeInterval(refreshTokenAbsoluteLifetime)
+        settings.defaultScopes = (try? ScopeSet(parsing: defaultScopes)) ?? ["read"]
+        if let audience, !audience.isEmpty {
+            settings.defaultAudience = audience.split(separator: " ").map(String.init)
+        }
+        return settings
+    }
+
+    // MARK: Loading
+
+    /// Applies a JSON config file whose keys are this struct's property names.
+    public mutating func apply(configFile path: String) throws(Invalid) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw Invalid("cannot read config file \(path)") }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw Invalid("config file \(path) is not a JSON object")
+        }
+        var values: [String: String] = [:]
+        for (key, value) in object {
+            switch value {
+            case let string as String: values[key] = string
+            case let number as NSNumber: values[key] = number.stringValue
+            case let array as [String]: values[key] = array.joined(separator: " ")
+            default: throw Invalid("config file key '\(key)' has an unsupported value")
+            }
+        }
+        for key in values.keys where Self.keys[key] == nil { throw Invalid("config file has unknown key '\(key)'") }
+        try apply(values, source: "config file")
+    }
+
+    /// Applies `TESSERA_*` environment variables (and `TESSERA_CONFIG` first, if set).
+    public mutating func apply(environment: [String: String]) throws(Invalid) {
+        if let file = environment["TESSERA_CONFIG"], !file.isEmpty { try apply(configFile: file) }
+        var values: [String: String] = [:]
+        for (key, env) in Self.keys { if let value = environment[env], !value.isEmpty { values[key] = value } }
+        try apply(values, source: "environment")
+    }
+
+    /// Property name → environment variable.
+    static let keys: [String: String] = [
+        "host": "TESSERA_HOST", "port": "TESSERA_PORT", "issuer": "TESSERA_ISSUER", "database": "TESSERA_DATABASE",
+        "databasePoolSize": "TESSERA_DATABASE_POOL_SIZE", "bcryptCost": "TESSERA_BCRYPT_COST",
+        "accessTokenLifetime": "TESSERA_ACCESS_TOKEN_TTL", "accessTokenAlgorithm": "TESSERA_ACCESS_TOKEN_ALG",
+        "refreshTokenIdleLifetime": "TESSERA_REFRESH_IDLE_TTL", "refreshTokenAbsoluteLifetime": "TESSERA_REFRESH_ABSOLUTE_TTL",
+        "defaultScopes": "TESSERA_DEFAULT_SCOPES", "audience": "TESSERA_AUDIENCE", "maxBodySize": "TESSERA_MAX_BODY_BYTES",
+        "keyReloadInterval": "TESSERA_KEY_RELOAD_INTERVAL", "logLevel": "TESSERA_LOG_LEVEL",
+    ]
+
+    private mutating func apply(_ values: [String: String], source: String) throws(Invalid) {
+        func int(_ key: String) throws(Invalid) -> Int? {
+            guard let raw = values[key] else { return nil }
+            guard let value = Int(raw) else { throw Invalid("\(key) from \(source) must be a whole number, got '\(raw)'") }
+            return value
+        }
+        if let v = values["host"] { host = v }
+        if let v = try int("port") { port = v }
+        if let v = values["issuer"] { issuer = v }
+        if let v = values["database"] { database = v }
+        if let v = try int("databasePoolSize") { databasePoolSize = v }
+        if let v = try int("bcryptCost") { bcryptCost = v }
+        if let v = try int("accessTokenLifetime") { accessTokenLifetime = v }
+        if let v = values["accessTokenAlgorithm"] { accessTokenAlgorithm = v }
+        if let v = try int("refreshTokenIdleLifetime") { refreshTokenIdleLifetime = v }
+        if let v = try int("refreshTokenAbsoluteLifetime") { refreshTokenAbsoluteLifetime = v }
+        if let v = values["defaultScopes"] { defaultScopes = v }
+        if let v = values["audience"] { audience = v }
+        if let v = try int("maxBodySize") { maxBodySize = v }
+        if let v = try int("keyReloadInterval") { keyReloadInterval = v }
+        if let v = values["logLevel"] { logLevel = v }
+    }
+}

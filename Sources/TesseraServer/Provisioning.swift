@@ -1,0 +1,175 @@
+import Foundation
+import TesseraCore
+
+/// Creating users and clients: the logic behind `tessera user …`, `tessera client …` and the demo.
+public struct Provisioning: Sendable {
+    public let storage: any TesseraStorage
+    public let passwords: any PasswordHasher
+    public let clock: any TimeSource
+
+    public init(storage: any TesseraStorage, passwords: any PasswordHasher, clock: any TimeSource = SystemTimeSource()) {
+        self.storage = storage
+        self.passwords = passwords
+        self.clock = clock
+    }
+
+    /// A provisioning mistake, reported as one line.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    // MARK: Users
+
+    @discardableResult
+    public func addUser(username: String, password: String, scopes: [String]) async throws -> User {
+        guard !username.isEmpty, username.count <= 128, !username.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw Invalid("username must be 1–128 characters without spaces")
+        }
+        guard password.count >= 8 else { throw Invalid("password must be at least 8 characters") }
+        guard password.utf8.count <= 72 else { throw Invalid("password must be at most 72 bytes (bcrypt's limit)") }
+        let scopeSet = try parseScopes(scopes)
+        let user = User(id: UUID().uuidString.lowercased(), username: username, passwordHash: try await passwords.hash(password),
+                        allowedScopes: scopeSet, createdAt: clock.now)
+        do {
+            try await storage.insertUser(user)
+        } catch let error as StoreError where error.kind == .conflict {
+            throw Invalid("user '\(username)' already exists")
+        }
+        return user
+    }
+
+    public func setPassword(username: String, password: String) async throws {
+        guard password.count >= 8 else { throw Invalid("password must be at least 8 characters") }
+        guard password.utf8.count <= 72 else { throw Invalid("password must be at most 72 bytes (bcrypt's limit)") }
+        let user = try await requireUser(username)
+        try await storage.updatePasswordHash(userID: user.id, hash: try await passwords.hash(password))
+    }
+
+    public func setDisabled(username: String, disabled: Bool) async throws {
+        let user = try await requireUser(username)
+        try await storage.setDisabled(userID: user.id, disabled: disabled)
+    }
+
+    public func requireUser(_ username: String) async throws -> User {
+        guard let user = try await storage.user(username: username) else { throw Invalid("no user named '\(username)'") }
+        return user
+    }
+
+    // MARK: Clients
+
+    /// A newly created client and its secret, shown once.
+    public struct NewClient: Sendable {
+        public let client: Client
+        public let secret: String?
+
+        /// The RFC 7591 §3.2.1 client information response.
+        public var registrationResponse: [String: RegistrationValue] {
+            var out: [String: RegistrationValue] = [
+                "client_id": .string(client.id),
+                "client_name": .string(client.name),
+                "client_id_issued_at": .int(Int(client.createdAt.timeIntervalSince1970)),
+                "grant_types": .strings(client.grantTypes.map(\.rawValue).sorted()),
+                "redirect_uris": .strings(client.redirectURIs),
+                "token_endpoint_auth_method": .string(client.authMethod.rawValue),
+                "scope": .string(client.allowedScopes.description),
+                "response_types": .strings([]),
+            ]
+            if let secret {
+                out["client_secret"] = .string(secret)
+                out["client_secret_expires_at"] = .int(client.secretExpiresAt.map { Int($0.timeIntervalSince1970) } ?? 0)
+            }
+            return out
+        }
+    }
+
+    /// A JSON value of a registration response.
+    public enum RegistrationValue: Encodable, Sendable {
+        case string(String)
+        case int(Int)
+        case strings([String])
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .string(let value): try container.encode(value)
+            case .int(let value): try container.encode(value)
+            case .strings(let value): try container.encode(value)
+            }
+        }
+    }
+
+    public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
+                          requireConsent: Bool = true, id: String? = nil) async throws -> NewClient {
+        guard !name.isEmpty, name.count <= 200 else { throw Invalid("client name must be 1–200 characters") }
+        var grantTypes = Set<GrantType>()
+        for grant in grants {
+            let type = GrantType(rawValue: grant)
+            guard GrantType.known.contains(type) else {
+                throw Invalid("unknown grant type '\(grant)' (known: \(GrantType.known.map(\.rawValue).joined(separator: ", ")))")
+            }
+            grantTypes.insert(type)
+        }
+        guard !grantTypes.isEmpty else { throw Invalid("give at least one --grant") }
+        if isPublic, grantTypes.contains(.clientCredentials) {
+            throw Invalid("a public client cannot use client_credentials (RFC 6749 §4.4)")
+        }
+        for uri in redirectURIs { try Self.validateRedirectURI(uri) }
+        if (grantTypes.contains(.authorizationCode) || grantTypes.contains(.implicit)) && redirectURIs.isEmpty {
+            throw Invalid("authorization_code and implicit clients need at least one --redirect-uri")
+        }
+        let secret = isPublic ? nil : Secrets.random(bytes: 32)
+        let client = Client(id: id ?? Secrets.random(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
+                            authMethod: isPublic ? .none : .clientSecretBasic, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
+                            redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now)
+        do {
+            try await storage.insertClient(client)
+        } catch let error as StoreError where error.kind == .conflict {
+            throw Invalid("client '\(client.id)' already exists")
+        }
+        return NewClient(client: client, secret: secret)
+    }
+
+    /// Redirect URIs are absolute, without fragment (RFC 6749 §3.1.2) and without wildcards.
+    static func validateRedirectURI(_ uri: String) throws {
+        guard let components = URLComponents(string: uri), let scheme = components.scheme, components.host != nil || scheme != "http" && scheme != "https" else {
+            throw Invalid("redirect URI '\(uri)' is not an absolute URI")
+        }
+        guard components.fragment == nil else { throw Invalid("redirect URI '\(uri)' must not have a fragment") }
+        guard !uri.contains("*") else { throw Invalid("redirect URI '\(uri)' must not contain wildcards") }
+    }
+
+    private func parseScopes(_ scopes: [String]) throws -> ScopeSet {
+        var result = ScopeSet([])
+        for value in scopes {
+            do { result = result.union(try ScopeSet(parsing: value)) } catch { throw Invalid("invalid scope '\(value)'") }
+        }
+        return result
+    }
+
+    // MARK: Demo
+
+    /// The demo's credentials, printed by `tessera serve --demo`.
+    public struct DemoCredentials: Sendable {
+        public let username: String
+        public let password: String
+        public let clientID: String
+        public let clientSecret: String
+    }
+
+    /// Provisions (or re-provisions with fresh secrets) a demo user and a demo confidential client.
+    public func provisionDemo() async throws -> DemoCredentials {
+        let username = "demo"
+        let password = Secrets.random(bytes: 12)
+        if try await storage.user(username: username) != nil {
+            try await setPassword(username: username, password: password)
+        } else {
+            try await addUser(username: username, password: password, scopes: ["read", "write"])
+        }
+        let clientID = "demo-client"
+        _ = try await storage.deleteClient(id: clientID)
+        let client = try await addClient(name: "Demo client", grants: ["client_credentials", "password", "refresh_token"],
+                                         scopes: ["read", "write"], id: clientID)
+        return DemoCredentials(username: username, password: password, clientID: clientID, clientSecret: client.secret ?? "")
+    }
+}

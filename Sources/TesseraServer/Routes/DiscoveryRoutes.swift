@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// `GET /jwks.json` (RFC 7517) and `GET /.well-known/oauth-authorization-server` (RFC 8414).
+struct DiscoveryRoutes {
+    let runtime: TesseraRuntime
+
+    func register(on router: Router<TesseraRequestContext>) {
+        let metadata = JSON.encode(AuthorizationServerMetadata(runtime: runtime))
+        router.get(".well-known/oauth-authorization-server") { _, _ in
+            JSON.response(data: metadata, cacheControl: "public, max-age=300")
+        }
+        router.get("jwks.json") { _, _ in
+            // Short cache: a key rotated on any node must reach verifiers quickly.
+            JSON.response(data: try runtime.keys.current.jwksJSON, cacheControl: "public, max-age=60")
+        }
+    }
+}
+
+/// RFC 8414 §2 metadata: only what is implemented.
+struct AuthorizationServerMetadata: Encodable {
+    let issuer: String
+    let tokenEndpoint: String
+    let jwksURI: String
+    let grantTypesSupported: [String]
+    let responseTypesSupported: [String]
+    let tokenEndpointAuthMethodsSupported: [String]
+    let scopesSupported: [String]?
+
+    init(runtime: TesseraRuntime) {
+        let issuer = runtime.configuration.effectiveIssuer
+        self.issuer = issuer
+        self.tokenEndpoint = issuer + "/token"
+        self.jwksURI = issuer + "/jwks.json"
+        self.grantTypesSupported = runtime.tokenEndpoint.grants.grantTypes.map(\.rawValue)
+        // No authorization endpoint is served yet, so no response type is supported.
+        self.responseTypesSupported = []
+        self.tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
+        self.scopesSupported = nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case tokenEndpoint = "token_endpoint"
+        case jwksURI = "jwks_uri"
+        case grantTypesSupported = "grant_types_supported"
+        case responseTypesSupported = "response_types_supported"
+        case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
+        case scopesSupported = "scopes_supported"
+    }
+}

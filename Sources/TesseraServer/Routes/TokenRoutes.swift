@@ -1,0 +1,45 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TesseraCore
+
+/// `POST /token` (RFC 6749 §3.2): decodes HTTP into a `TokenRequest` and encodes the answer.
+/// Every OAuth decision is the core's `TokenEndpoint`.
+struct TokenRoutes {
+    let runtime: TesseraRuntime
+
+    func register(on router: Router<TesseraRequestContext>) {
+        router.post("token") { request, context in
+            try await token(request, context: context)
+        }
+    }
+
+    func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        var request = request
+        let parameters = try await FormRequest.parameters(of: &request, maxSize: runtime.configuration.maxBodySize)
+        let basic = try request.headers[.authorization].flatMap { header throws(OAuthError) in
+            guard let credentials = try BasicCredentials.parse(authorization: header) else {
+                throw OAuthError.invalidClient("Unsupported authentication scheme at the token endpoint; use HTTP Basic or client_secret_post.")
+            }
+            return credentials
+        }
+        let tokenRequest = try TokenRequest(parameters: parameters, basicCredentials: basic)
+        let response = try await runtime.tokenEndpoint.handle(tokenRequest)
+        var http = JSON.response(response)
+        http.headers[HTTPField.Name("Pragma")!] = "no-cache"
+        return http
+    }
+}
+
+/// Reads a form-encoded request body within a size limit.
+enum FormRequest {
+    static func parameters(of request: inout Request, maxSize: Int) async throws -> [(String, String)] {
+        guard let contentType = request.headers[.contentType],
+              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/x-www-form-urlencoded"
+        else {
+            throw OAuthError.invalidRequest("The request body must be application/x-www-form-urlencoded.")
+        }
+        let body = try await request.collectBody(upTo: maxSize)
+        return try FormBody.parse(body.readableBytesView)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TesseraCore
+import TesseraStore
+
+/// Everything a running Tessera node holds: configuration, storage, keys and the core's endpoints.
+/// Built once at start-up; routes only translate HTTP to calls on it.
+public struct TesseraRuntime: Sendable {
+    public let configuration: TesseraConfiguration
+    public let storage: any TesseraStorage
+    public let keys: SigningKeyManager
+    public let services: GrantServices
+    public let tokenEndpoint: TokenEndpoint
+    public let clock: any TimeSource
+    public let logger: Logger
+    /// Checks the database answers (for `/readyz`).
+    public let readiness: @Sendable () async throws -> Void
+
+    /// Wires a runtime over a store that is already migrated, creating signing keys on first start.
+    public static func make(configuration: TesseraConfiguration, storage: any TesseraStorage, clock: any TimeSource = SystemTimeSource(),
+                            logger: Logger = Logger(label: "tessera"), readiness: @escaping @Sendable () async throws -> Void = {}) async throws -> TesseraRuntime {
+        let settings = configuration.oauthSettings
+        // A retired key stays published as long as anything it signed can be valid.
+        let keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime + 60)
+        let created = try await keys.ensureKeys()
+        for key in created {
+            logger.info("created signing key", metadata: ["kid": .string(key.kid), "alg": .string(key.algorithm.rawValue)])
+        }
+        let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
+        let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
+                                     passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
+                                     audit: LoggingAuditSink(logger: logger), logger: logger)
+        return TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
+                              tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
+    }
+}
+
+/// Periodic upkeep on every node: re-read signing keys (so keys rotated on one node reach all within
+/// `keyReloadInterval`) and purge expired refresh token families.
+struct MaintenanceService: Service {
+    let runtime: TesseraRuntime
+
+    func run() async throws {
+        let interval = Duration.seconds(runtime.configuration.keyReloadInterval)
+        var lastPurge = ContinuousClock.now
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            do {
+                try await runtime.keys.reload()
+                if ContinuousClock.now - lastPurge > .seconds(3600) {
+                    let purged = try await runtime.storage.purgeExpiredRefreshTokens(before: runtime.clock.now)
+                    lastPurge = ContinuousClock.now
+                    runtime.logger.debug("purged expired refresh tokens", metadata: ["count": .stringConvertible(purged)])
+                }
+            } catch {
+                runtime.logger.warning("maintenance failed", metadata: ["error": .string(String(describing: error))])
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import SQLKit
+
+/// A versioned schema change. Versions are applied in order, once, and recorded in `tessera_migrations`.
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    let apply: @Sendable (any SQLDatabase) async throws -> Void
+}
+
+/// The schema, written once with SQLKit's builders so each engine gets its own dialect.
+enum Schema {
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "initial") { db in
+            try await db.create(table: "users")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("username", type: .text, .notNull, .unique)
+                .column("password_hash", type: .text, .notNull)
+                .column("scopes", type: .text, .notNull)
+                .column("disabled", type: .int, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(table: "clients")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("name", type: .text, .notNull)
+                .column("secret_digest", type: .text)
+                .column("auth_method", type: .text, .notNull)
+                .column("grant_types", type: .text, .notNull)
+                .column("scopes", type: .text, .notNull)
+                .column("redirect_uris", type: .text, .notNull)
+                .column("require_consent", type: .int, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("secret_expires_at", type: .bigint)
+                .run()
+            try await db.create(table: "refresh_tokens")
+                .column("id", type: .text, .primaryKey(autoIncrement: false))
+                .column("token_digest", type: .text, .notNull, .unique)
+                .column("family_id", type: .text, .notNull)
+                .column("client_id", type: .text, .notNull)
+                .column("subject", type: .text, .notNull)
+                .column("scopes", type: .text, .notNull)
+                .column("audience", type: .text, .notNull)
+                .column("issued_at", type: .bigint, .notNull)
+                .column("expires_at", type: .bigint, .notNull)
+                .column("family_expires_at", type: .bigint, .notNull)
+                .column("auth_time", type: .bigint)
+                .column("rotated_at", type: .bigint)
+                .column("revoked_at", type: .bigint)
+                .run()
+            try await db.create(index: "refresh_tokens_family").on("refresh_tokens").column("family_id").run()
+            try await db.create(index: "refresh_tokens_client").on("refresh_tokens").column("client_id").run()
+            try await db.create(table: "signing_keys")
+                .column("kid", type: .text, .primaryKey(autoIncrement: false))
+                .column("algorithm", type: .text, .notNull)
+                .column("private_key_pem", type: .text, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .column("activates_at", type: .bigint, .notNull)
+                .column("retired_at", type: .bigint)
+                .run()
+        },
+    ]
+
+    /// The newest schema version this build knows.
+    static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
+}

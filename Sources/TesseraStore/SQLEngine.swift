@@ -1,0 +1,204 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+import TesseraCore
+
+/// A database engine behind SQLKit: hands out connections and transactions. The store's queries are
+/// written once against `SQLDatabase` and run unchanged on either engine.
+public protocol SQLEngine: Sendable {
+    /// `sqlite` or `postgresql`.
+    var name: String { get }
+    /// Runs `body` with a connection from the pool.
+    func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
+    /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
+    func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
+    /// Closes every connection.
+    func shutdown() async
+}
+
+/// Where the database lives, parsed from `--database` / `TESSERA_DATABASE`.
+public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    /// A `postgres://` or `postgresql://` URL selects PostgreSQL; anything else is a SQLite file path
+    /// (`sqlite://path` and `:memory:`-style paths included).
+    public init(_ value: String) {
+        if value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") {
+            self = .postgres(url: value)
+        } else if value.hasPrefix("sqlite://") {
+            self = .sqlite(path: String(value.dropFirst("sqlite://".count)))
+        } else {
+            self = .sqlite(path: value)
+        }
+    }
+
+    /// The location without credentials, safe to log.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return "sqlite:\(path)"
+        case .postgres(let url):
+            guard var components = URLComponents(string: url) else { return "postgres:(unparseable url)" }
+            if components.password != nil { components.password = "***" }
+            return components.string ?? "postgres"
+        }
+    }
+}
+
+/// Leases a fixed set of connections to one task at a time.
+actor ConnectionLeases<Connection: Sendable> {
+    private var idle: [Connection]
+    private var waiters: [CheckedContinuation<Connection, Never>] = []
+
+    init(_ connections: [Connection]) { self.idle = connections }
+
+    func acquire() async -> Connection {
+        if let connection = idle.popLast() { return connection }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release(_ connection: Connection) {
+        if waiters.isEmpty { idle.append(connection) } else { waiters.removeFirst().resume(returning: connection) }
+    }
+
+    func drain() -> [Connection] {
+        defer { idle = [] }
+        return idle
+    }
+}
+
+/// SQLite through sqlite-nio: a small pool of connections to one file in WAL mode.
+///
+/// Writes that must be atomic run in `BEGIN IMMEDIATE` transactions; `busy_timeout` makes a second
+/// writer wait instead of failing.
+public final class SQLiteEngine: SQLEngine {
+    public let name = "sqlite"
+    private let leases: ConnectionLeases<SQLiteConnection>
+    private let logger: Logger
+
+    /// Opens (creating if needed) the database file.
+    public static func open(path: String, connections: Int = 4, logger: Logger = Logger(label: "tessera.sqlite")) async throws -> SQLiteEngine {
+        var opened: [SQLiteConnection] = []
+        for _ in 0..<max(1, connections) {
+            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
+                _ = try await connection.query(pragma)
+            }
+            opened.append(connection)
+        }
+        return SQLiteEngine(connections: opened, logger: logger)
+    }
+
+    private init(connections: [SQLiteConnection], logger: Logger) {
+        self.leases = ConnectionLeases(connections)
+        self.logger = logger
+    }
+
+    private func lease<R: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> R) async throws -> R {
+        let connection = await leases.acquire()
+        do {
+            let result = try await body(connection)
+            await leases.release(connection)
+            return result
+        } catch {
+            await leases.release(connection)
+            throw error
+        }
+    }
+
+    public func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await lease { try await body($0.sql(queryLogLevel: nil)) }
+    }
+
+    public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await lease { connection in
+            let db = connection.sql(queryLogLevel: nil)
+            try await db.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func shutdown() async {
+        for connection in await leases.drain() { try? await connection.close() }
+    }
+}
+
+/// PostgreSQL through postgres-nio's `PostgresClient` (a pooled client that must be running; see `run()`).
+public final class PostgresEngine: SQLEngine {
+    public let name = "postgresql"
+    public let client: PostgresClient
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - url: `postgres://user:pass@host:port/db?sslmode=require|prefer|disable`.
+    ///   - poolSize: maximum connections per node.
+    public init(url: String, poolSize: Int = 10, logger: Logger = Logger(label: "tessera.postgres")) throws {
+        guard let components = URLComponents(string: url), let host = components.host, let user = components.user else {
+            throw StoreError(.unavailable, "The PostgreSQL URL must look like postgres://user:password@host:port/database.")
+        }
+        let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslmode {
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        default: tls = .disable
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: String(components.path.dropFirst()).nilIfEmpty, tls: tls)
+        configuration.options.maximumConnections = max(1, poolSize)
+        configuration.options.connectTimeout = .seconds(5)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until the task is cancelled. Must run for queries to be served.
+    public func run() async {
+        await client.run()
+    }
+
+    public func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await client.withConnection { try await body($0.sql(queryLogLevel: nil)) }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError where Self.isConnectionFailure(error) {
+            throw StoreError(.unavailable, "PostgreSQL is unreachable: \(error.code)")
+        }
+    }
+
+    public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0.sql(queryLogLevel: nil)) }
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            throw StoreError(.unavailable, "PostgreSQL transaction failed.")
+        } catch let error as PSQLError where Self.isConnectionFailure(error) {
+            throw StoreError(.unavailable, "PostgreSQL is unreachable: \(error.code)")
+        }
+    }
+
+    static func isConnectionFailure(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown: true
+        default: false
+        }
+    }
+
+    public func shutdown() async {}
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

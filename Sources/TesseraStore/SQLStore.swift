@@ -1,0 +1,332 @@
+import Foundation
+import Logging
+import SQLKit
+import TesseraCore
+
+/// The one SQL implementation of Tessera's store protocols, for SQLite and PostgreSQL alike.
+public final class SQLStore: TesseraStorage {
+    public let engine: any SQLEngine
+
+    public init(engine: any SQLEngine) {
+        self.engine = engine
+    }
+
+    /// Opens the database at `location` (creating a SQLite file if needed). Call `migrate()` next.
+    public static func open(_ location: DatabaseLocation, poolSize: Int = 10, logger: Logger = Logger(label: "tessera.store")) async throws -> SQLStore {
+        switch location {
+        case .sqlite(let path):
+            return SQLStore(engine: try await SQLiteEngine.open(path: path, connections: min(poolSize, 8), logger: logger))
+        case .postgres(let url):
+            return SQLStore(engine: try PostgresEngine(url: url, poolSize: poolSize, logger: logger))
+        }
+    }
+
+    // MARK: Migrations
+
+    /// Applies every migration not yet applied. Returns the versions applied now.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await engine.withTransaction { db in
+            try await db.create(table: "tessera_migrations").ifNotExists()
+                .column("version", type: .bigint, .primaryKey(autoIncrement: false))
+                .column("name", type: .text, .notNull)
+                .column("applied_at", type: .bigint, .notNull)
+                .run()
+            let applied = Set(try await db.select().column("version").from("tessera_migrations").all()
+                .map { try $0.decode(column: "version", as: Int.self) })
+            var newlyApplied: [Int] = []
+            for migration in Schema.migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+                try await migration.apply(db)
+                try await db.insert(into: "tessera_migrations")
+                    .columns("version", "name", "applied_at")
+                    .values(SQLBind(migration.version), SQLBind(migration.name), SQLBind(Date().millis))
+                    .run()
+                newlyApplied.append(migration.version)
+            }
+            return newlyApplied
+        }
+    }
+
+    /// The schema version of the database (0 for an empty one).
+    public func schemaVersion() async throws -> Int {
+        try await engine.withDatabase { db in
+            do {
+                let rows = try await db.select().column(SQLFunction("MAX", args: SQLColumn("version")), as: "v").from("tessera_migrations").all()
+                return try rows.first?.decodeNil(column: "v") == false ? try rows[0].decode(column: "v", as: Int.self) : 0
+            } catch {
+                return 0
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    public func ping() async throws {
+        try await engine.withDatabase { db in _ = try await db.raw("SELECT 1 AS one").all() }
+    }
+
+    public func shutdown() async { await engine.shutdown() }
+
+    // MARK: Clients
+
+    public func client(id: String) async throws -> Client? {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("clients").where("id", .equal, id).first().map(Self.decodeClient)
+        }
+    }
+
+    public func insertClient(_ client: Client) async throws {
+        try await engine.withDatabase { db in
+            if try await db.select().column("id").from("clients").where("id", .equal, client.id).first() != nil {
+                throw StoreError(.conflict, "A client with this id already exists.")
+            }
+            try await db.insert(into: "clients")
+                .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at")
+                .values(SQLBind(client.id), SQLBind(client.name), SQLBind(client.secretDigest?.hex), SQLBind(client.authMethod.rawValue),
+                        SQLBind(client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")), SQLBind(client.allowedScopes.description),
+                        SQLBind(try Self.json(client.redirectURIs)), SQLBind(client.requireConsent ? 1 : 0), SQLBind(client.createdAt.millis),
+                        SQLBind(client.secretExpiresAt?.millis))
+                .run()
+        }
+    }
+
+    public func listClients() async throws -> [Client] {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("clients").orderBy("created_at").all().map(Self.decodeClient)
+        }
+    }
+
+    public func deleteClient(id: String) async throws -> Bool {
+        try await engine.withTransaction { db in
+            try await db.delete(from: "refresh_tokens").where("client_id", .equal, id).run()
+            return !(try await db.delete(from: "clients").where("id", .equal, id).returning("id").all().isEmpty)
+        }
+    }
+
+    static func decodeClient(_ row: any SQLRow) throws -> Client {
+        let redirectJSON = try row.decode(column: "redirect_uris", as: String.self)
+        return Client(
+            id: try row.decode(column: "id", as: String.self),
+            name: try row.decode(column: "name", as: String.self),
+            secretDigest: try row.decode(column: "secret_digest", as: String?.self).flatMap(Data.init(hex:)),
+            authMethod: ClientAuthMethod(rawValue: try row.decode(column: "auth_method", as: String.self)) ?? .clientSecretBasic,
+            grantTypes: Set(try row.decode(column: "grant_types", as: String.self).split(separator: " ").map { GrantType(rawValue: String($0)) }),
+            allowedScopes: ScopeSet(try row.decode(column: "scopes", as: String.self).split(separator: " ").map(String.init)),
+            redirectURIs: try JSONDecoder().decode([String].self, from: Data(redirectJSON.utf8)),
+            requireConsent: try row.decode(column: "require_consent", as: Int.self) != 0,
+            createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
+            secretExpiresAt: try row.decode(column: "secret_expires_at", as: Int64?.self).map(Date.init(millis:)))
+    }
+
+    // MARK: Users
+
+    public func user(username: String) async throws -> User? {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("users").where("username", .equal, username).first().map(Self.decodeUser)
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("users").where("id", .equal, id).first().map(Self.decodeUser)
+        }
+    }
+
+    public func insertUser(_ user: User) async throws {
+        try await engine.withDatabase { db in
+            if try await db.select().column("id").from("users").where("username", .equal, user.username).first() != nil {
+                throw StoreError(.conflict, "A user with this username already exists.")
+            }
+            try await db.insert(into: "users")
+                .columns("id", "username", "password_hash", "scopes", "disabled", "created_at")
+                .values(SQLBind(user.id), SQLBind(user.username), SQLBind(user.passwordHash), SQLBind(user.allowedScopes.description),
+                        SQLBind(user.disabled ? 1 : 0), SQLBind(user.createdAt.millis))
+                .run()
+        }
+    }
+
+    public func listUsers() async throws -> [User] {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("users").orderBy("username").all().map(Self.decodeUser)
+        }
+    }
+
+    public func updatePasswordHash(userID: String, hash: String) async throws {
+        try await updateUser(userID) { $0.set("password_hash", to: hash) }
+    }
+
+    public func setDisabled(userID: String, disabled: Bool) async throws {
+        try await updateUser(userID) { $0.set("disabled", to: disabled ? 1 : 0) }
+    }
+
+    private func updateUser(_ id: String, _ change: @escaping @Sendable (SQLUpdateBuilder) -> SQLUpdateBuilder) async throws {
+        try await engine.withDatabase { db in
+            let updated = try await change(db.update("users")).where("id", .equal, id).returning("id").all()
+            if updated.isEmpty { throw StoreError(.notFound, "No such user.") }
+        }
+    }
+
+    static func decodeUser(_ row: any SQLRow) throws -> User {
+        User(id: try row.decode(column: "id", as: String.self),
+             username: try row.decode(column: "username", as: String.self),
+             passwordHash: try row.decode(column: "password_hash", as: String.self),
+             allowedScopes: ScopeSet(try row.decode(column: "scopes", as: String.self).split(separator: " ").map(String.init)),
+             disabled: try row.decode(column: "disabled", as: Int.self) != 0,
+             createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)))
+    }
+
+    // MARK: Refresh tokens
+
+    public func insertRefreshToken(_ token: RefreshTokenRecord) async throws {
+        try await engine.withDatabase { db in try await Self.insertRefreshToken(token, into: db) }
+    }
+
+    static func insertRefreshToken(_ token: RefreshTokenRecord, into db: any SQLDatabase) async throws {
+        try await db.insert(into: "refresh_tokens")
+            .columns("id", "token_digest", "family_id", "client_id", "subject", "scopes", "audience", "issued_at", "expires_at",
+                     "family_expires_at", "auth_time", "rotated_at", "revoked_at")
+            .values(SQLBind(token.id), SQLBind(token.tokenDigest.hex), SQLBind(token.familyID), SQLBind(token.clientID), SQLBind(token.subject),
+                    SQLBind(token.scopes.description), SQLBind(token.audience.joined(separator: " ")), SQLBind(token.issuedAt.millis),
+                    SQLBind(token.expiresAt.millis), SQLBind(token.familyExpiresAt.millis), SQLBind(token.authTime?.millis),
+                    SQLBind(token.rotatedAt?.millis), SQLBind(token.revokedAt?.millis))
+            .run()
+    }
+
+    public func refreshToken(digest: Data) async throws -> RefreshTokenRecord? {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("refresh_tokens").where("token_digest", .equal, digest.hex).first().map(Self.decodeRefreshToken)
+        }
+    }
+
+    public func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at date: Date) async throws -> Bool {
+        try await engine.withTransaction { db in
+            // The conditional UPDATE is the atomic claim: only one transaction can move rotated_at off NULL.
+            let claimed = try await db.update("refresh_tokens")
+                .set("rotated_at", to: date.millis)
+                .where("token_digest", .equal, digest.hex)
+                .where("rotated_at", .is, SQLLiteral.null)
+                .where("revoked_at", .is, SQLLiteral.null)
+                .returning("id")
+                .all()
+            guard !claimed.isEmpty else { return false }
+            try await Self.insertRefreshToken(successor, into: db)
+            return true
+        }
+    }
+
+    public func revokeRefreshTokenFamily(familyID: String, at date: Date) async throws -> Int {
+        try await engine.withDatabase { db in
+            try await db.update("refresh_tokens")
+                .set("revoked_at", to: date.millis)
+                .where("family_id", .equal, familyID)
+                .where("revoked_at", .is, SQLLiteral.null)
+                .returning("id")
+                .all().count
+        }
+    }
+
+    public func purgeExpiredRefreshTokens(before date: Date) async throws -> Int {
+        try await engine.withDatabase { db in
+            try await db.delete(from: "refresh_tokens").where("family_expires_at", .lessThan, date.millis).returning("id").all().count
+        }
+    }
+
+    static func decodeRefreshToken(_ row: any SQLRow) throws -> RefreshTokenRecord {
+        RefreshTokenRecord(
+            id: try row.decode(column: "id", as: String.self),
+            tokenDigest: Data(hex: try row.decode(column: "token_digest", as: String.self)) ?? Data(),
+            familyID: try row.decode(column: "family_id", as: String.self),
+            clientID: try row.decode(column: "client_id", as: String.self),
+            subject: try row.decode(column: "subject", as: String.self),
+            scopes: ScopeSet(try row.decode(column: "scopes", as: String.self).split(separator: " ").map(String.init)),
+            audience: try row.decode(column: "audience", as: String.self).split(separator: " ").map(String.init),
+            issuedAt: Date(millis: try row.decode(column: "issued_at", as: Int64.self)),
+            expiresAt: Date(millis: try row.decode(column: "expires_at", as: Int64.self)),
+            familyExpiresAt: Date(millis: try row.decode(column: "family_expires_at", as: Int64.self)),
+            authTime: try row.decode(column: "auth_time", as: Int64?.self).map(Date.init(millis:)),
+            rotatedAt: try row.decode(column: "rotated_at", as: Int64?.self).map(Date.init(millis:)),
+            revokedAt: try row.decode(column: "revoked_at", as: Int64?.self).map(Date.init(millis:)))
+    }
+
+    // MARK: Signing keys
+
+    public func signingKeys() async throws -> [SigningKeyRecord] {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("signing_keys").orderBy("created_at").all().map { row in
+                SigningKeyRecord(
+                    kid: try row.decode(column: "kid", as: String.self),
+                    algorithm: SigningAlgorithm(rawValue: try row.decode(column: "algorithm", as: String.self)) ?? .es256,
+                    privateKeyPEM: try row.decode(column: "private_key_pem", as: String.self),
+                    createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
+                    activatesAt: Date(millis: try row.decode(column: "activates_at", as: Int64.self)),
+                    retiredAt: try row.decode(column: "retired_at", as: Int64?.self).map(Date.init(millis:)))
+            }
+        }
+    }
+
+    public func insertSigningKey(_ key: SigningKeyRecord) async throws {
+        try await engine.withDatabase { db in
+            try await db.insert(into: "signing_keys")
+                .columns("kid", "algorithm", "private_key_pem", "created_at", "activates_at", "retired_at")
+                .values(SQLBind(key.kid), SQLBind(key.algorithm.rawValue), SQLBind(key.privateKeyPEM), SQLBind(key.createdAt.millis),
+                        SQLBind(key.activatesAt.millis), SQLBind(key.retiredAt?.millis))
+                .run()
+        }
+    }
+
+    public func retireSigningKey(kid: String, at date: Date) async throws {
+        try await engine.withDatabase { db in
+            try await db.update("signing_keys").set("retired_at", to: date.millis).where("kid", .equal, kid)
+                .where("retired_at", .is, SQLLiteral.null).run()
+        }
+    }
+
+    public func deleteSigningKey(kid: String) async throws {
+        try await engine.withDatabase { db in try await db.delete(from: "signing_keys").where("kid", .equal, kid).run() }
+    }
+
+    static func json(_ value: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+}
+
+extension Date {
+    /// Milliseconds since 1970, the at-rest form of every timestamp.
+    var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    init(millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
+}
+
+extension Data {
+    /// Lowercase hex, the at-rest form of digests.
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    init?(hex: String) {
+        let chars = Array(hex.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(chars.count / 2)
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: nil
+            }
+        }
+        var i = 0
+        while i < chars.count {
+            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
+            bytes.append(hi << 4 | lo)
+            i += 2
+        }
+        self.init(bytes)
+    }
+}

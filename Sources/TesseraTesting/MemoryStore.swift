@@ -1,0 +1,70 @@
+import Foundation
+import TesseraCore
+
+/// An in-memory store for tests, with the same semantics as the SQL store (atomic rotation included).
+public actor MemoryStore: TesseraStorage {
+    private var clients: [String: Client] = [:]
+    private var users: [String: User] = [:]
+    private var refreshTokens: [Data: RefreshTokenRecord] = [:]
+    private var keys: [String: SigningKeyRecord] = [:]
+
+    public init() {}
+
+    public func client(id: String) -> Client? { clients[id] }
+    public func insertClient(_ client: Client) throws {
+        guard clients[client.id] == nil else { throw StoreError(.conflict, "A client with this id already exists.") }
+        clients[client.id] = client
+    }
+    public func listClients() -> [Client] { clients.values.sorted { $0.createdAt < $1.createdAt } }
+    public func deleteClient(id: String) -> Bool {
+        refreshTokens = refreshTokens.filter { $0.value.clientID != id }
+        return clients.removeValue(forKey: id) != nil
+    }
+
+    public func user(username: String) -> User? { users.values.first { $0.username == username } }
+    public func user(id: String) -> User? { users[id] }
+    public func insertUser(_ user: User) throws {
+        guard !users.values.contains(where: { $0.username == user.username }) else {
+            throw StoreError(.conflict, "A user with this username already exists.")
+        }
+        users[user.id] = user
+    }
+    public func listUsers() -> [User] { users.values.sorted { $0.username < $1.username } }
+    public func updatePasswordHash(userID: String, hash: String) throws {
+        guard users[userID] != nil else { throw StoreError(.notFound, "No such user.") }
+        users[userID]?.passwordHash = hash
+    }
+    public func setDisabled(userID: String, disabled: Bool) throws {
+        guard users[userID] != nil else { throw StoreError(.notFound, "No such user.") }
+        users[userID]?.disabled = disabled
+    }
+
+    public func insertRefreshToken(_ token: RefreshTokenRecord) { refreshTokens[token.tokenDigest] = token }
+    public func refreshToken(digest: Data) -> RefreshTokenRecord? { refreshTokens[digest] }
+    public func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at date: Date) -> Bool {
+        guard let token = refreshTokens[digest], token.rotatedAt == nil, token.revokedAt == nil else { return false }
+        refreshTokens[digest]?.rotatedAt = date
+        refreshTokens[successor.tokenDigest] = successor
+        return true
+    }
+    public func revokeRefreshTokenFamily(familyID: String, at date: Date) -> Int {
+        var count = 0
+        for (digest, token) in refreshTokens where token.familyID == familyID && token.revokedAt == nil {
+            refreshTokens[digest]?.revokedAt = date
+            count += 1
+        }
+        return count
+    }
+    public func purgeExpiredRefreshTokens(before date: Date) -> Int {
+        let before = refreshTokens.count
+        refreshTokens = refreshTokens.filter { $0.value.familyExpiresAt >= date }
+        return before - refreshTokens.count
+    }
+
+    public func signingKeys() -> [SigningKeyRecord] { keys.values.sorted { $0.createdAt < $1.createdAt } }
+    public func insertSigningKey(_ key: SigningKeyRecord) { keys[key.kid] = key }
+    public func retireSigningKey(kid: String, at date: Date) {
+        if keys[kid]?.retiredAt == nil { keys[kid]?.retiredAt = date }
+    }
+    public func deleteSigningKey(kid: String) { keys[kid] = nil }
+}

@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+import TesseraServer
+import TesseraStore
+
+/// Runs `body` with a provisioning helper over the configured store.
+func withProvisioning<R: Sendable>(_ common: CommonOptions, _ body: @escaping @Sendable (Provisioning, SQLStore, TesseraConfiguration) async throws -> R) async throws -> R {
+    let configuration = try common.configuration()
+    return try await withStore(configuration, logger: makeLogger(configuration)) { store in
+        let provisioning = Provisioning(storage: store, passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)))
+        return try await body(provisioning, store, configuration)
+    }
+}
+
+let isoFormatter: @Sendable (Date) -> String = { date in
+    ISO8601DateFormatter().string(from: date)
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
+                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user; the password is read from standard input.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The username.") var username: String
+        @Flag(help: "Read the password from standard input (required).") var passwordStdin = false
+        @Option(name: .customLong("scope"), help: "A scope the user may grant (repeatable).") var scopes: [String] = []
+
+        func validate() throws {
+            guard passwordStdin else { throw ValidationError("pass --password-stdin and the password on standard input") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let password = try readPasswordFromStdin()
+                let (username, scopes) = (self.username, self.scopes)
+                let user = try await withProvisioning(common) { provisioning, _, _ in
+                    try await provisioning.addUser(username: username, password: password, scopes: scopes)
+                }
+                print("added user \(user.username) (id \(user.id), scopes: \(user.allowedScopes.description.isEmpty ? "none" : user.allowedScopes.description))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let users = try await withProvisioning(common) { _, store, _ in try await store.listUsers() }
+                for user in users {
+                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tscopes=\(user.allowedScopes)\tcreated=\(isoFormatter(user.createdAt))")
+                }
+                if users.isEmpty { print("no users") }
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user: no new logins or refreshes.")
+        @OptionGroup var common: CommonOptions
+        @Argument var username: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let username = self.username
+                try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setDisabled(username: username, disabled: true) }
+                print("disabled user \(username)")
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user.")
+        @OptionGroup var common: CommonOptions
+        @Argument var username: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let username = self.username
+                try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setDisabled(username: username, disabled: false) }
+                print("enabled user \(username)")
+            }
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's password from standard input.")
+        @OptionGroup var common: CommonOptions
+        @Argument var username: String
+        @Flag(help: "Read the password from standard input (required).") var passwordStdin = false
+
+        func validate() throws {
+            guard passwordStdin else { throw ValidationError("pass --password-stdin and the password on standard input") }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let password = try readPasswordFromStdin()
+                let username = self.username
+                try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setPassword(username: username, password: password) }
+                print("password changed for \(username)")
+            }
+        }
+    }
+}
+
+struct ClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "client", abstract: "Manage OAuth clients.",
+                                                    subcommands: [Add.self, List.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a client; its secret is shown once.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "A human-readable name.") var name: String
+        @Option(name: .customLong("grant"), help: "A grant type the client may use (repeatable): client_credentials, password, refresh_token, authorization_code, implicit.")
+        var grants: [String] = []
+        @Option(name: .customLong("scope"), help: "A scope the client may request (repeatable).") var scopes: [String] = []
+        @Option(name: .customLong("redirect-uri"), help: "A redirect URI, matched exactly (repeatable).") var redirectURIs: [String] = []
+        @Flag(help: "A public client (no secret; token_endpoint_auth_method none).") var `public` = false
+        @Flag(inversion: .prefixedNo, help: "Ask users for consent (default on; --no-consent for first-party apps).") var requireConsent = true
+        @Flag(help: "Print the RFC 7591 client information response as JSON.") var json = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let (name, grants, scopes, redirectURIs, isPublic, requireConsent) = (self.name, self.grants, self.scopes, self.redirectURIs, self.public, self.requireConsent)
+                let created = try await withProvisioning(common) { provisioning, _, _ in
+                    try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
+                                                     isPublic: isPublic, requireConsent: requireConsent)
+                }
+                if json {
+                    printJSON(created.registrationResponse)
+                } else {
+                    print("client_id:     \(created.client.id)")
+                    if let secret = created.secret { print("client_secret: \(secret)   (shown once; only its digest is stored)") }
+                    print("grants:        \(created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " "))")
+                    print("scopes:        \(created.client.allowedScopes)")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List clients.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let clients = try await withProvisioning(common) { _, store, _ in try await store.listClients() }
+                for client in clients {
+                    print("\(client.id)\t\(client.name)\t\(client.authMethod.rawValue)\tgrants=\(client.grantTypes.map(\.rawValue).sorted().joined(separator: ","))\tscopes=\(client.allowedScopes)")
+                }
+                if clients.isEmpty { print("no clients") }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a client and revoke its refresh tokens.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The client_id.") var id: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let id = self.id
+                let removed = try await withProvisioning(common) { _, store, _ in try await store.deleteClient(id: id) }
+                guard removed else { throw CLIError("no client with id '\(id)'") }
+                print("removed client \(id)")
+            }
+        }
+    }
+}
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Manage signing keys.", subcommands: [List.self, Rotate.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List signing keys (no private material).")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let keys = try await withProvisioning(common) { _, store, _ in try await store.signingKeys() }
+                for key in keys {
+                    let state = key.retiredAt.map { "retired \(isoFormatter($0))" } ?? "active"
+                    print("\(key.kid)\t\(key.algorithm.rawValue)\tcreated=\(isoFormatter(key.createdAt))\t\(state)")
+                }
+                if keys.isEmpty { print("no keys (they are created when the server first starts)") }
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add new signing keys; older keys stay published until their tokens expire.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let created = try await withProvisioning(common) { _, store, configuration in
+                    let manager = SigningKeyManager(store: store, clock: SystemTimeSource(),
+                                                    retention: TimeInterval(configuration.accessTokenLifetime + 60))
+                    let created = try await manager.rotate()
+                    try await manager.purgeExpired()
+                    return created
+                }
+                for key in created { print("new \(key.algorithm.rawValue) key \(key.kid)") }
+            }
+        }
+    }
+}

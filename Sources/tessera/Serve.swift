@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TesseraCore
+import TesseraServer
+import TesseraStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the authorization server.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Address to listen on (default 127.0.0.1; env TESSERA_HOST).") var host: String?
+    @Option(help: "Port to listen on (default 8080; env TESSERA_PORT).") var port: Int?
+    @Option(help: "Issuer URL (default http://HOST:PORT; env TESSERA_ISSUER).") var issuer: String?
+    @Flag(help: "Provision a demo user and client with fresh credentials and print them.") var demo = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try common.configuration { configuration in
+                if let host { configuration.host = host }
+                if let port { configuration.port = port }
+                if let issuer { configuration.issuer = issuer }
+            }
+            let logger = makeLogger(configuration)
+            let demo = self.demo
+            try await withStore(configuration, logger: logger) { store in
+                let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store, logger: logger,
+                                                            readiness: { try await store.ping() })
+                if demo {
+                    let credentials = try await Provisioning(storage: store, passwords: runtime.services.passwords).provisionDemo()
+                    printDemo(credentials, issuer: configuration.effectiveIssuer)
+                }
+                logger.info("Tessera listening", metadata: ["issuer": .string(configuration.effectiveIssuer),
+                                                            "database": .string(DatabaseLocation(configuration.database).description)])
+                try await buildApplication(runtime: runtime).runService()
+            }
+        }
+    }
+
+    func printDemo(_ demo: Provisioning.DemoCredentials, issuer: String) {
+        print("""
+
+        Tessera demo — fresh credentials for this run
+          user:           \(demo.username) / \(demo.password)
+          client:         \(demo.clientID) / \(demo.clientSecret)
+
+        Get a token with the client credentials grant:
+          curl -s -u '\(demo.clientID):\(demo.clientSecret)' -d grant_type=client_credentials -d scope=read \(issuer)/token
+
+        Get a token (and a refresh token) with the password grant:
+          curl -s -u '\(demo.clientID):\(demo.clientSecret)' -d grant_type=password -d username=\(demo.username) -d 'password=\(demo.password)' -d 'scope=read write' \(issuer)/token
+
+        Public keys: \(issuer)/jwks.json   Metadata: \(issuer)/.well-known/oauth-authorization-server
+
+        """)
+        fflush(nil)
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database schema.")
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try common.configuration()
+            let version = try await withStore(configuration, logger: makeLogger(configuration)) { store in try await store.schemaVersion() }
+            print("database \(DatabaseLocation(configuration.database)) is at schema version \(version)")
+        }
+    }
+}
