@@ -12,8 +12,10 @@ import TesseraCore
 public protocol SQLEngine: Sendable {
     /// `sqlite` or `postgresql`.
     var name: String { get }
-    /// Runs `body` with a connection from the pool.
+    /// Runs `body` with a connection from the pool, for reads.
     func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
+    /// Runs `body` with a connection that may write (single statements, no transaction).
+    func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
     /// Runs `body` in a transaction that commits when it returns and rolls back when it throws.
     func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
     /// Closes every connection.
@@ -71,19 +73,22 @@ actor ConnectionLeases<Connection: Sendable> {
     }
 }
 
-/// SQLite through sqlite-nio: a small pool of connections to one file in WAL mode.
+/// SQLite through sqlite-nio: one file in WAL mode, read by a few connections and written by one.
 ///
-/// Writes that must be atomic run in `BEGIN IMMEDIATE` transactions; `busy_timeout` makes a second
-/// writer wait instead of failing.
+/// SQLite admits one writer at a time. Funnelling this process's writes through a single connection
+/// queues them in Swift instead of busy-waiting inside SQLite, which would park sqlite-nio's
+/// blocking threads while the lock holder waits for one. `busy_timeout` still covers other processes
+/// (the CLI) writing the same file. Atomic writes run in `BEGIN IMMEDIATE` transactions.
 public final class SQLiteEngine: SQLEngine {
     public let name = "sqlite"
-    private let leases: ConnectionLeases<SQLiteConnection>
+    private let readers: ConnectionLeases<SQLiteConnection>
+    private let writer: ConnectionLeases<SQLiteConnection>
     private let logger: Logger
 
     /// Opens (creating if needed) the database file.
     public static func open(path: String, connections: Int = 4, logger: Logger = Logger(label: "tessera.sqlite")) async throws -> SQLiteEngine {
         var opened: [SQLiteConnection] = []
-        for _ in 0..<max(1, connections) {
+        for _ in 0..<max(2, connections) {
             let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
             for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
                 _ = try await connection.query(pragma)
@@ -94,11 +99,12 @@ public final class SQLiteEngine: SQLEngine {
     }
 
     private init(connections: [SQLiteConnection], logger: Logger) {
-        self.leases = ConnectionLeases(connections)
+        self.writer = ConnectionLeases([connections[0]])
+        self.readers = ConnectionLeases(Array(connections.dropFirst()))
         self.logger = logger
     }
 
-    private func lease<R: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> R) async throws -> R {
+    private func lease<R: Sendable>(_ leases: ConnectionLeases<SQLiteConnection>, _ body: @Sendable (SQLiteConnection) async throws -> R) async throws -> R {
         let connection = await leases.acquire()
         do {
             let result = try await body(connection)
@@ -111,11 +117,15 @@ public final class SQLiteEngine: SQLEngine {
     }
 
     public func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await lease { try await body($0.sql(queryLogLevel: nil)) }
+        try await lease(readers) { try await body($0.sql(queryLogLevel: nil)) }
+    }
+
+    public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await lease(writer) { try await body($0.sql(queryLogLevel: nil)) }
     }
 
     public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await lease { connection in
+        try await lease(writer) { connection in
             let db = connection.sql(queryLogLevel: nil)
             try await db.raw("BEGIN IMMEDIATE").run()
             do {
@@ -130,7 +140,7 @@ public final class SQLiteEngine: SQLEngine {
     }
 
     public func shutdown() async {
-        for connection in await leases.drain() { try? await connection.close() }
+        for connection in await readers.drain() + writer.drain() { try? await connection.close() }
     }
 }
 
@@ -176,6 +186,10 @@ public final class PostgresEngine: SQLEngine {
         } catch let error as PSQLError where Self.isConnectionFailure(error) {
             throw StoreError(.unavailable, "PostgreSQL is unreachable: \(error.code)")
         }
+    }
+
+    public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await withDatabase(body)
     }
 
     public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {

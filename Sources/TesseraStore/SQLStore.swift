@@ -75,7 +75,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func insertClient(_ client: Client) async throws {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             if try await db.select().column("id").from("clients").where("id", .equal, client.id).first() != nil {
                 throw StoreError(.conflict, "A client with this id already exists.")
             }
@@ -132,7 +132,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func insertUser(_ user: User) async throws {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             if try await db.select().column("id").from("users").where("username", .equal, user.username).first() != nil {
                 throw StoreError(.conflict, "A user with this username already exists.")
             }
@@ -159,7 +159,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     private func updateUser(_ id: String, _ change: @escaping @Sendable (SQLUpdateBuilder) -> SQLUpdateBuilder) async throws {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             let updated = try await change(db.update("users")).where("id", .equal, id).returning("id").all()
             if updated.isEmpty { throw StoreError(.notFound, "No such user.") }
         }
@@ -177,7 +177,7 @@ public final class SQLStore: TesseraStorage {
     // MARK: Refresh tokens
 
     public func insertRefreshToken(_ token: RefreshTokenRecord) async throws {
-        try await engine.withDatabase { db in try await Self.insertRefreshToken(token, into: db) }
+        try await engine.withWriter { db in try await Self.insertRefreshToken(token, into: db) }
     }
 
     static func insertRefreshToken(_ token: RefreshTokenRecord, into db: any SQLDatabase) async throws {
@@ -214,7 +214,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func revokeRefreshTokenFamily(familyID: String, at date: Date) async throws -> Int {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             try await db.update("refresh_tokens")
                 .set("revoked_at", to: date.millis)
                 .where("family_id", .equal, familyID)
@@ -225,7 +225,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func purgeExpiredRefreshTokens(before date: Date) async throws -> Int {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             try await db.delete(from: "refresh_tokens").where("family_expires_at", .lessThan, date.millis).returning("id").all().count
         }
     }
@@ -264,7 +264,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func insertSigningKey(_ key: SigningKeyRecord) async throws {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             try await db.insert(into: "signing_keys")
                 .columns("kid", "algorithm", "private_key_pem", "created_at", "activates_at", "retired_at")
                 .values(SQLBind(key.kid), SQLBind(key.algorithm.rawValue), SQLBind(key.privateKeyPEM), SQLBind(key.createdAt.millis),
@@ -274,14 +274,14 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func retireSigningKey(kid: String, at date: Date) async throws {
-        try await engine.withDatabase { db in
+        try await engine.withWriter { db in
             try await db.update("signing_keys").set("retired_at", to: date.millis).where("kid", .equal, kid)
                 .where("retired_at", .is, SQLLiteral.null).run()
         }
     }
 
     public func deleteSigningKey(kid: String) async throws {
-        try await engine.withDatabase { db in try await db.delete(from: "signing_keys").where("kid", .equal, kid).run() }
+        try await engine.withWriter { db in try await db.delete(from: "signing_keys").where("kid", .equal, kid).run() }
     }
 
     static func json(_ value: [String]) throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdBcrypt
+import NIOCore
 import NIOPosix
 
 /// Hashes and verifies passwords.
@@ -23,7 +24,14 @@ public struct BcryptPasswordHasher: PasswordHasher {
     /// A well-formed hash of the configured cost that matches no password.
     private let decoyHash: String
 
-    public init(cost: UInt8 = 12, threadPool: NIOThreadPool = .singleton) {
+    /// A pool of its own, one thread per core: bcrypt never queues ahead of database I/O on NIO's shared pool.
+    public static let sharedThreadPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: System.coreCount)
+        pool.start()
+        return pool
+    }()
+
+    public init(cost: UInt8 = 12, threadPool: NIOThreadPool = BcryptPasswordHasher.sharedThreadPool) {
         precondition((4...31).contains(cost), "bcrypt cost must be between 4 and 31")
         self.cost = cost
         self.threadPool = threadPool

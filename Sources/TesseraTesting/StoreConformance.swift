@@ -1,0 +1,143 @@
+import Foundation
+import TesseraCore
+import Testing
+
+/// The store conformance suite: one set of checks that every store implementation must pass
+/// (after fluent-kit's FluentBenchmark). Each check gets a fresh, empty, migrated store.
+public enum StoreConformance {
+    /// One named check.
+    public struct Check: Sendable, CustomTestStringConvertible {
+        public let name: String
+        public let run: @Sendable (any TesseraStorage) async throws -> Void
+        public var testDescription: String { name }
+    }
+
+    /// The checks by name, so a test can run each as its own case.
+    public static let checks: [Check] = [
+        Check(name: "users round-trip", run: usersRoundTrip),
+        Check(name: "duplicate username conflicts", run: duplicateUsernameConflicts),
+        Check(name: "clients round-trip and delete", run: clientsRoundTrip),
+        Check(name: "refresh token rotation is single-use", run: refreshRotationIsSingleUse),
+        Check(name: "concurrent rotation has one winner", run: concurrentRotationHasOneWinner),
+        Check(name: "family revocation", run: familyRevocation),
+        Check(name: "purge expired families", run: purgeExpiredFamilies),
+        Check(name: "signing keys lifecycle", run: signingKeysLifecycle),
+    ]
+
+    static let epoch = Date(timeIntervalSince1970: 1_800_000_000)
+
+    public static func usersRoundTrip(_ store: any TesseraStorage) async throws {
+        let user = User(id: "u-1", username: "alice", passwordHash: "$2b$04$hash", allowedScopes: ["read", "write"], createdAt: epoch)
+        try await store.insertUser(user)
+        #expect(try await store.user(username: "alice") == user)
+        #expect(try await store.user(id: "u-1") == user)
+        #expect(try await store.user(username: "bob") == nil)
+        try await store.updatePasswordHash(userID: "u-1", hash: "$2b$12$other")
+        try await store.setDisabled(userID: "u-1", disabled: true)
+        let changed = try #require(try await store.user(id: "u-1"))
+        #expect(changed.passwordHash == "$2b$12$other")
+        #expect(changed.disabled)
+        #expect(try await store.listUsers().map(\.username) == ["alice"])
+        await #expect(throws: StoreError.self) { try await store.setDisabled(userID: "missing", disabled: true) }
+    }
+
+    public static func duplicateUsernameConflicts(_ store: any TesseraStorage) async throws {
+        try await store.insertUser(User(id: "u-1", username: "alice", passwordHash: "x", allowedScopes: [], createdAt: epoch))
+        do {
+            try await store.insertUser(User(id: "u-2", username: "alice", passwordHash: "y", allowedScopes: [], createdAt: epoch))
+            Issue.record("a second user named alice was accepted")
+        } catch let error as StoreError {
+            #expect(error.kind == .conflict)
+        }
+    }
+
+    public static func clientsRoundTrip(_ store: any TesseraStorage) async throws {
+        let client = Client(id: "c-1", name: "Billing", secretDigest: Secrets.digest("s3cret"), authMethod: .clientSecretPost,
+                            grantTypes: [.clientCredentials, .refreshToken], allowedScopes: ["read", "billing:write"],
+                            redirectURIs: ["https://app.example/cb", "http://127.0.0.1/cb"], requireConsent: false, createdAt: epoch,
+                            secretExpiresAt: epoch.addingTimeInterval(86_400))
+        let publicClient = Client(id: "c-2", name: "SPA", secretDigest: nil, authMethod: .none, grantTypes: [.authorizationCode],
+                                  allowedScopes: ["read"], redirectURIs: ["https://spa.example/"], createdAt: epoch.addingTimeInterval(1))
+        try await store.insertClient(client)
+        try await store.insertClient(publicClient)
+        #expect(try await store.client(id: "c-1") == client)
+        #expect(try await store.client(id: "c-2") == publicClient)
+        #expect(try await store.listClients().map(\.id) == ["c-1", "c-2"])
+        await #expect(throws: StoreError.self) { try await store.insertClient(client) }
+        let token = Fixtures.refreshToken(clientID: "c-1", now: epoch)
+        try await store.insertRefreshToken(token.record)
+        #expect(try await store.deleteClient(id: "c-1"))
+        #expect(try await store.client(id: "c-1") == nil)
+        #expect(try await store.refreshToken(digest: token.record.tokenDigest) == nil, "deleting a client removes its refresh tokens")
+        #expect(try await store.deleteClient(id: "c-1") == false)
+    }
+
+    public static func refreshRotationIsSingleUse(_ store: any TesseraStorage) async throws {
+        let first = Fixtures.refreshToken(now: epoch, family: "fam")
+        try await store.insertRefreshToken(first.record)
+        #expect(try await store.refreshToken(digest: first.record.tokenDigest) == first.record)
+        let second = Fixtures.refreshToken(now: epoch, family: "fam")
+        let third = Fixtures.refreshToken(now: epoch, family: "fam")
+        #expect(try await store.rotateRefreshToken(digest: first.record.tokenDigest, successor: second.record, at: epoch.addingTimeInterval(5)))
+        #expect(try await store.rotateRefreshToken(digest: first.record.tokenDigest, successor: third.record, at: epoch.addingTimeInterval(6)) == false)
+        #expect(try await store.refreshToken(digest: third.record.tokenDigest) == nil, "a lost rotation stores nothing")
+        let spent = try #require(try await store.refreshToken(digest: first.record.tokenDigest))
+        #expect(spent.rotatedAt == epoch.addingTimeInterval(5))
+        #expect(try await store.refreshToken(digest: second.record.tokenDigest) == second.record)
+    }
+
+    public static func concurrentRotationHasOneWinner(_ store: any TesseraStorage) async throws {
+        let original = Fixtures.refreshToken(now: epoch, family: "race")
+        try await store.insertRefreshToken(original.record)
+        let successors = (0..<20).map { _ in Fixtures.refreshToken(now: epoch, family: "race").record }
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for successor in successors {
+                group.addTask { try await store.rotateRefreshToken(digest: original.record.tokenDigest, successor: successor, at: epoch) }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+        var stored = 0
+        for successor in successors where try await store.refreshToken(digest: successor.tokenDigest) != nil { stored += 1 }
+        #expect(stored == 1)
+    }
+
+    public static func familyRevocation(_ store: any TesseraStorage) async throws {
+        let a = Fixtures.refreshToken(now: epoch, family: "f1")
+        let b = Fixtures.refreshToken(now: epoch, family: "f1")
+        let other = Fixtures.refreshToken(now: epoch, family: "f2")
+        for token in [a, b, other] { try await store.insertRefreshToken(token.record) }
+        #expect(try await store.revokeRefreshTokenFamily(familyID: "f1", at: epoch) == 2)
+        #expect(try await store.revokeRefreshTokenFamily(familyID: "f1", at: epoch) == 0)
+        #expect(try await store.refreshToken(digest: a.record.tokenDigest)?.revokedAt == epoch)
+        #expect(try await store.refreshToken(digest: b.record.tokenDigest)?.revokedAt == epoch)
+        #expect(try await store.refreshToken(digest: other.record.tokenDigest)?.revokedAt == nil)
+        let successor = Fixtures.refreshToken(now: epoch, family: "f1")
+        #expect(try await store.rotateRefreshToken(digest: b.record.tokenDigest, successor: successor.record, at: epoch) == false,
+                "a revoked token cannot be rotated")
+    }
+
+    public static func purgeExpiredFamilies(_ store: any TesseraStorage) async throws {
+        let live = Fixtures.refreshToken(now: epoch)
+        var dead = Fixtures.refreshToken(now: epoch)
+        dead.record.familyExpiresAt = epoch.addingTimeInterval(-1)
+        try await store.insertRefreshToken(live.record)
+        try await store.insertRefreshToken(dead.record)
+        #expect(try await store.purgeExpiredRefreshTokens(before: epoch) == 1)
+        #expect(try await store.refreshToken(digest: dead.record.tokenDigest) == nil)
+        #expect(try await store.refreshToken(digest: live.record.tokenDigest) != nil)
+    }
+
+    public static func signingKeysLifecycle(_ store: any TesseraStorage) async throws {
+        let es = try SigningKeyFactory.generate(.es256, now: epoch)
+        let rs = try SigningKeyFactory.generate(.rs256, now: epoch.addingTimeInterval(1))
+        try await store.insertSigningKey(es)
+        try await store.insertSigningKey(rs)
+        #expect(try await store.signingKeys() == [es, rs])
+        try await store.retireSigningKey(kid: es.kid, at: epoch.addingTimeInterval(10))
+        try await store.retireSigningKey(kid: es.kid, at: epoch.addingTimeInterval(20))
+        #expect(try await store.signingKeys().first?.retiredAt == epoch.addingTimeInterval(10), "retiring twice keeps the first date")
+        try await store.deleteSigningKey(kid: es.kid)
+        #expect(try await store.signingKeys().map(\.kid) == [rs.kid])
+    }
+}
