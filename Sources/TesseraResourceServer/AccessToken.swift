@@ -71,13 +71,20 @@ public struct AccessToken: Sendable, Hashable {
 
 /// A JSON value of a token claim.
 public enum ClaimValue: Sendable, Hashable, Codable {
+    /// A JSON string.
     case string(String)
+    /// A JSON number.
     case number(Double)
+    /// `true` or `false`.
     case bool(Bool)
+    /// A JSON array.
     case array([ClaimValue])
+    /// A JSON object.
     case object([String: ClaimValue])
+    /// `null`.
     case null
 
+    /// Decodes any JSON value.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -95,6 +102,7 @@ public enum ClaimValue: Sendable, Hashable, Codable {
         }
     }
 
+    /// Encodes the JSON value.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {

@@ -26,6 +26,7 @@ public struct BearerError: HTTPResponseError, Sendable {
         public var description: String { self.rawValue }
     }
 
+    /// The HTTP status: 400, 401, 403 or 503.
     public let status: HTTPResponse.Status
     /// The error code, or `nil` when the request simply carried no token (RFC 6750 §3.1: the
     /// challenge then has no `error` attribute).
@@ -95,6 +96,7 @@ public struct BearerError: HTTPResponseError, Sendable {
         return attributes.isEmpty ? "Bearer" : "Bearer " + attributes.joined(separator: ", ")
     }
 
+    /// Renders the JSON error response with its challenge and `Cache-Control: no-store`.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [
             .contentType: "application/json; charset=utf-8",
@@ -136,6 +138,7 @@ public struct BearerError: HTTPResponseError, Sendable {
 }
 
 extension BearerError: CustomStringConvertible {
+    /// A summary for logs; it never contains the token.
     public var description: String {
         "BearerError(\(self.status.code) \(self.code?.rawValue ?? "no_token"): \(self.errorDescription))"
     }

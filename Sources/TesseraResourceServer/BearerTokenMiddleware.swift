@@ -60,6 +60,7 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
         self.requireToken = requireToken
     }
 
+    /// Verifies the bearer token, if any, and calls `next` with the token in `context.identity`.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let token: Substring
         switch BearerCredentials.parse(request.headers[values: .authorization]) {

@@ -65,6 +65,8 @@ public struct HTTPJWKSFetcher: JWKSFetcher {
         return base + "/jwks.json"
     }
 
+    /// Fetches the key set, first reading the metadata if the source says so.
+    /// - Throws: ``JWKSFetchError`` for a non-200 answer or bad metadata, or the HTTP client's error.
     public func fetchJWKS() async throws -> Data {
         switch self.source {
         case .jwksURI(let uri):

@@ -29,6 +29,7 @@ public struct RequireScopes<Context: AuthRequestContext>: RouterMiddleware where
         self.init(scopes, realm: realm)
     }
 
+    /// Calls `next` only if the token in `context.identity` grants every required scope.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = context.identity else {
             throw BearerError.missingToken(realm: self.realm)

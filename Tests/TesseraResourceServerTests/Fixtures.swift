@@ -14,14 +14,14 @@ struct TestIssuer: Sendable {
 
     let ecKey: ES256PrivateKey
     let secondECKey: ES256PrivateKey
-    let rsaKey: Insecure.RSA.PrivateKey
+    let rsaKey: JWTKit.Insecure.RSA.PrivateKey
     let ecSigner: any JWTAlgorithm
     let secondECSigner: any JWTAlgorithm
     let rsaSigner: any JWTAlgorithm
 
     /// One RSA key for the whole run: generating one is slow.
-    private static let sharedRSAKey: Insecure.RSA.PrivateKey = {
-        try! Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+    private static let sharedRSAKey: JWTKit.Insecure.RSA.PrivateKey = {
+        try! JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
     }()
 
     static func make() async throws -> TestIssuer {
