@@ -3,10 +3,11 @@ import TesseraCore
 
 /// An in-memory store for tests, with the same semantics as the SQL store (atomic rotation included).
 public actor MemoryStore: TesseraStorage {
-    private var clients: [String: Client] = [:]
-    private var users: [String: User] = [:]
-    private var refreshTokens: [Data: RefreshTokenRecord] = [:]
-    private var keys: [String: SigningKeyRecord] = [:]
+    // Stored state. Extensions in other files add behaviour; new artifacts add their dictionaries here.
+    var clients: [String: Client] = [:]
+    var users: [String: User] = [:]
+    var refreshTokens: [Data: RefreshTokenRecord] = [:]
+    var keys: [String: SigningKeyRecord] = [:]
 
     public init() {}
 
