@@ -58,6 +58,23 @@ enum Schema {
                 .column("retired_at", type: .bigint)
                 .run()
         },
+        Migration(version: 2, name: "lifecycle") { db in
+            // One column per ALTER: SQLite cannot batch them.
+            try await db.alter(table: "clients").column("resources", type: .text).run()
+            try await db.alter(table: "clients").column("registration_token_digest", type: .text).run()
+            try await db.create(table: "revoked_access_tokens")
+                .column("jti", type: .text, .primaryKey(autoIncrement: false))
+                .column("client_id", type: .text, .notNull)
+                .column("expires_at", type: .bigint, .notNull)
+                .column("revoked_at", type: .bigint, .notNull)
+                .run()
+            try await db.create(index: "revoked_access_tokens_expiry").on("revoked_access_tokens").column("expires_at").run()
+            try await db.create(table: "initial_access_tokens")
+                .column("token_digest", type: .text, .primaryKey(autoIncrement: false))
+                .column("expires_at", type: .bigint, .notNull)
+                .column("created_at", type: .bigint, .notNull)
+                .run()
+        },
     ]
 
     /// The newest schema version this build knows.

@@ -80,11 +80,12 @@ public final class SQLStore: TesseraStorage {
                 throw StoreError(.conflict, "A client with this id already exists.")
             }
             try await db.insert(into: "clients")
-                .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at")
+                .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at",
+                         "resources", "registration_token_digest")
                 .values(SQLBind(client.id), SQLBind(client.name), SQLBind(client.secretDigest?.hex), SQLBind(client.authMethod.rawValue),
                         SQLBind(client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")), SQLBind(client.allowedScopes.description),
                         SQLBind(try Self.json(client.redirectURIs)), SQLBind(client.requireConsent ? 1 : 0), SQLBind(client.createdAt.millis),
-                        SQLBind(client.secretExpiresAt?.millis))
+                        SQLBind(client.secretExpiresAt?.millis), SQLBind(try Self.json(client.resources)), SQLBind(client.registrationTokenDigest?.hex))
                 .run()
         }
     }
@@ -114,7 +115,9 @@ public final class SQLStore: TesseraStorage {
             redirectURIs: try JSONDecoder().decode([String].self, from: Data(redirectJSON.utf8)),
             requireConsent: try row.decode(column: "require_consent", as: Int.self) != 0,
             createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
-            secretExpiresAt: try row.decode(column: "secret_expires_at", as: Int64?.self).map(Date.init(millis:)))
+            secretExpiresAt: try row.decode(column: "secret_expires_at", as: Int64?.self).map(Date.init(millis:)),
+            resources: try row.decode(column: "resources", as: String?.self).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? [],
+            registrationTokenDigest: try row.decode(column: "registration_token_digest", as: String?.self).flatMap(Data.init(hex:)))
     }
 
     // MARK: Users

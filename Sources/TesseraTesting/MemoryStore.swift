@@ -8,6 +8,8 @@ public actor MemoryStore: TesseraStorage {
     var users: [String: User] = [:]
     var refreshTokens: [Data: RefreshTokenRecord] = [:]
     var keys: [String: SigningKeyRecord] = [:]
+    var revokedAccessTokens: [String: Date] = [:]
+    var initialAccessTokens: [Data: Date] = [:]
 
     public init() {}
 

@@ -22,6 +22,9 @@ public enum StoreConformance {
         Check(name: "family revocation", run: familyRevocation),
         Check(name: "purge expired families", run: purgeExpiredFamilies),
         Check(name: "signing keys lifecycle", run: signingKeysLifecycle),
+        Check(name: "client update", run: clientUpdate),
+        Check(name: "access token revocation list", run: accessTokenRevocationList),
+        Check(name: "initial access tokens", run: initialAccessTokens),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

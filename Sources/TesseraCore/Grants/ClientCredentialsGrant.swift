@@ -11,9 +11,10 @@ public struct ClientCredentialsGrant: GrantHandler {
             throw OAuthError.unauthorizedClient("Public clients cannot use the client_credentials grant.")
         }
         let scopes = try services.scopePolicy.grant(requested: try request.requestedScopes(), clientAllowed: client.allowedScopes, userAllowed: nil)
+        let audience = try services.audience(for: request, client: client)
         let now = services.clock.now
         let access = try await services.accessTokens.mint(subject: client.id, clientID: client.id, scopes: scopes,
-                                                          audience: services.settings.defaultAudience, now: now)
+                                                          audience: audience, now: now)
         services.audit.record(AuditEvent(.tokenIssued, at: now, clientID: client.id, subject: client.id,
                                          detail: ["grant_type": grantType.rawValue, "scope": scopes.description]))
         // §4.4.3: a refresh token SHOULD NOT be included.

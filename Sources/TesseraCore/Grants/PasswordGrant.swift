@@ -13,7 +13,7 @@ public struct PasswordGrant: GrantHandler {
         let user = try await UserAuthenticator(services: services).authenticate(username: username, password: password, clientID: client.id)
         let scopes = try services.scopePolicy.grant(requested: requested, clientAllowed: client.allowedScopes, userAllowed: user.allowedScopes)
         let now = services.clock.now
-        let audience = services.settings.defaultAudience
+        let audience = try services.audience(for: request, client: client)
         let access = try await services.accessTokens.mint(subject: user.id, clientID: client.id, scopes: scopes, audience: audience, now: now, authTime: now)
         var refreshToken: String?
         if client.grantTypes.contains(.refreshToken) {

@@ -24,6 +24,8 @@ public struct RefreshTokenGrant: GrantHandler {
         guard scopes.isSubset(of: record.scopes) else {
             throw OAuthError.invalidScope("A refresh cannot widen the scope of the original grant.")
         }
+        // RFC 8707 §2.2: a refresh may narrow the audience, never widen it.
+        let audience = try ResourceIndicators.narrowed(requested: request.resources, granted: record.audience)
         // The user may have been disabled since.
         if let user = try await services.storage.user(id: record.subject), user.disabled { throw invalid }
 
@@ -35,7 +37,7 @@ public struct RefreshTokenGrant: GrantHandler {
             throw invalid
         }
         let access = try await services.accessTokens.mint(subject: record.subject, clientID: client.id, scopes: scopes,
-                                                          audience: record.audience, now: now, authTime: record.authTime)
+                                                          audience: audience, now: now, authTime: record.authTime)
         services.audit.record(AuditEvent(.tokenRefreshed, at: now, clientID: client.id, subject: record.subject,
                                          detail: ["grant_type": grantType.rawValue, "scope": scopes.description]))
         return TokenResponse(accessToken: access.token, expiresIn: access.lifetime, refreshToken: successor.token, scope: scopes)

@@ -4,6 +4,8 @@ import Foundation
 public struct TokenRequest: Sendable {
     /// Parameters with empty values dropped (RFC 6749 §3.1: "treated as if omitted").
     public let parameters: [String: String]
+    /// Every `resource` parameter (RFC 8707 §2), in order; the only parameter that may repeat.
+    public let resources: [String]
     /// Client credentials from the `Authorization: Basic` header, if any (RFC 6749 §2.3.1).
     public let basicCredentials: (id: String, secret: String)?
 
@@ -11,13 +13,20 @@ public struct TokenRequest: Sendable {
     public init(parameters pairs: [(String, String)], basicCredentials: (id: String, secret: String)? = nil) throws(OAuthError) {
         var parameters: [String: String] = [:]
         var seen = Set<String>()
+        var resources: [String] = []
         for (name, value) in pairs {
+            // RFC 8707 §2: `resource` may be repeated, one per target.
+            if name == "resource" {
+                if !value.isEmpty { resources.append(value) }
+                continue
+            }
             guard seen.insert(name).inserted else {
                 throw OAuthError.invalidRequest("Parameter '\(Self.printable(name))' must not be repeated.")
             }
             if !value.isEmpty { parameters[name] = value }
         }
         self.parameters = parameters
+        self.resources = resources
         self.basicCredentials = basicCredentials
     }
 

@@ -21,9 +21,14 @@ public struct Client: Sendable, Hashable {
     public var createdAt: Date
     /// When the secret stops working; `nil` for never.
     public var secretExpiresAt: Date?
+    /// Resource indicators (RFC 8707) this client may ask tokens for; empty = only the default audience.
+    public var resources: [String] = []
+    /// SHA-256 of the RFC 7592 registration access token; `nil` for clients not registered dynamically.
+    public var registrationTokenDigest: Data? = nil
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
-                allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil) {
+                allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,
+                resources: [String] = [], registrationTokenDigest: Data? = nil) {
         self.id = id
         self.name = name
         self.secretDigest = secretDigest
@@ -34,6 +39,8 @@ public struct Client: Sendable, Hashable {
         self.requireConsent = requireConsent
         self.createdAt = createdAt
         self.secretExpiresAt = secretExpiresAt
+        self.resources = resources
+        self.registrationTokenDigest = registrationTokenDigest
     }
 
     /// A public client holds no secret (RFC 6749 §2.1).

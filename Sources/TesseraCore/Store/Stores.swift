@@ -24,6 +24,8 @@ public protocol ClientStore: Sendable {
     func client(id: String) async throws -> Client?
     func insertClient(_ client: Client) async throws
     func listClients() async throws -> [Client]
+    /// Replaces a client's record (same id). Throws `StoreError.notFound` when it does not exist.
+    func updateClient(_ client: Client) async throws
     /// Deletes a client and everything issued to it. Returns whether it existed.
     func deleteClient(id: String) async throws -> Bool
 }
@@ -65,3 +67,4 @@ public protocol SigningKeyStore: Sendable {
 
 /// Everything the core needs from storage.
 public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & SigningKeyStore
+    & AccessTokenRevocationStore & InitialAccessTokenStore

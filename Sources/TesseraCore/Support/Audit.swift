@@ -17,6 +17,10 @@ public struct AuditEvent: Sendable, Hashable {
         public static let loginSucceeded = Kind(rawValue: "login.succeeded")
         public static let loginFailed = Kind(rawValue: "login.failed")
         public static let keyRotated = Kind(rawValue: "key.rotated")
+        public static let tokenRevoked = Kind(rawValue: "token.revoked")
+        public static let clientRegistered = Kind(rawValue: "client.registered")
+        public static let clientUpdated = Kind(rawValue: "client.updated")
+        public static let clientDeleted = Kind(rawValue: "client.deleted")
     }
 
     public var kind: Kind

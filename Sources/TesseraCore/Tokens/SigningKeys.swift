@@ -92,8 +92,8 @@ public struct SigningKeySet: Sendable {
 /// Owns the signing keys: creates them on first start, rotates them, and reloads them from the store
 /// so that keys made by one node are used and published by all.
 public final class SigningKeyManager: Sendable {
-    private let store: any SigningKeyStore
-    private let clock: any TimeSource
+    let store: any SigningKeyStore
+    let clock: any TimeSource
     /// How long a retired key stays published: the longest lifetime of anything it signed.
     public let retention: TimeInterval
     private let state: Mutex<(set: SigningKeySet?, loadedAt: Date)>

@@ -1,0 +1,98 @@
+import Foundation
+
+/// The answer of `POST /introspect` (RFC 7662 §2.2). An inactive token is exactly `{"active": false}`.
+public struct IntrospectionResponse: Sendable, Codable, Equatable {
+    public var active: Bool
+    public var scope: String?
+    public var clientID: String?
+    public var sub: String?
+    public var exp: Int?
+    public var iat: Int?
+    public var iss: String?
+    public var aud: [String]?
+    public var tokenType: String?
+    public var jti: String?
+
+    enum CodingKeys: String, CodingKey {
+        case active, scope, sub, exp, iat, iss, aud, jti
+        case clientID = "client_id"
+        case tokenType = "token_type"
+    }
+
+    public static let inactive = IntrospectionResponse(active: false)
+
+    public init(active: Bool, scope: String? = nil, clientID: String? = nil, sub: String? = nil, exp: Int? = nil, iat: Int? = nil,
+                iss: String? = nil, aud: [String]? = nil, tokenType: String? = nil, jti: String? = nil) {
+        self.active = active
+        self.scope = scope
+        self.clientID = clientID
+        self.sub = sub
+        self.exp = exp
+        self.iat = iat
+        self.iss = iss
+        self.aud = aud
+        self.tokenType = tokenType
+        self.jti = jti
+    }
+}
+
+/// `POST /introspect` (RFC 7662).
+///
+/// Who may ask (§2.1, §4): the caller must authenticate as a confidential client. Any such client may
+/// introspect **access tokens**, whoever they were issued to — a resource server is typically its own
+/// client and must be able to check the tokens presented to it (the RFC's intent; Hydra does the same).
+/// **Refresh tokens** are only reported to the client they were issued to; for anyone else they are
+/// `{"active": false}`, since only their owner ever holds them legitimately.
+public struct IntrospectionEndpoint: Sendable {
+    public let services: GrantServices
+    public let reader: IssuedAccessTokenReader
+    public let clientAuthenticator: ClientAuthenticator
+
+    public init(services: GrantServices) {
+        self.services = services
+        self.reader = IssuedAccessTokenReader(issuer: services.settings.issuer, keys: services.accessTokens.keys)
+        self.clientAuthenticator = ClientAuthenticator(clients: services.storage, clock: services.clock)
+    }
+
+    public func handle(_ request: TokenRequest) async throws -> IntrospectionResponse {
+        let credentials = try request.clientCredentials()
+        let client: Client
+        do {
+            client = try await clientAuthenticator.authenticate(credentials)
+            guard !client.isPublic else { throw OAuthError.invalidClient("Introspection requires a confidential client.") }
+        } catch let error as OAuthError {
+            services.audit.record(AuditEvent(.clientAuthenticationFailed, at: services.clock.now, detail: ["endpoint": "introspect"]))
+            throw error
+        }
+        let token = try request.required("token")
+        if request["token_type_hint"] == "refresh_token" {
+            if let answer = try await refreshToken(token, caller: client) { return answer }
+            return try await accessToken(token) ?? .inactive
+        }
+        if let answer = try await accessToken(token) { return answer }
+        return try await refreshToken(token, caller: client) ?? .inactive
+    }
+
+    /// `nil` when `token` is not one of our JWTs; `.inactive` when it is but is expired or revoked.
+    func accessToken(_ token: String) async throws -> IntrospectionResponse? {
+        guard let claims = await reader.read(token) else { return nil }
+        let now = services.clock.now
+        guard claims.exp.value > now else { return .inactive }
+        guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value) else { return .inactive }
+        return IntrospectionResponse(active: true, scope: claims.scope, clientID: claims.clientID, sub: claims.sub.value,
+                                     exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
+                                     iss: claims.iss.value, aud: claims.aud.value, tokenType: "access_token", jti: claims.jti.value)
+    }
+
+    /// `nil` when `token` is no refresh token we know.
+    func refreshToken(_ token: String, caller: Client) async throws -> IntrospectionResponse? {
+        guard let record = try await services.storage.refreshToken(digest: Secrets.digest(token)) else { return nil }
+        let now = services.clock.now
+        guard record.clientID == caller.id, record.rotatedAt == nil, record.revokedAt == nil, record.expiresAt > now,
+              record.familyExpiresAt > now else { return .inactive }
+        return IntrospectionResponse(active: true, scope: record.scopes.isEmpty ? nil : record.scopes.description, clientID: record.clientID,
+                                     sub: record.subject, exp: Int(record.expiresAt.timeIntervalSince1970),
+                                     iat: Int(record.issuedAt.timeIntervalSince1970), iss: services.settings.issuer, aud: record.audience,
+                                     tokenType: "refresh_token", jti: record.id)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Client metadata of a dynamic registration request (RFC 7591 §2), validated.
+///
+/// Pure: parses JSON and decides; the registration endpoint stores the result.
+public struct ClientMetadata: Sendable, Equatable {
+    public var redirectURIs: [String]
+    public var tokenEndpointAuthMethod: ClientAuthMethod
+    public var grantTypes: Set<GrantType>
+    public var responseTypes: Set<String>
+    public var clientName: String?
+    public var scope: ScopeSet?
+    /// Tessera extension (RFC 8707): resource indicators the client may ask tokens for.
+    public var resources: [String]
+
+    /// Grant types a registered client may have. `password` is never granted through registration: it is
+    /// first-party only and is provisioned with `tessera client add` (RFC 9700 §2.4).
+    public static let registrableGrantTypes: Set<GrantType> = [.authorizationCode, .implicit, .clientCredentials, .refreshToken]
+    public static let knownResponseTypes: Set<String> = ["code", "token"]
+
+    /// What the registrant is allowed to ask for.
+    public struct Policy: Sendable {
+        /// Scopes a registered client may request; others are refused with `invalid_client_metadata`.
+        public var allowedScopes: ScopeSet
+        /// Scopes given when the request names none.
+        public var defaultScopes: ScopeSet
+        /// Whether `resources` may be registered (only with an initial access token: an anonymous registrant
+        /// must not be able to obtain tokens for arbitrary APIs).
+        public var allowResources: Bool
+
+        public init(allowedScopes: ScopeSet, defaultScopes: ScopeSet, allowResources: Bool) {
+            self.allowedScopes = allowedScopes
+            self.defaultScopes = defaultScopes
+            self.allowResources = allowResources
+        }
+    }
+
+    static func invalid(_ message: String) -> OAuthError { OAuthError(.invalidClientMetadata, message) }
+
+    /// Parses and validates a JSON registration request body (RFC 7591 §2, §3.1). Unknown members are
+    /// ignored (§2); defaults follow §2 (`authorization_code`, `code`, `client_secret_basic`).
+    public init(json: Data, policy: Policy) throws(OAuthError) {
+        guard let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else {
+            throw Self.invalid("The request body must be a JSON object.")
+        }
+        func strings(_ name: String) throws(OAuthError) -> [String]? {
+            guard let value = object[name], !(value is NSNull) else { return nil }
+            guard let array = value as? [Any], array.allSatisfy({ $0 is String }) else { throw Self.invalid("'\(name)' must be an array of strings.") }
+            return array.compactMap { $0 as? String }
+        }
+        func string(_ name: String) throws(OAuthError) -> String? {
+            guard let value = object[name], !(value is NSNull) else { return nil }
+            guard let string = value as? String else { throw Self.invalid("'\(name)' must be a string.") }
+            return string
+        }
+
+        let method = try string("token_endpoint_auth_method") ?? ClientAuthMethod.clientSecretBasic.rawValue
+        guard let authMethod = ClientAuthMethod(rawValue: method) else {
+            throw Self.invalid("Unsupported token_endpoint_auth_method; use client_secret_basic, client_secret_post or none.")
+        }
+        let grantNames = try strings("grant_types") ?? ["authorization_code"]
+        var grants = Set<GrantType>()
+        for name in grantNames {
+            let grant = GrantType(rawValue: name)
+            if grant == .password { throw Self.invalid("The password grant cannot be registered dynamically.") }
+            guard Self.registrableGrantTypes.contains(grant) else { throw Self.invalid("Unsupported grant type '\(TokenRequest.printable(name))'.") }
+            grants.insert(grant)
+        }
+        guard !grants.isEmpty else { throw Self.invalid("grant_types must not be empty.") }
+        let responseTypes = Set(try strings("response_types") ?? (grants.contains(.authorizationCode) ? ["code"] : []))
+        for type in responseTypes where !Self.knownResponseTypes.contains(type) {
+            throw Self.invalid("Unsupported response type '\(TokenRequest.printable(type))'.")
+        }
+        // RFC 7591 §2.1: authorization_code ↔ code, implicit ↔ token.
+        guard grants.contains(.authorizationCode) == responseTypes.contains("code"),
+              grants.contains(.implicit) == responseTypes.contains("token") else {
+            throw Self.invalid("grant_types and response_types are inconsistent (authorization_code needs code, implicit needs token).")
+        }
+        if authMethod == .none, grants.contains(.clientCredentials) {
+            throw Self.invalid("A public client (token_endpoint_auth_method none) cannot use client_credentials.")
+        }
+        let redirectURIs = try strings("redirect_uris") ?? []
+        for uri in redirectURIs { try Self.validateRedirectURI(uri) }
+        if grants.contains(.authorizationCode) || grants.contains(.implicit), redirectURIs.isEmpty {
+            throw OAuthError(.invalidRedirectURI, "Redirect-based grants need at least one redirect URI.")
+        }
+        var scope: ScopeSet?
+        if let value = try string("scope") {
+            do { scope = try ScopeSet(parsing: value) } catch { throw Self.invalid("'scope' has characters outside RFC 6749 §3.3.") }
+            let refused = scope!.subtracting(policy.allowedScopes)
+            guard refused.isEmpty else { throw Self.invalid("Scope not available to registered clients: \(refused).") }
+        }
+        let name = try string("client_name")
+        if let name, name.isEmpty || name.count > 200 { throw Self.invalid("client_name must be 1–200 characters.") }
+        let resources = try strings("resources") ?? []
+        if !resources.isEmpty, !policy.allowResources {
+            throw Self.invalid("Resources can only be registered with an initial access token.")
+        }
+        for resource in resources where !ResourceIndicators.isValid(resource) {
+            throw Self.invalid("Each resource must be an absolute URI without a fragment.")
+        }
+
+        self.redirectURIs = redirectURIs
+        self.tokenEndpointAuthMethod = authMethod
+        self.grantTypes = grants
+        self.responseTypes = responseTypes
+        self.clientName = name
+        self.scope = scope
+        self.resources = resources
+    }
+
+    /// RFC 7591 §2 and RFC 8252 §7.3/§8.3: https, or http only on a loopback address; absolute; no fragment
+    /// (RFC 6749 §3.1.2); no wildcards (exact matching).
+    public static func validateRedirectURI(_ uri: String) throws(OAuthError) {
+        let failure = OAuthError(.invalidRedirectURI, "Redirect URIs must be https (or http on 127.0.0.1, [::1] or localhost), without fragment or wildcard.")
+        guard uri.utf8.count <= 2048, !uri.contains("*"), !uri.contains("#"), !uri.contains(where: { $0.isWhitespace }),
+              let components = URLComponents(string: uri), let scheme = components.scheme?.lowercased(),
+              let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil else { throw failure }
+        switch scheme {
+        case "https": return
+        case "http" where ["127.0.0.1", "localhost", "[::1]", "::1"].contains(host): return
+        default: throw failure
+        }
+    }
+}

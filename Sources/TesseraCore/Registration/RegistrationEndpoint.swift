@@ -1,0 +1,206 @@
+import Foundation
+
+/// The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
+public struct ClientInformation: Sendable, Codable, Equatable {
+    public var clientID: String
+    public var clientSecret: String?
+    public var clientIDIssuedAt: Int
+    public var clientSecretExpiresAt: Int?
+    public var registrationAccessToken: String?
+    public var registrationClientURI: String
+    public var redirectURIs: [String]
+    public var tokenEndpointAuthMethod: String
+    public var grantTypes: [String]
+    public var responseTypes: [String]
+    public var clientName: String
+    public var scope: String
+    public var resources: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case clientID = "client_id"
+        case clientSecret = "client_secret"
+        case clientIDIssuedAt = "client_id_issued_at"
+        case clientSecretExpiresAt = "client_secret_expires_at"
+        case registrationAccessToken = "registration_access_token"
+        case registrationClientURI = "registration_client_uri"
+        case redirectURIs = "redirect_uris"
+        case tokenEndpointAuthMethod = "token_endpoint_auth_method"
+        case grantTypes = "grant_types"
+        case responseTypes = "response_types"
+        case clientName = "client_name"
+        case scope, resources
+    }
+
+    init(client: Client, issuer: String, secret: String?, registrationAccessToken: String?) {
+        clientID = client.id
+        clientSecret = secret
+        clientIDIssuedAt = Int(client.createdAt.timeIntervalSince1970)
+        // 0 = the secret never expires (RFC 7591 §3.2.1); required whenever a secret exists.
+        clientSecretExpiresAt = client.isPublic ? nil : client.secretExpiresAt.map { Int($0.timeIntervalSince1970) } ?? 0
+        self.registrationAccessToken = registrationAccessToken
+        registrationClientURI = issuer + "/register/" + client.id
+        redirectURIs = client.redirectURIs
+        tokenEndpointAuthMethod = client.authMethod.rawValue
+        grantTypes = client.grantTypes.map(\.rawValue).sorted()
+        var responses: [String] = []
+        if client.grantTypes.contains(.authorizationCode) { responses.append("code") }
+        if client.grantTypes.contains(.implicit) { responses.append("token") }
+        responseTypes = responses
+        clientName = client.name
+        scope = client.allowedScopes.description
+        resources = client.resources.isEmpty ? nil : client.resources
+    }
+}
+
+/// Issues and checks initial access tokens (RFC 7591 §3), which protect `/register`.
+public struct InitialAccessTokens: Sendable {
+    public let store: any InitialAccessTokenStore
+    public let clock: any TimeSource
+
+    public init(store: any InitialAccessTokenStore, clock: any TimeSource) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// Creates a token valid for `lifetime` seconds; only its digest is stored.
+    public func issue(lifetime: TimeInterval) async throws -> (token: String, expiresAt: Date) {
+        let token = Secrets.random(bytes: 32)
+        let now = clock.now
+        let expiresAt = now.addingTimeInterval(lifetime)
+        try await store.insertInitialAccessToken(digest: Secrets.digest(token), expiresAt: expiresAt, createdAt: now)
+        return (token, expiresAt)
+    }
+
+    /// Whether `token` is a live initial access token.
+    public func isValid(_ token: String) async throws -> Bool {
+        guard let expiry = try await store.initialAccessTokenExpiry(digest: Secrets.digest(token)) else { return false }
+        return expiry > clock.now
+    }
+}
+
+/// Dynamic client registration (RFC 7591) and management (RFC 7592).
+///
+/// - `register` needs a live initial access token, unless open registration is on (for MCP-style clients
+///   that register themselves); in open mode resources cannot be registered.
+/// - The password grant is never registrable (see `ClientMetadata.registrableGrantTypes`).
+/// - The registration access token is stored as a digest and rotated on every update (RFC 7592 §2.2).
+public struct RegistrationEndpoint: Sendable {
+    public struct Settings: Sendable {
+        public var issuer: String
+        public var openRegistration: Bool
+        /// Scopes a registered client may ask for.
+        public var allowedScopes: ScopeSet
+        /// Scopes a registered client gets when it names none.
+        public var defaultScopes: ScopeSet
+
+        public init(issuer: String, openRegistration: Bool, allowedScopes: ScopeSet, defaultScopes: ScopeSet) {
+            self.issuer = issuer
+            self.openRegistration = openRegistration
+            self.allowedScopes = allowedScopes
+            self.defaultScopes = defaultScopes
+        }
+    }
+
+    public let settings: Settings
+    public let storage: any TesseraStorage
+    public let clock: any TimeSource
+    public let audit: any AuditSink
+    public let initialTokens: InitialAccessTokens
+
+    public init(settings: Settings, storage: any TesseraStorage, clock: any TimeSource, audit: any AuditSink) {
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+        self.audit = audit
+        self.initialTokens = InitialAccessTokens(store: storage, clock: clock)
+    }
+
+    static var invalidToken: OAuthError { OAuthError(.invalidToken, "The access token is missing, invalid or expired.") }
+
+    /// `POST /register` (RFC 7591 §3.1). Returns the 201 body.
+    public func register(json: Data, initialAccessToken: String?) async throws -> ClientInformation {
+        let authorized: Bool
+        if let initialAccessToken {
+            guard try await initialTokens.isValid(initialAccessToken) else { throw Self.invalidToken }
+            authorized = true
+        } else {
+            guard settings.openRegistration else { throw Self.invalidToken }
+            authorized = false
+        }
+        let metadata = try ClientMetadata(json: json, policy: policy(allowResources: authorized))
+        let now = clock.now
+        let secret = metadata.tokenEndpointAuthMethod == .none ? nil : Secrets.random(bytes: 32)
+        let registrationToken = Secrets.random(bytes: 32)
+        let client = Client(id: Secrets.random(bytes: 16), name: metadata.clientName ?? "Registered client",
+                            secretDigest: secret.map(Secrets.digest), authMethod: metadata.tokenEndpointAuthMethod,
+                            grantTypes: metadata.grantTypes, allowedScopes: metadata.scope ?? settings.defaultScopes.intersection(settings.allowedScopes),
+                            redirectURIs: metadata.redirectURIs, requireConsent: true, createdAt: now, resources: metadata.resources,
+                            registrationTokenDigest: Secrets.digest(registrationToken))
+        try await storage.insertClient(client)
+        audit.record(AuditEvent(.clientRegistered, at: now, clientID: client.id,
+                                detail: ["open": String(!authorized), "grant_types": client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")]))
+        return ClientInformation(client: client, issuer: settings.issuer, secret: secret, registrationAccessToken: registrationToken)
+    }
+
+    /// `GET /register/{client_id}` (RFC 7592 §2.1).
+    public func read(clientID: String, registrationAccessToken: String?) async throws -> ClientInformation {
+        let client = try await authorizedClient(clientID, registrationAccessToken)
+        return ClientInformation(client: client, issuer: settings.issuer, secret: nil, registrationAccessToken: nil)
+    }
+
+    /// `PUT /register/{client_id}` (RFC 7592 §2.2): replaces the metadata; the secret and id stay, the
+    /// registration access token is rotated. The body must repeat `client_id`; a `client_secret`, if sent,
+    /// must be the current one.
+    public func update(clientID: String, registrationAccessToken: String?, json: Data) async throws -> ClientInformation {
+        var client = try await authorizedClient(clientID, registrationAccessToken)
+        let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any]
+        guard let object, object["client_id"] as? String == client.id else {
+            throw OAuthError(.invalidRequest, "The body must include this client's client_id.")
+        }
+        if let secret = object["client_secret"] {
+            guard let secret = secret as? String, let stored = client.secretDigest, Secrets.constantTimeEquals(Secrets.digest(secret), stored) else {
+                throw OAuthError(.invalidClientMetadata, "client_secret does not match; it cannot be changed by an update.")
+            }
+        }
+        let metadata = try ClientMetadata(json: json, policy: policy(allowResources: true))
+        guard (metadata.tokenEndpointAuthMethod == .none) == client.isPublic else {
+            throw OAuthError(.invalidClientMetadata, "A client cannot switch between public and confidential.")
+        }
+        // The registration access token alone never widens what the client can reach.
+        guard Set(metadata.resources).isSubset(of: Set(client.resources)) else {
+            throw OAuthError(.invalidClientMetadata, "An update cannot add resources; register anew with an initial access token.")
+        }
+        let registrationToken = Secrets.random(bytes: 32)
+        client.name = metadata.clientName ?? client.name
+        client.authMethod = metadata.tokenEndpointAuthMethod
+        client.grantTypes = metadata.grantTypes
+        client.redirectURIs = metadata.redirectURIs
+        client.allowedScopes = metadata.scope ?? client.allowedScopes
+        client.resources = metadata.resources
+        client.registrationTokenDigest = Secrets.digest(registrationToken)
+        try await storage.updateClient(client)
+        audit.record(AuditEvent(.clientUpdated, at: clock.now, clientID: client.id))
+        return ClientInformation(client: client, issuer: settings.issuer, secret: nil, registrationAccessToken: registrationToken)
+    }
+
+    /// `DELETE /register/{client_id}` (RFC 7592 §2.3): removes the client and everything issued to it.
+    public func delete(clientID: String, registrationAccessToken: String?) async throws {
+        let client = try await authorizedClient(clientID, registrationAccessToken)
+        _ = try await storage.deleteClient(id: client.id)
+        audit.record(AuditEvent(.clientDeleted, at: clock.now, clientID: client.id))
+    }
+
+    /// The client whose registration access token is `token`; `invalid_token` (401) for everything else,
+    /// unknown client ids included, so ids cannot be probed (RFC 7592 §2).
+    private func authorizedClient(_ clientID: String, _ token: String?) async throws -> Client {
+        guard let token else { throw Self.invalidToken }
+        let presented = Secrets.digest(token)
+        guard let client = try await storage.client(id: clientID), let stored = client.registrationTokenDigest,
+              Secrets.constantTimeEquals(presented, stored) else { throw Self.invalidToken }
+        return client
+    }
+
+    private func policy(allowResources: Bool) -> ClientMetadata.Policy {
+        ClientMetadata.Policy(allowedScopes: settings.allowedScopes, defaultScopes: settings.defaultScopes, allowResources: allowResources)
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import TesseraCore
+
+extension MemoryStore {
+    public func updateClient(_ client: Client) throws {
+        guard clients[client.id] != nil else { throw StoreError(.notFound, "No such client.") }
+        clients[client.id] = client
+    }
+
+    public func revokeAccessToken(jti: String, clientID: String, expiresAt: Date, at: Date) {
+        revokedAccessTokens[jti] = max(revokedAccessTokens[jti] ?? .distantPast, expiresAt)
+    }
+    public func isAccessTokenRevoked(jti: String) -> Bool { revokedAccessTokens[jti] != nil }
+    public func purgeExpiredAccessTokenRevocations(before date: Date) -> Int {
+        let before = revokedAccessTokens.count
+        revokedAccessTokens = revokedAccessTokens.filter { $0.value >= date }
+        return before - revokedAccessTokens.count
+    }
+
+    public func insertInitialAccessToken(digest: Data, expiresAt: Date, createdAt: Date) { initialAccessTokens[digest] = expiresAt }
+    public func initialAccessTokenExpiry(digest: Data) -> Date? { initialAccessTokens[digest] }
+    public func purgeExpiredInitialAccessTokens(before date: Date) -> Int {
+        let before = initialAccessTokens.count
+        initialAccessTokens = initialAccessTokens.filter { $0.value >= date }
+        return before - initialAccessTokens.count
+    }
+}
