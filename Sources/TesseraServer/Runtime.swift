@@ -14,6 +14,8 @@ public struct TesseraRuntime: Sendable {
     public let tokenEndpoint: TokenEndpoint
     public let clock: any TimeSource
     public let logger: Logger
+    /// The authorization endpoint's decisions (browser flows).
+    public var authorizationEndpoint: AuthorizationEndpoint { AuthorizationEndpoint(services: services) }
     /// Checks the database answers (for `/readyz`).
     public let readiness: @Sendable () async throws -> Void
 
@@ -46,12 +48,14 @@ struct MaintenanceService: Service {
         var lastPurge = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await Task.sleep(for: interval)
+                // Graceful shutdown ends the wait at once, so SIGTERM never waits out the interval.
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }
             do {
                 try await runtime.keys.reload()
+                try await runtime.lifecycleMaintenance()
                 if ContinuousClock.now - lastPurge > .seconds(3600) {
                     let purged = try await runtime.storage.purgeExpiredRefreshTokens(before: runtime.clock.now)
                     lastPurge = ContinuousClock.now

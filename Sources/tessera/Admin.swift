@@ -110,7 +110,7 @@ struct UserCommand: AsyncParsableCommand {
 
 struct ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "client", abstract: "Manage OAuth clients.",
-                                                    subcommands: [Add.self, List.self, Remove.self])
+                                                    subcommands: [Add.self, List.self, Remove.self, RegistrationToken.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a client; its secret is shown once.")
@@ -121,15 +121,24 @@ struct ClientCommand: AsyncParsableCommand {
         @Option(name: .customLong("scope"), help: "A scope the client may request (repeatable).") var scopes: [String] = []
         @Option(name: .customLong("redirect-uri"), help: "A redirect URI, matched exactly (repeatable).") var redirectURIs: [String] = []
         @Flag(help: "A public client (no secret; token_endpoint_auth_method none).") var `public` = false
-        @Flag(inversion: .prefixedNo, help: "Ask users for consent (default on; --no-consent for first-party apps).") var requireConsent = true
+        @Flag(name: .customLong("require-consent"), help: "Ask users for consent (the default).") var requireConsentFlag = false
+        @Flag(name: .customLong("no-consent"), help: "Skip the consent page: for first-party apps.") var noConsent = false
+        var requireConsent: Bool { !noConsent }
+
+        func validate() throws {
+            if requireConsentFlag && noConsent { throw ValidationError("--require-consent and --no-consent exclude each other") }
+        }
         @Flag(help: "Print the RFC 7591 client information response as JSON.") var json = false
+        @Option(name: .customLong("resource"), help: "A resource indicator (RFC 8707) the client may request tokens for (repeatable).")
+        var resources: [String] = []
 
         func run() async throws {
             try await reportingErrors {
                 let (name, grants, scopes, redirectURIs, isPublic, requireConsent) = (self.name, self.grants, self.scopes, self.redirectURIs, self.public, self.requireConsent)
+                let resources = self.resources
                 let created = try await withProvisioning(common) { provisioning, _, _ in
                     try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
-                                                     isPublic: isPublic, requireConsent: requireConsent)
+                                                     isPublic: isPublic, requireConsent: requireConsent, resources: resources)
                 }
                 if json {
                     printJSON(created.registrationResponse)
