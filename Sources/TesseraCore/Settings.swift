@@ -15,6 +15,10 @@ public struct OAuthSettings: Sendable {
     public var refreshTokenAbsoluteLifetime: TimeInterval = 30 * 86_400
     /// Scopes granted when a request names none. Default `read`.
     public var defaultScopes: ScopeSet = ["read"]
+    /// Authorization code lifetime. Default 60 seconds.
+    public var authorizationCodeLifetime: TimeInterval = 60
+    /// ID token lifetime. Default 1 hour.
+    public var idTokenLifetime: TimeInterval = 3600
     /// The `aud` of access tokens when no resource is requested. Default: the issuer.
     public var defaultAudience: [String]
 

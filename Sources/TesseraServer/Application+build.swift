@@ -23,6 +23,8 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     router.add(middleware: OAuthErrorMiddleware())
     TokenRoutes(runtime: runtime).register(on: router)
     DiscoveryRoutes(runtime: runtime).register(on: router)
+    AuthorizationRoutes(runtime: runtime).register(on: router)
+    OpenIDRoutes(runtime: runtime).register(on: router)
     HealthRoutes(runtime: runtime).register(on: router)
     return router
 }

@@ -36,6 +36,12 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var keyReloadInterval: Int = 30
     /// Log level (`trace` … `critical`). Default `info`. Env `TESSERA_LOG_LEVEL`.
     public var logLevel: String = "info"
+    /// Authorization code lifetime in seconds (at most 600). Default `60`. Env `TESSERA_AUTHORIZATION_CODE_TTL`.
+    public var authorizationCodeLifetime: Int = 60
+    /// Browser login session lifetime in seconds. Default `28800` (8 hours). Env `TESSERA_SESSION_TTL`.
+    public var sessionLifetime: Int = 28_800
+    /// OpenID Connect ID token lifetime in seconds. Default `3600`. Env `TESSERA_ID_TOKEN_TTL`.
+    public var idTokenLifetime: Int = 3600
 
     public init() {}
 
@@ -63,6 +69,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard databasePoolSize >= 1 else { throw Invalid("databasePoolSize must be at least 1") }
         guard maxBodySize >= 1024 else { throw Invalid("maxBodySize must be at least 1024") }
         guard keyReloadInterval >= 1 else { throw Invalid("keyReloadInterval must be at least 1 second") }
+        guard (1...600).contains(authorizationCodeLifetime) else { throw Invalid("authorizationCodeLifetime must be between 1 and 600 seconds") }
+        guard sessionLifetime >= 60 else { throw Invalid("sessionLifetime must be at least 60 seconds") }
+        guard (60...86_400).contains(idTokenLifetime) else { throw Invalid("idTokenLifetime must be between 60 and 86400 seconds") }
         guard let url = URL(string: effectiveIssuer), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
               url.query == nil, url.fragment == nil else {
             throw Invalid("issuer must be an http(s) URL without query or fragment")
@@ -78,6 +87,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         settings.refreshTokenIdleLifetime = TimeInterval(refreshTokenIdleLifetime)
         settings.refreshTokenAbsoluteLifetime = TimeInterval(refreshTokenAbsoluteLifetime)
         settings.defaultScopes = (try? ScopeSet(parsing: defaultScopes)) ?? ["read"]
+        settings.authorizationCodeLifetime = TimeInterval(authorizationCodeLifetime)
+        settings.idTokenLifetime = TimeInterval(idTokenLifetime)
         if let audience, !audience.isEmpty {
             settings.defaultAudience = audience.split(separator: " ").map(String.init)
         }
@@ -121,6 +132,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "refreshTokenIdleLifetime": "TESSERA_REFRESH_IDLE_TTL", "refreshTokenAbsoluteLifetime": "TESSERA_REFRESH_ABSOLUTE_TTL",
         "defaultScopes": "TESSERA_DEFAULT_SCOPES", "audience": "TESSERA_AUDIENCE", "maxBodySize": "TESSERA_MAX_BODY_BYTES",
         "keyReloadInterval": "TESSERA_KEY_RELOAD_INTERVAL", "logLevel": "TESSERA_LOG_LEVEL",
+        "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
+        "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
     ]
 
     private mutating func apply(_ values: [String: String], source: String) throws(Invalid) {
@@ -144,5 +157,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("maxBodySize") { maxBodySize = v }
         if let v = try int("keyReloadInterval") { keyReloadInterval = v }
         if let v = values["logLevel"] { logLevel = v }
+        if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }
+        if let v = try int("sessionLifetime") { sessionLifetime = v }
+        if let v = try int("idTokenLifetime") { idTokenLifetime = v }
     }
 }

@@ -75,6 +75,8 @@ enum Schema {
                 .column("created_at", type: .bigint, .notNull)
                 .run()
         },
+        // Issue 3: browser flows. Independent of version 2.
+        Migration(version: 3, name: "browser") { db in try await BrowserSchema.apply(db) },
     ]
 
     /// The newest schema version this build knows.

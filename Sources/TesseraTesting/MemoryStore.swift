@@ -10,6 +10,11 @@ public actor MemoryStore: TesseraStorage {
     var keys: [String: SigningKeyRecord] = [:]
     var revokedAccessTokens: [String: Date] = [:]
     var initialAccessTokens: [Data: Date] = [:]
+    // Browser flows (MemoryStore+Browser.swift).
+    var authorizationCodes: [Data: AuthorizationCodeRecord] = [:]
+    var sessions: [Data: BrowserSession] = [:]
+    var consentRecords: [String: ConsentRecord] = [:]
+    var userProfiles: [String: UserProfile] = [:]
 
     public init() {}
 

@@ -22,6 +22,12 @@ public enum StoreConformance {
         Check(name: "family revocation", run: familyRevocation),
         Check(name: "purge expired families", run: purgeExpiredFamilies),
         Check(name: "signing keys lifecycle", run: signingKeysLifecycle),
+        // Browser flows (StoreConformance+Browser.swift)
+        Check(name: "authorization codes redeem once", run: authorizationCodesRedeemOnce),
+        Check(name: "concurrent code redemption has one winner", run: concurrentCodeRedemptionHasOneWinner),
+        Check(name: "sessions round-trip", run: sessionsRoundTrip),
+        Check(name: "consents and per-grant revocation", run: consentsAndGrantRevocation),
+        Check(name: "user profiles", run: userProfiles),
         Check(name: "client update", run: clientUpdate),
         Check(name: "access token revocation list", run: accessTokenRevocationList),
         Check(name: "initial access tokens", run: initialAccessTokens),

@@ -56,7 +56,7 @@ public struct GrantRegistry: Sendable {
     }
 
     /// The grants Tessera serves at `/token` today.
-    public static let standard = GrantRegistry([ClientCredentialsGrant(), PasswordGrant(), RefreshTokenGrant()])
+    public static let standard = GrantRegistry([AuthorizationCodeGrant(), ClientCredentialsGrant(), PasswordGrant(), RefreshTokenGrant()])
 
     public subscript(_ type: GrantType) -> (any GrantHandler)? { handlers[type] }
     public var grantTypes: [GrantType] { handlers.keys.sorted() }

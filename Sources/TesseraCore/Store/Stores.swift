@@ -68,3 +68,4 @@ public protocol SigningKeyStore: Sendable {
 /// Everything the core needs from storage.
 public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & SigningKeyStore
     & AccessTokenRevocationStore & InitialAccessTokenStore
+    & AuthorizationCodeStore & SessionStore & ConsentStore & UserProfileStore

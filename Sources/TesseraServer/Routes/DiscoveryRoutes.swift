@@ -27,6 +27,11 @@ struct AuthorizationServerMetadata: Encodable {
     let responseTypesSupported: [String]
     let tokenEndpointAuthMethodsSupported: [String]
     let scopesSupported: [String]?
+    // Browser flows (issue 3).
+    let authorizationEndpoint: String
+    let codeChallengeMethodsSupported = [PKCE.method]
+    let authorizationResponseIssParameterSupported = true
+    let responseModesSupported = ["query", "fragment"]
 
     init(runtime: TesseraRuntime) {
         let issuer = runtime.configuration.effectiveIssuer
@@ -34,8 +39,8 @@ struct AuthorizationServerMetadata: Encodable {
         self.tokenEndpoint = issuer + "/token"
         self.jwksURI = issuer + "/jwks.json"
         self.grantTypesSupported = runtime.tokenEndpoint.grants.grantTypes.map(\.rawValue)
-        // No authorization endpoint is served yet, so no response type is supported.
-        self.responseTypesSupported = []
+        self.authorizationEndpoint = issuer + "/authorize"
+        self.responseTypesSupported = ResponseType.allCases.map(\.rawValue)
         self.tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
         self.scopesSupported = nil
     }
@@ -48,5 +53,9 @@ struct AuthorizationServerMetadata: Encodable {
         case responseTypesSupported = "response_types_supported"
         case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
         case scopesSupported = "scopes_supported"
+        case authorizationEndpoint = "authorization_endpoint"
+        case codeChallengeMethodsSupported = "code_challenge_methods_supported"
+        case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
+        case responseModesSupported = "response_modes_supported"
     }
 }

@@ -1,0 +1,126 @@
+import Foundation
+
+/// The authorization endpoint's decisions (RFC 6749 §3.1, §4.1.1, §4.2.1; OIDC Core §3.1.2): whether the
+/// user must log in or consent, and the response once they have. The server only renders pages and
+/// follows the decision.
+public struct AuthorizationEndpoint: Sendable {
+    public let services: GrantServices
+
+    public init(services: GrantServices) {
+        self.services = services
+    }
+
+    /// Authorization code lifetime (RFC 6749 §4.1.2 recommends at most 10 minutes; Tessera defaults to 60 s).
+    var codeLifetime: TimeInterval { services.settings.authorizationCodeLifetime }
+    var idTokenLifetime: TimeInterval { services.settings.idTokenLifetime }
+
+    /// What to do next with a validated request.
+    public enum Decision: Sendable {
+        /// Show the login page.
+        case login
+        /// Show the consent page for these scopes.
+        case consent(user: User, scopes: ScopeSet)
+        /// Redirect the browser to this URL (a success or an error response).
+        case redirect(String)
+    }
+
+    /// The signed-in user of a session, when the session is live and the user enabled.
+    public func signedInUser(_ session: BrowserSession?) async throws -> User? {
+        guard let session, let userID = session.userID, session.expiresAt > services.clock.now else { return nil }
+        guard let user = try await services.storage.user(id: userID), !user.disabled else { return nil }
+        return user
+    }
+
+    /// Decides a request for the browser holding `session`.
+    public func decide(_ request: AuthorizationRequest, session: BrowserSession?) async throws -> Decision {
+        let now = services.clock.now
+        let issuer = services.settings.issuer
+        func error(_ e: OAuthError) -> Decision { .redirect(AuthorizationRedirect.error(e, target: request.target, issuer: issuer)) }
+
+        var user = try await signedInUser(session)
+        if let authTime = session?.authTime, let maxAge = request.maxAge, now.timeIntervalSince(authTime) > TimeInterval(maxAge) {
+            user = nil // OIDC Core §3.1.2.1: re-authenticate when the login is older than max_age.
+        }
+        if request.prompt.contains(.login) { user = nil }
+        guard let user, let authTime = session?.authTime else {
+            if request.prompt.contains(.none) { return error(OAuthError(.loginRequired, "The user is not signed in.")) }
+            return .login
+        }
+        let scopes: ScopeSet
+        do {
+            scopes = try services.scopePolicy.grant(requested: request.requestedScopes, clientAllowed: request.client.allowedScopes,
+                                                    userAllowed: user.allowedScopes)
+        } catch let e as OAuthError {
+            return error(e)
+        }
+        if try await needsConsent(request, user: user, scopes: scopes) {
+            if request.prompt.contains(.none) { return error(OAuthError(.consentRequired, "The user has not consented to this client.")) }
+            return .consent(user: user, scopes: scopes)
+        }
+        return .redirect(try await approve(request, user: user, authTime: authTime, scopes: scopes))
+    }
+
+    /// Whether the user must be asked: the client requires consent, and there is no remembered consent
+    /// covering these scopes, or the client asked again with `prompt=consent`.
+    public func needsConsent(_ request: AuthorizationRequest, user: User, scopes: ScopeSet) async throws -> Bool {
+        guard request.client.requireConsent else { return false }
+        if request.prompt.contains(.consent) { return true }
+        guard let existing = try await services.storage.consent(subject: user.id, clientID: request.client.id) else { return true }
+        return !scopes.isSubset(of: existing.scopes)
+    }
+
+    /// The scopes the request would be granted for `user`.
+    public func grantedScopes(_ request: AuthorizationRequest, user: User) throws(OAuthError) -> ScopeSet {
+        try services.scopePolicy.grant(requested: request.requestedScopes, clientAllowed: request.client.allowedScopes, userAllowed: user.allowedScopes)
+    }
+
+    /// The user refused: `access_denied` (RFC 6749 §4.1.2.1).
+    public func deny(_ request: AuthorizationRequest, user: User) -> String {
+        services.audit.record(AuditEvent(.authorizationDenied, at: services.clock.now, clientID: request.client.id, subject: user.id))
+        return AuthorizationRedirect.error(OAuthError(.accessDenied, "The user denied the request."), target: request.target,
+                                           issuer: services.settings.issuer)
+    }
+
+    /// The user is signed in and consented: remember the consent and build the success response.
+    public func approve(_ request: AuthorizationRequest, user: User, authTime: Date, scopes: ScopeSet) async throws -> String {
+        let now = services.clock.now
+        let issuer = services.settings.issuer
+        let existing = try await services.storage.consent(subject: user.id, clientID: request.client.id)
+        try await services.storage.saveConsent(ConsentRecord(subject: user.id, clientID: request.client.id,
+                                                             scopes: scopes.union(existing?.scopes ?? []),
+                                                             grantedAt: existing?.grantedAt ?? now, updatedAt: now))
+        var parameters: [(String, String)] = []
+        switch request.responseType {
+        case .code:
+            let code = Secrets.random(bytes: 32)
+            try await services.storage.insertAuthorizationCode(AuthorizationCodeRecord(
+                codeDigest: Secrets.digest(code), clientID: request.client.id, subject: user.id, redirectURI: request.redirectURI,
+                redirectURIWasSent: request.redirectURIWasSent, scopes: scopes, codeChallenge: request.codeChallenge,
+                nonce: request.nonce, authTime: authTime, issuedAt: now, expiresAt: now.addingTimeInterval(codeLifetime)))
+            parameters.append(("code", code))
+        case .token, .idTokenToken:
+            // RFC 6749 §4.2.2: no refresh token in the implicit flow.
+            let access = try await services.accessTokens.mint(subject: user.id, clientID: request.client.id, scopes: scopes,
+                                                              audience: services.settings.defaultAudience, now: now, authTime: authTime)
+            parameters += [("access_token", access.token), ("token_type", "Bearer"), ("expires_in", String(access.lifetime))]
+            if !scopes.isEmpty { parameters.append(("scope", scopes.description)) }
+            if request.responseType == .idTokenToken {
+                let idToken = try await IDTokenMinter(issuer: issuer, lifetime: idTokenLifetime, keys: services.accessTokens.keys)
+                    .mint(subject: user.id, clientID: request.client.id, nonce: request.nonce, authTime: authTime, now: now, accessToken: access.token)
+                parameters.append(("id_token", idToken))
+            }
+        }
+        if let state = request.state { parameters.append(("state", state)) }
+        parameters.append(("iss", issuer))
+        services.audit.record(AuditEvent(.authorizationGranted, at: now, clientID: request.client.id, subject: user.id,
+                                         detail: ["response_type": request.responseType.rawValue, "scope": scopes.description]))
+        return AuthorizationRedirect.url(request.target, parameters: parameters)
+    }
+}
+
+extension AuditEvent.Kind {
+    public static let authorizationGranted = AuditEvent.Kind(rawValue: "authorization.granted")
+    public static let authorizationDenied = AuditEvent.Kind(rawValue: "authorization.denied")
+    public static let codeReplayDetected = AuditEvent.Kind(rawValue: "code.replay_detected")
+    public static let consentRevoked = AuditEvent.Kind(rawValue: "consent.revoked")
+}

@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+import JWTKit
+
+/// The claims of an OpenID Connect ID token (OIDC Core §2).
+public struct IDTokenClaims: JWTPayload, Equatable {
+    public var iss: IssuerClaim
+    public var sub: SubjectClaim
+    public var aud: AudienceClaim
+    public var exp: ExpirationClaim
+    public var iat: IssuedAtClaim
+    public var authTime: Int?
+    public var nonce: String?
+    /// Authorized party: the client the token was issued to (OIDC Core §2).
+    public var azp: String?
+    /// Left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6, §3.3.2.11).
+    public var atHash: String?
+    /// Left half of SHA-256 of the code (OIDC Core §3.3.2.11).
+    public var cHash: String?
+
+    enum CodingKeys: String, CodingKey {
+        case iss, sub, aud, exp, iat, nonce, azp
+        case authTime = "auth_time"
+        case atHash = "at_hash"
+        case cHash = "c_hash"
+    }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Mints ID tokens, always RS256 (OIDC Core §15.1 makes RS256 mandatory to implement).
+public struct IDTokenMinter: Sendable {
+    public let issuer: String
+    public let lifetime: TimeInterval
+    public let keys: SigningKeyManager
+
+    public init(issuer: String, lifetime: TimeInterval, keys: SigningKeyManager) {
+        self.issuer = issuer
+        self.lifetime = lifetime
+        self.keys = keys
+    }
+
+    /// `at_hash` / `c_hash`: base64url of the left-most half of the SHA-256 hash of the ASCII value
+    /// (OIDC Core §3.1.3.6; SHA-256 because the token is RS256).
+    public static func halfHash(_ value: String) -> String {
+        Data(Data(SHA256.hash(data: Data(value.utf8))).prefix(16)).base64URLEncodedString()
+    }
+
+    public func mint(subject: String, clientID: String, nonce: String?, authTime: Date?, now: Date,
+                     accessToken: String? = nil, code: String? = nil) async throws -> String {
+        let set = try keys.current
+        guard let kid = set.activeKids[.rs256] else {
+            throw OAuthError(.serverError, "No active signing key.", underlying: "no active RS256 key")
+        }
+        let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let claims = IDTokenClaims(
+            iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: subject), aud: AudienceClaim(value: [clientID]),
+            exp: ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: issuedAt),
+            authTime: authTime.map { Int($0.timeIntervalSince1970) }, nonce: nonce, azp: clientID,
+            atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash))
+        let header: JWTHeader = ["typ": .string("JWT"), "alg": .string("RS256")]
+        return try await set.collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// Server-rendered pages (swift-mustache). No script, no third-party resources: the pages work without
+/// JavaScript and the CSP forbids anything but our own stylesheet and same-origin form posts.
+enum Pages {
+    /// The CSP of every HTML page.
+    static let contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    static let library: MustacheLibrary = {
+        var templates: [String: MustacheTemplate] = [:]
+        for (name, source) in sources {
+            // The sources are constants; a syntax error is a programming error caught by the route tests.
+            templates[name] = try! MustacheTemplate(string: source)
+        }
+        return MustacheLibrary(templates: templates)
+    }()
+
+    /// Renders `page` inside the layout.
+    static func render(_ page: String, title: String, _ context: [String: Any]) -> String {
+        let body = library.render(context, withTemplate: page) ?? ""
+        return library.render(["title": title, "body": body], withTemplate: "layout") ?? ""
+    }
+
+    /// An HTML response with the page CSP and `no-store`.
+    static func response(_ page: String, title: String, _ context: [String: Any], status: HTTPResponse.Status = .ok,
+                         cookies: [String] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[.contentSecurityPolicy] = contentSecurityPolicy
+        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: render(page, title: title, context))))
+    }
+
+    /// The error page: shown instead of redirecting when the client or redirect URI cannot be trusted.
+    static func error(_ message: String, status: HTTPResponse.Status = .badRequest) -> Response {
+        response("error", title: "Request refused", ["message": message], status: status)
+    }
+
+    /// A 303 redirect (RFC 9700 §4.11: 303 so a POST is never replayed to the client).
+    static func redirect(_ location: String, cookies: [String] = []) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        headers[.cacheControl] = "no-store"
+        headers[.contentSecurityPolicy] = contentSecurityPolicy
+        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// Plain-words descriptions of scopes for the consent and account pages.
+    static func describe(scope: String) -> String {
+        switch scope {
+        case "openid": "Confirm your identity (your user id)"
+        case "profile": "See your name"
+        case "email": "See your email address"
+        case "offline_access": "Keep access while you are away"
+        case "read": "Read your data"
+        case "write": "Change your data"
+        case "admin": "Administer your account"
+        default: "Use the “\(scope)” permission"
+        }
+    }
+
+    static let stylesheet = """
+    body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f7;color:#1d2330;margin:0}
+    main{max-width:28rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 4px rgba(0,0,0,.1)}
+    main.wide{max-width:48rem}
+    h1{font-size:1.4rem;margin-top:0}
+    label{display:block;margin:.8rem 0 .2rem}
+    input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #b8bfcc;border-radius:.3rem}
+    button{margin-top:1rem;padding:.5rem 1.2rem;border:0;border-radius:.3rem;background:#2456c7;color:#fff;font-size:1rem;cursor:pointer}
+    button.secondary{background:#e4e7ec;color:#1d2330}
+    .error{color:#a4161a;background:#fde8e8;padding:.6rem;border-radius:.3rem}
+    table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.4rem;border-bottom:1px solid #e4e7ec}
+    .actions{display:flex;gap:.5rem}
+    """
+
+    static let sources: [String: String] = [
+        "layout": """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Tessera</title><link rel="stylesheet" href="/static/tessera.css"></head>
+        <body>{{{body}}}</body>
+        </html>
+        """,
+        "error": """
+        <main id="error-page"><h1>Request refused</h1><p class="error" id="error-message">{{message}}</p>
+        <p>The application that sent you here is misconfigured or the link is not valid. You were not redirected.</p></main>
+        """,
+        "login": """
+        <main><h1>Sign in</h1>
+        {{#clientName}}<p>to continue to <strong id="client-name">{{clientName}}</strong></p>{{/clientName}}
+        {{#error}}<p class="error" id="login-error">{{error}}</p>{{/error}}
+        <form method="post" action="/login">
+        <input type="hidden" name="csrf_token" value="{{csrf}}">
+        <input type="hidden" name="return_to" value="{{returnTo}}">
+        <label for="username">Username</label><input type="text" id="username" name="username" value="{{username}}" autocomplete="username" required autofocus>
+        <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+        <button type="submit" id="login-submit">Sign in</button>
+        </form></main>
+        """,
+        "consent": """
+        <main><h1>Allow access?</h1>
+        <p><strong id="client-name">{{clientName}}</strong> asks to access your account <strong>{{username}}</strong>:</p>
+        <ul id="scopes">{{#scopes}}<li class="scope" data-scope="{{name}}">{{text}}</li>{{/scopes}}</ul>
+        <form method="post" action="/consent">
+        <input type="hidden" name="csrf_token" value="{{csrf}}">
+        {{#params}}<input type="hidden" name="{{name}}" value="{{value}}">{{/params}}
+        <div class="actions"><button type="submit" name="decision" value="allow" id="consent-allow">Allow</button>
+        <button type="submit" name="decision" value="deny" id="consent-deny" class="secondary">Deny</button></div>
+        </form></main>
+        """,
+        "account": """
+        <main class="wide"><h1>Your account</h1><p>Signed in as <strong id="account-username">{{username}}</strong>.</p>
+        <h2>Applications you allowed</h2>
+        {{^grants}}<p id="no-grants">You have not allowed any application.</p>{{/grants}}
+        {{#hasGrants}}<table><thead><tr><th>Application</th><th>Access</th><th>Allowed on</th><th></th></tr></thead><tbody>
+        {{#grants}}<tr class="grant" data-client-id="{{clientID}}"><td>{{clientName}}</td><td>{{#scopes}}<div>{{.}}</div>{{/scopes}}</td>
+        <td>{{grantedAt}}{{#updatedAt}}<br><small>updated {{updatedAt}}</small>{{/updatedAt}}</td>
+        <td><form method="post" action="/account/revoke"><input type="hidden" name="csrf_token" value="{{csrf}}">
+        <input type="hidden" name="client_id" value="{{clientID}}"><button type="submit" id="revoke-{{clientID}}" class="secondary">Revoke</button></form></td></tr>{{/grants}}
+        </tbody></table>{{/hasGrants}}
+        <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" id="logout-submit" class="secondary">Sign out</button></form>
+        </main>
+        """,
+        "logout": """
+        <main><h1>Sign out?</h1>
+        <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{csrf}}">
+        {{#params}}<input type="hidden" name="{{name}}" value="{{value}}">{{/params}}
+        <button type="submit" id="logout-submit">Sign out</button></form></main>
+        """,
+        "message": """
+        <main><h1>{{heading}}</h1><p id="message">{{message}}</p></main>
+        """,
+    ]
+}

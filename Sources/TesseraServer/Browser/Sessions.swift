@@ -1,0 +1,78 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TesseraCore
+
+/// Browser sessions: an opaque random cookie whose SHA-256 digest keys the server-side record.
+///
+/// The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` (with the `__Host-` prefix) whenever
+/// the issuer is https. Every session carries its own CSRF token; signing in replaces the session
+/// (no session fixation).
+struct SessionManager: Sendable {
+    let runtime: TesseraRuntime
+
+    var secure: Bool { runtime.configuration.effectiveIssuer.hasPrefix("https://") }
+    var cookieName: String { secure ? "__Host-tessera_session" : "tessera_session" }
+    var lifetime: TimeInterval { TimeInterval(runtime.configuration.sessionLifetime) }
+    var storage: any TesseraStorage { runtime.storage }
+
+    /// The live session named by the request's cookie, if any.
+    func current(_ request: Request) async throws -> BrowserSession? {
+        guard let value = Self.cookies(request)[cookieName], !value.isEmpty, value.utf8.count <= 128 else { return nil }
+        guard let session = try await storage.session(digest: Secrets.digest(value)) else { return nil }
+        guard session.expiresAt > runtime.clock.now else {
+            try await storage.deleteSession(digest: session.idDigest)
+            return nil
+        }
+        return session
+    }
+
+    /// The current session, or a new anonymous one (for the login form's CSRF token) and its cookie.
+    func ensure(_ request: Request) async throws -> (session: BrowserSession, cookie: String?) {
+        if let session = try await current(request) { return (session, nil) }
+        return try await create(userID: nil, authTime: nil)
+    }
+
+    /// A new session; signing in always creates a fresh one and deletes `replacing`.
+    func create(userID: String?, authTime: Date?, replacing old: BrowserSession? = nil) async throws -> (session: BrowserSession, cookie: String) {
+        if let old { try await storage.deleteSession(digest: old.idDigest) }
+        let now = runtime.clock.now
+        let value = Secrets.random(bytes: 32)
+        let session = BrowserSession(idDigest: Secrets.digest(value), userID: userID, authTime: authTime, csrfToken: Secrets.random(bytes: 32),
+                                     createdAt: now, expiresAt: now.addingTimeInterval(lifetime))
+        try await storage.insertSession(session)
+        return (session, cookie(value, maxAge: Int(lifetime)))
+    }
+
+    /// Ends a session and returns the cookie that clears it.
+    func end(_ session: BrowserSession?) async throws -> String {
+        if let session { try await storage.deleteSession(digest: session.idDigest) }
+        return cookie("", maxAge: 0)
+    }
+
+    func cookie(_ value: String, maxAge: Int) -> String {
+        var cookie = "\(cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax"
+        if secure { cookie += "; Secure" }
+        return cookie
+    }
+
+    /// Whether `presented` is this session's CSRF token (constant-time comparison).
+    static func csrfMatches(_ session: BrowserSession?, _ presented: String?) -> Bool {
+        guard let session, let presented else { return false }
+        return Secrets.constantTimeEquals(Data(session.csrfToken.utf8), Data(presented.utf8))
+    }
+
+    /// The request's cookies by name (first occurrence wins).
+    static func cookies(_ request: Request) -> [String: String] {
+        var result: [String: String] = [:]
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let name = parts[0].trimmingCharacters(in: .whitespaces)
+                if result[name] == nil { result[name] = parts[1].trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TesseraCore
+
+/// The browser flows: `/authorize` (RFC 6749 §3.1), `/login`, `/consent`, `/account` and the stylesheet.
+///
+/// These routes only translate HTTP and render pages; every OAuth decision is the core's
+/// `AuthorizationRequest.validate` and `AuthorizationEndpoint`. Expected errors render HTML here and
+/// never reach the JSON error middleware.
+struct AuthorizationRoutes {
+    let runtime: TesseraRuntime
+    var sessions: SessionManager { SessionManager(runtime: runtime) }
+    var endpoint: AuthorizationEndpoint { runtime.authorizationEndpoint }
+
+    func register(on router: Router<TesseraRequestContext>) {
+        router.get("authorize") { request, _ in try await authorize(request, parameters: try Self.query(request)) }
+        router.post("authorize") { request, _ in
+            var request = request
+            return try await authorize(request, parameters: try await Self.form(&request, runtime: runtime))
+        }
+        router.get("login") { request, _ in try await loginPage(request) }
+        router.post("login") { request, _ in try await login(request) }
+        router.post("consent") { request, _ in try await consent(request) }
+        router.get("account") { request, _ in try await account(request) }
+        router.post("account/revoke") { request, _ in try await revoke(request) }
+        router.get("static/tessera.css") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/css; charset=utf-8"
+            headers[.cacheControl] = "public, max-age=3600"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Pages.stylesheet)))
+        }
+    }
+
+    // MARK: /authorize
+
+    func authorize(_ http: Request, parameters: [(String, String)]?) async throws -> Response {
+        guard let parameters else { return Pages.error("The request parameters are malformed.") }
+        let request: AuthorizationRequest
+        do {
+            request = try await AuthorizationRequest.validate(parameters, clients: runtime.storage)
+        } catch let failure as AuthorizationFailure {
+            return respond(to: failure)
+        }
+        let session = try await sessions.current(http)
+        switch try await endpoint.decide(request, session: session) {
+        case .redirect(let url):
+            return Pages.redirect(url)
+        case .login:
+            let ensured = try await sessions.ensure(http)
+            // After signing in, come back here without prompt=login (or it would ask forever).
+            let returnTo = Self.authorizeURL(request.parameters, dropping: .login)
+            return loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
+                                 username: request.loginHint, error: nil)
+        case .consent(let user, let scopes):
+            return consentPage(request, user: user, scopes: scopes, session: session)
+        }
+    }
+
+    func respond(to failure: AuthorizationFailure) -> Response {
+        switch failure {
+        case .unredirectable(let message):
+            return Pages.error(message)
+        case .redirect(let error, let target):
+            return Pages.redirect(AuthorizationRedirect.error(error, target: target, issuer: runtime.configuration.effectiveIssuer))
+        }
+    }
+
+    func consentPage(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession?) -> Response {
+        let params = request.parameters.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        let scopeRows = scopes.sorted.map { ["name": $0, "text": Pages.describe(scope: $0)] }
+        return Pages.response("consent", title: "Allow access", [
+            "clientName": request.client.name, "username": user.username, "scopes": scopeRows, "params": params,
+            "csrf": session?.csrfToken ?? "",
+        ])
+    }
+
+    // MARK: /login
+
+    func loginPage(_ http: Request) async throws -> Response {
+        let ensured = try await sessions.ensure(http)
+        let returnTo = Self.safeReturnTo(Self.queryValue(http, "return_to"))
+        return loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: nil, username: nil, error: nil)
+    }
+
+    func loginResponse(session: BrowserSession, cookie: String?, returnTo: String, clientName: String?, username: String?, error: String?,
+                       status: HTTPResponse.Status = .ok) -> Response {
+        var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo, "username": username ?? ""]
+        if let clientName { context["clientName"] = clientName }
+        if let error { context["error"] = error }
+        return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [])
+    }
+
+    func login(_ http: Request) async throws -> Response {
+        var http = http
+        guard let form = try await Self.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
+        let values = Self.dictionary(form)
+        let session = try await sessions.current(http)
+        guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else { return csrfRefused() }
+        let returnTo = Self.safeReturnTo(values["return_to"])
+        let user: User
+        do {
+            user = try await UserAuthenticator(services: runtime.services).authenticate(username: values["username"] ?? "",
+                                                                                        password: values["password"] ?? "", clientID: nil)
+        } catch let error as OAuthError where error.code == .invalidGrant {
+            return loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
+                                 error: "The username or password is incorrect.", status: .unauthorized)
+        }
+        let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session)
+        return Pages.redirect(returnTo, cookies: [signedIn.cookie])
+    }
+
+    func csrfRefused() -> Response {
+        Pages.error("Your session expired or the form could not be verified. Go back, reload the page and try again.", status: .forbidden)
+    }
+
+    // MARK: /consent
+
+    func consent(_ http: Request) async throws -> Response {
+        var http = http
+        guard let form = try await Self.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
+        let session = try await sessions.current(http)
+        let values = Self.dictionary(form)
+        guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else { return csrfRefused() }
+        let parameters = form.filter { !["csrf_token", "decision"].contains($0.0) }
+        let request: AuthorizationRequest
+        do {
+            request = try await AuthorizationRequest.validate(parameters, clients: runtime.storage)
+        } catch let failure as AuthorizationFailure {
+            return respond(to: failure)
+        }
+        guard let user = try await endpoint.signedInUser(session), let authTime = session.authTime else {
+            return Pages.redirect(Self.authorizeURL(request.parameters, dropping: nil))
+        }
+        guard values["decision"] == "allow" else { return Pages.redirect(endpoint.deny(request, user: user)) }
+        do {
+            let scopes = try endpoint.grantedScopes(request, user: user)
+            return Pages.redirect(try await endpoint.approve(request, user: user, authTime: authTime, scopes: scopes))
+        } catch let error as OAuthError where error.code == .invalidScope {
+            return Pages.redirect(AuthorizationRedirect.error(error, target: request.target, issuer: runtime.configuration.effectiveIssuer))
+        }
+    }
+
+    // MARK: /account
+
+    func account(_ http: Request) async throws -> Response {
+        let session = try await sessions.current(http)
+        guard let user = try await endpoint.signedInUser(session), let session else {
+            return Pages.redirect("/login?return_to=%2Faccount")
+        }
+        var grants: [[String: Any]] = []
+        for consent in try await runtime.storage.consents(subject: user.id) {
+            let client = try await runtime.storage.client(id: consent.clientID)
+            var row: [String: Any] = [
+                "clientID": consent.clientID, "clientName": client?.name ?? consent.clientID,
+                "scopes": consent.scopes.sorted.map(Pages.describe(scope:)), "grantedAt": Self.format(consent.grantedAt),
+            ]
+            if consent.updatedAt != consent.grantedAt { row["updatedAt"] = Self.format(consent.updatedAt) }
+            grants.append(row)
+        }
+        return Pages.response("account", title: "Your account", [
+            "username": user.username, "grants": grants, "hasGrants": !grants.isEmpty, "csrf": session.csrfToken,
+        ])
+    }
+
+    func revoke(_ http: Request) async throws -> Response {
+        var http = http
+        guard let form = try await Self.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
+        let values = Self.dictionary(form)
+        let session = try await sessions.current(http)
+        guard SessionManager.csrfMatches(session, values["csrf_token"]) else { return csrfRefused() }
+        guard let user = try await endpoint.signedInUser(session) else { return Pages.redirect("/login?return_to=%2Faccount") }
+        guard let clientID = values["client_id"] else { return Pages.error("No application was named.") }
+        try await ConsentManagement(services: runtime.services).revoke(subject: user.id, clientID: clientID)
+        return Pages.redirect("/account")
+    }
+
+    // MARK: Helpers
+
+    /// Query parameters in order, duplicates kept; `nil` when malformed.
+    static func query(_ request: Request) throws -> [(String, String)]? {
+        try? FormBody.parse(Array((request.uri.query ?? "").utf8))
+    }
+
+    static func queryValue(_ request: Request, _ name: String) -> String? {
+        ((try? query(request)) ?? nil)?.first { $0.0 == name }?.1
+    }
+
+    /// A form body; `nil` when malformed. A wrong content type is also "malformed" for a browser page.
+    static func form(_ request: inout Request, runtime: TesseraRuntime) async throws -> [(String, String)]? {
+        do {
+            return try await FormRequest.parameters(of: &request, maxSize: runtime.configuration.maxBodySize)
+        } catch is OAuthError {
+            return nil
+        }
+    }
+
+    static func dictionary(_ pairs: [(String, String)]) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, value) in pairs where result[name] == nil { result[name] = value }
+        return result
+    }
+
+    /// `/authorize?…` for these parameters, optionally without one prompt value.
+    static func authorizeURL(_ parameters: [String: String], dropping prompt: Prompt?) -> String {
+        var parameters = parameters
+        if let prompt, let value = parameters["prompt"] {
+            let kept = value.split(separator: " ").filter { $0 != prompt.rawValue }.joined(separator: " ")
+            parameters["prompt"] = kept.isEmpty ? nil : kept
+        }
+        let query = parameters.sorted { $0.key < $1.key }
+            .map { "\(AuthorizationRedirect.percentEncode($0.key))=\(AuthorizationRedirect.percentEncode($0.value))" }
+            .joined(separator: "&")
+        return "/authorize?" + query
+    }
+
+    /// Only local destinations: `/authorize?…` or `/account` (no open redirect).
+    static func safeReturnTo(_ value: String?) -> String {
+        guard let value, value.hasPrefix("/authorize?") || value == "/account", !value.contains("//"), !value.contains("\\") else {
+            return "/account"
+        }
+        return value
+    }
+
+    static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        return formatter.string(from: date) + " UTC"
+    }
+}
