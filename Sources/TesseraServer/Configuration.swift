@@ -36,6 +36,21 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var keyReloadInterval: Int = 30
     /// Log level (`trace` … `critical`). Default `info`. Env `TESSERA_LOG_LEVEL`.
     public var logLevel: String = "info"
+    /// Allow `POST /register` without an initial access token (RFC 7591 §3; for MCP-style clients that register
+    /// themselves), rate limited per IP. Default `false`. Env `TESSERA_OPEN_REGISTRATION`.
+    public var openRegistration: Bool = false
+    /// Lifetime of initial access tokens from `tessera client registration-token`, in seconds. Default `86400`.
+    /// Env `TESSERA_INITIAL_ACCESS_TOKEN_TTL`.
+    public var initialAccessTokenLifetime: Int = 86_400
+    /// Open registrations allowed per IP address per minute. Default `10`. Env `TESSERA_REGISTRATION_RATE_LIMIT`.
+    public var registrationRateLimit: Int = 10
+    /// Scopes a dynamically registered client may ask for. Default: `defaultScopes`. Env `TESSERA_REGISTRATION_SCOPES`.
+    public var registrationScopes: String?
+    /// Signing keys are rotated automatically this often, in seconds; `0` turns it off. Default 30 days.
+    /// Env `TESSERA_KEY_ROTATION_INTERVAL`.
+    public var keyRotationInterval: Int = 30 * 86_400
+    /// A new signing key is published this many seconds before it signs. Default `3600`. Env `TESSERA_KEY_PREPUBLICATION`.
+    public var keyPrePublication: Int = 3600
     /// Authorization code lifetime in seconds (at most 600). Default `60`. Env `TESSERA_AUTHORIZATION_CODE_TTL`.
     public var authorizationCodeLifetime: Int = 60
     /// Browser login session lifetime in seconds. Default `28800` (8 hours). Env `TESSERA_SESSION_TTL`.
@@ -69,6 +84,15 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard databasePoolSize >= 1 else { throw Invalid("databasePoolSize must be at least 1") }
         guard maxBodySize >= 1024 else { throw Invalid("maxBodySize must be at least 1024") }
         guard keyReloadInterval >= 1 else { throw Invalid("keyReloadInterval must be at least 1 second") }
+        guard initialAccessTokenLifetime >= 60 else { throw Invalid("initialAccessTokenLifetime must be at least 60 seconds") }
+        guard registrationRateLimit >= 1 else { throw Invalid("registrationRateLimit must be at least 1") }
+        guard keyRotationInterval == 0 || keyRotationInterval >= 3600 else { throw Invalid("keyRotationInterval must be 0 (off) or at least 3600 seconds") }
+        guard keyPrePublication >= 0, keyRotationInterval == 0 || keyPrePublication < keyRotationInterval else {
+            throw Invalid("keyPrePublication must be between 0 and keyRotationInterval")
+        }
+        if let registrationScopes {
+            do { _ = try ScopeSet(parsing: registrationScopes) } catch { throw Invalid("registrationScopes has invalid characters") }
+        }
         guard (1...600).contains(authorizationCodeLifetime) else { throw Invalid("authorizationCodeLifetime must be between 1 and 600 seconds") }
         guard sessionLifetime >= 60 else { throw Invalid("sessionLifetime must be at least 60 seconds") }
         guard (60...86_400).contains(idTokenLifetime) else { throw Invalid("idTokenLifetime must be between 60 and 86400 seconds") }
@@ -132,6 +156,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "refreshTokenIdleLifetime": "TESSERA_REFRESH_IDLE_TTL", "refreshTokenAbsoluteLifetime": "TESSERA_REFRESH_ABSOLUTE_TTL",
         "defaultScopes": "TESSERA_DEFAULT_SCOPES", "audience": "TESSERA_AUDIENCE", "maxBodySize": "TESSERA_MAX_BODY_BYTES",
         "keyReloadInterval": "TESSERA_KEY_RELOAD_INTERVAL", "logLevel": "TESSERA_LOG_LEVEL",
+        "openRegistration": "TESSERA_OPEN_REGISTRATION", "initialAccessTokenLifetime": "TESSERA_INITIAL_ACCESS_TOKEN_TTL",
+        "registrationRateLimit": "TESSERA_REGISTRATION_RATE_LIMIT", "registrationScopes": "TESSERA_REGISTRATION_SCOPES",
+        "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
     ]
@@ -157,6 +184,18 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("maxBodySize") { maxBodySize = v }
         if let v = try int("keyReloadInterval") { keyReloadInterval = v }
         if let v = values["logLevel"] { logLevel = v }
+        if let raw = values["openRegistration"] {
+            switch raw.lowercased() {
+            case "true", "1", "yes", "on": openRegistration = true
+            case "false", "0", "no", "off": openRegistration = false
+            default: throw Invalid("openRegistration from \(source) must be true or false, got '\(raw)'")
+            }
+        }
+        if let v = try int("initialAccessTokenLifetime") { initialAccessTokenLifetime = v }
+        if let v = try int("registrationRateLimit") { registrationRateLimit = v }
+        if let v = values["registrationScopes"] { registrationScopes = v }
+        if let v = try int("keyRotationInterval") { keyRotationInterval = v }
+        if let v = try int("keyPrePublication") { keyPrePublication = v }
         if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }
         if let v = try int("sessionLifetime") { sessionLifetime = v }
         if let v = try int("idTokenLifetime") { idTokenLifetime = v }

@@ -100,7 +100,7 @@ public struct Provisioning: Sendable {
     }
 
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
-                          requireConsent: Bool = true, id: String? = nil) async throws -> NewClient {
+                          requireConsent: Bool = true, id: String? = nil, resources: [String] = []) async throws -> NewClient {
         guard !name.isEmpty, name.count <= 200 else { throw Invalid("client name must be 1–200 characters") }
         var grantTypes = Set<GrantType>()
         for grant in grants {
@@ -118,10 +118,13 @@ public struct Provisioning: Sendable {
         if (grantTypes.contains(.authorizationCode) || grantTypes.contains(.implicit)) && redirectURIs.isEmpty {
             throw Invalid("authorization_code and implicit clients need at least one --redirect-uri")
         }
+        for resource in resources where !ResourceIndicators.isValid(resource) {
+            throw Invalid("resource '\(resource)' must be an absolute URI without a fragment (RFC 8707)")
+        }
         let secret = isPublic ? nil : Secrets.random(bytes: 32)
         let client = Client(id: id ?? Secrets.random(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
                             authMethod: isPublic ? .none : .clientSecretBasic, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
-                            redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now)
+                            redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now, resources: resources)
         do {
             try await storage.insertClient(client)
         } catch let error as StoreError where error.kind == .conflict {

@@ -62,6 +62,10 @@ struct OAuthErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         if error.code == .invalidClient {
             headers[.wwwAuthenticate] = #"Basic realm="tessera", charset="UTF-8""#
         }
+        if error.code == .invalidToken, headers[.wwwAuthenticate] == nil {
+            // RFC 6750 §3: a bearer-protected endpoint names the scheme and the error.
+            headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#
+        }
         let body = JSON.encode(["error": error.code.rawValue, "error_description": error.errorDescription])
         return Response(status: status ?? Self.status(of: error.code), headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
     }

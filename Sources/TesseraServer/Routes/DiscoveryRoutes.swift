@@ -27,6 +27,12 @@ struct AuthorizationServerMetadata: Encodable {
     let responseTypesSupported: [String]
     let tokenEndpointAuthMethodsSupported: [String]
     let scopesSupported: [String]?
+    // Token lifecycle and registration (issue 4): RFC 7009, RFC 7662, RFC 7591.
+    let revocationEndpoint: String
+    let introspectionEndpoint: String
+    let registrationEndpoint: String
+    let revocationEndpointAuthMethodsSupported: [String]
+    let introspectionEndpointAuthMethodsSupported: [String]
     // Browser flows (issue 3).
     let authorizationEndpoint: String
     let codeChallengeMethodsSupported = [PKCE.method]
@@ -43,6 +49,12 @@ struct AuthorizationServerMetadata: Encodable {
         self.responseTypesSupported = ResponseType.allCases.map(\.rawValue)
         self.tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
         self.scopesSupported = nil
+        self.revocationEndpoint = issuer + "/revoke"
+        self.introspectionEndpoint = issuer + "/introspect"
+        self.registrationEndpoint = issuer + "/register"
+        // Public clients may revoke their own tokens; introspection needs a confidential client.
+        self.revocationEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
+        self.introspectionEndpointAuthMethodsSupported = [ClientAuthMethod.clientSecretBasic, .clientSecretPost].map(\.rawValue)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -53,6 +65,11 @@ struct AuthorizationServerMetadata: Encodable {
         case responseTypesSupported = "response_types_supported"
         case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
         case scopesSupported = "scopes_supported"
+        case revocationEndpoint = "revocation_endpoint"
+        case introspectionEndpoint = "introspection_endpoint"
+        case registrationEndpoint = "registration_endpoint"
+        case revocationEndpointAuthMethodsSupported = "revocation_endpoint_auth_methods_supported"
+        case introspectionEndpointAuthMethodsSupported = "introspection_endpoint_auth_methods_supported"
         case authorizationEndpoint = "authorization_endpoint"
         case codeChallengeMethodsSupported = "code_challenge_methods_supported"
         case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"

@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// HTTP decoding shared by the client-authenticated lifecycle endpoints (`/revoke`, `/introspect`): the
+/// same form and HTTP Basic handling as `/token`, so clients authenticate identically everywhere.
+enum ClientAuthenticatedForm {
+    static func tokenRequest(_ request: inout Request, runtime: TesseraRuntime) async throws -> TokenRequest {
+        let parameters = try await FormRequest.parameters(of: &request, maxSize: runtime.configuration.maxBodySize)
+        let basic = try request.headers[.authorization].flatMap { header throws(OAuthError) in
+            guard let credentials = try BasicCredentials.parse(authorization: header) else {
+                throw OAuthError.invalidClient("Unsupported authentication scheme; use HTTP Basic or client_secret_post.")
+            }
+            return credentials
+        }
+        return try TokenRequest(parameters: parameters, basicCredentials: basic)
+    }
+}
+
+/// `Authorization: Bearer` parsing for registration endpoints (RFC 6750 §2.1; the scheme is case-insensitive).
+enum BearerHeader {
+    /// The token, or `nil` when no Authorization header was sent.
+    /// - Throws: `invalid_token` when the header is present but not a well-formed Bearer credential.
+    static func token(_ request: Request) throws(OAuthError) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw OAuthError(.invalidToken, "Use an Authorization: Bearer token.")
+        }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count <= 4096 else { throw OAuthError(.invalidToken, "Malformed bearer token.") }
+        return token
+    }
+}
+
+/// A per-key fixed-window counter (here: open registrations per IP address per minute). Node-local: it
+/// bounds abuse of one node; the shared, cross-node limiter of DESIGN.md can replace it later.
+actor FixedWindowRateLimiter {
+    let limit: Int
+    let window: TimeInterval
+    private var windows: [String: (start: Date, count: Int)] = [:]
+
+    init(limit: Int, window: TimeInterval) {
+        self.limit = limit
+        self.window = window
+    }
+
+    /// Counts one hit for `key`; `false` when the window's limit is already used up.
+    func allow(_ key: String, now: Date = Date()) -> Bool {
+        if windows.count > 10_000 { windows = windows.filter { now.timeIntervalSince($0.value.start) < window } }
+        var entry = windows[key] ?? (now, 0)
+        if now.timeIntervalSince(entry.start) >= window { entry = (now, 0) }
+        guard entry.count < limit else { return false }
+        entry.count += 1
+        windows[key] = entry
+        return true
+    }
+}

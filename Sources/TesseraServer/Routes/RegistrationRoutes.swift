@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// `POST /register` (RFC 7591 §3) and `GET`/`PUT`/`DELETE /register/{client_id}` (RFC 7592 §2).
+/// Every decision is the core's `RegistrationEndpoint`; this type only decodes HTTP and rate limits open
+/// registration per IP address.
+struct RegistrationRoutes {
+    let runtime: TesseraRuntime
+    let limiter: FixedWindowRateLimiter
+
+    init(runtime: TesseraRuntime) {
+        self.runtime = runtime
+        self.limiter = FixedWindowRateLimiter(limit: runtime.configuration.registrationRateLimit, window: 60)
+    }
+
+    func register(on router: Router<TesseraRequestContext>) {
+        router.post("register") { request, context in
+            var request = request
+            let token = try BearerHeader.token(request)
+            if token == nil, runtime.configuration.openRegistration {
+                let key = context.remoteAddress?.ipAddress ?? "unknown"
+                guard await limiter.allow(key) else {
+                    throw OAuthError(.tooManyRequests, "Too many registrations from this address; retry in a minute.")
+                }
+            }
+            let body = try await jsonBody(&request)
+            let information = try await runtime.registrationEndpoint.register(json: body, initialAccessToken: token)
+            return JSON.response(information, status: .created)
+        }
+        router.get("register/:client_id") { request, context in
+            let id = try context.parameters.require("client_id")
+            return JSON.response(try await runtime.registrationEndpoint.read(clientID: id, registrationAccessToken: try BearerHeader.token(request)))
+        }
+        router.put("register/:client_id") { request, context in
+            var request = request
+            let id = try context.parameters.require("client_id")
+            let token = try BearerHeader.token(request)
+            let body = try await jsonBody(&request)
+            return JSON.response(try await runtime.registrationEndpoint.update(clientID: id, registrationAccessToken: token, json: body))
+        }
+        router.delete("register/:client_id") { request, context in
+            let id = try context.parameters.require("client_id")
+            try await runtime.registrationEndpoint.delete(clientID: id, registrationAccessToken: try BearerHeader.token(request))
+            var headers = HTTPFields()
+            headers[.cacheControl] = "no-store"
+            return Response(status: .noContent, headers: headers)
+        }
+    }
+
+    private func jsonBody(_ request: inout Request) async throws -> Data {
+        guard let contentType = request.headers[.contentType],
+              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/json" else {
+            throw OAuthError.invalidRequest("The request body must be application/json.")
+        }
+        let body = try await request.collectBody(upTo: runtime.configuration.maxBodySize)
+        return Data(buffer: body)
+    }
+}

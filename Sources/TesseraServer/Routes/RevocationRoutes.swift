@@ -1,0 +1,20 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+
+/// `POST /revoke` (RFC 7009 §2). Every decision is the core's `RevocationEndpoint`.
+struct RevocationRoutes {
+    let runtime: TesseraRuntime
+
+    func register(on router: Router<TesseraRequestContext>) {
+        router.post("revoke") { request, _ in
+            var request = request
+            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, runtime: runtime)
+            try await runtime.revocationEndpoint.handle(RevocationRequest(tokenRequest))
+            // §2.2: 200 whether or not anything was revoked; the body is ignored by clients.
+            var headers = HTTPFields()
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers)
+        }
+    }
+}
