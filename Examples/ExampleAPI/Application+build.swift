@@ -8,12 +8,20 @@ let realm = "tessera-example-api"
 /// Assembles the example API: `/healthz` is public, `/users/me` needs any valid token and
 /// `/data` needs the `read` scope.
 func buildApplication(_ configuration: ExampleAPIConfiguration) async -> some ApplicationProtocol {
-    let verifier = AccessTokenVerifier(issuer: configuration.issuer, audience: configuration.audience)
-    // Warm the key cache so a misconfigured issuer shows up at startup, not on the first request.
-    do {
-        try await verifier.keys.refresh()
-    } catch {
-        FileHandle.standardError.write(Data("warning: could not fetch the signing keys of \(configuration.issuer) yet (\(error)); will retry on demand\n".utf8))
+    let verifier: any BearerTokenVerifier
+    if configuration.mode == "introspection", let clientID = configuration.clientID, let clientSecret = configuration.clientSecret {
+        // RFC 7662: ask the issuer about every token (cached briefly), so revoked tokens are refused.
+        verifier = IntrospectionTokenVerifier(issuer: configuration.issuer, clientID: clientID, clientSecret: clientSecret,
+                                              audience: configuration.audience, cacheDuration: .seconds(configuration.introspectionCacheSeconds))
+    } else {
+        let jwks = AccessTokenVerifier(issuer: configuration.issuer, audience: configuration.audience)
+        // Warm the key cache so a misconfigured issuer shows up at startup, not on the first request.
+        do {
+            try await jwks.keys.refresh()
+        } catch {
+            FileHandle.standardError.write(Data("warning: could not fetch the signing keys of \(configuration.issuer) yet (\(error)); will retry on demand\n".utf8))
+        }
+        verifier = jwks
     }
     return Application(
         router: buildRouter(verifier: verifier),
@@ -21,7 +29,7 @@ func buildApplication(_ configuration: ExampleAPIConfiguration) async -> some Ap
     )
 }
 
-func buildRouter(verifier: AccessTokenVerifier) -> Router<AccessTokenRequestContext> {
+func buildRouter(verifier: any BearerTokenVerifier) -> Router<AccessTokenRequestContext> {
     let router = Router(context: AccessTokenRequestContext.self)
 
     router.get("healthz") { _, _ in

@@ -8,10 +8,19 @@ struct ExampleAPIConfiguration: Sendable {
     var host = "127.0.0.1"
     /// The port to listen on. Default `8081`.
     var port = 8081
+    /// `jwks` (default: verify JWTs locally) or `introspection` (ask the issuer, RFC 7662; sees revocations).
+    var mode = "jwks"
+    /// This API's client credentials at the issuer, for introspection mode.
+    var clientID: String?
+    var clientSecret: String?
+    /// Seconds a positive introspection answer is cached. Default 30; 0 disables the cache.
+    var introspectionCacheSeconds = 30
 
     static let usage = """
         usage: tessera-example-api [--issuer URL] [--audience AUD] [--host HOST] [--port PORT]
-          environment: TESSERA_ISSUER, EXAMPLE_API_AUDIENCE, EXAMPLE_API_HOST, EXAMPLE_API_PORT
+          environment: TESSERA_ISSUER, EXAMPLE_API_AUDIENCE, EXAMPLE_API_HOST, EXAMPLE_API_PORT,
+                       EXAMPLE_API_MODE (jwks|introspection), EXAMPLE_API_CLIENT_ID, EXAMPLE_API_CLIENT_SECRET,
+                       EXAMPLE_API_INTROSPECTION_CACHE (seconds, default 30)
         """
 
     struct InvalidArgument: Error, CustomStringConvertible {
@@ -25,6 +34,19 @@ struct ExampleAPIConfiguration: Sendable {
         if let audience = environment["EXAMPLE_API_AUDIENCE"], !audience.isEmpty { self.audience = audience }
         if let host = environment["EXAMPLE_API_HOST"], !host.isEmpty { self.host = host }
         if let port = environment["EXAMPLE_API_PORT"], !port.isEmpty { self.port = try Self.port(port) }
+        if let mode = environment["EXAMPLE_API_MODE"], !mode.isEmpty {
+            guard ["jwks", "introspection"].contains(mode) else { throw InvalidArgument(description: "EXAMPLE_API_MODE must be jwks or introspection") }
+            self.mode = mode
+        }
+        if let id = environment["EXAMPLE_API_CLIENT_ID"], !id.isEmpty { self.clientID = id }
+        if let secret = environment["EXAMPLE_API_CLIENT_SECRET"], !secret.isEmpty { self.clientSecret = secret }
+        if let cache = environment["EXAMPLE_API_INTROSPECTION_CACHE"], !cache.isEmpty {
+            guard let seconds = Int(cache), seconds >= 0 else { throw InvalidArgument(description: "EXAMPLE_API_INTROSPECTION_CACHE must be a number of seconds") }
+            self.introspectionCacheSeconds = seconds
+        }
+        if mode == "introspection", clientID == nil || clientSecret == nil {
+            throw InvalidArgument(description: "introspection mode needs EXAMPLE_API_CLIENT_ID and EXAMPLE_API_CLIENT_SECRET")
+        }
 
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {

@@ -75,7 +75,7 @@ public struct BearerError: HTTPResponseError, Sendable {
 
     /// The error for a token the verifier rejected.
     public static func rejected(_ error: TokenVerificationError, realm: String?) -> BearerError {
-        if error.code == .keySetUnavailable {
+        if error.code == .keySetUnavailable || error.code == .introspectionUnavailable {
             return BearerError(status: .serviceUnavailable, code: .temporarilyUnavailable, description: error.description, realm: realm)
         }
         return .invalidToken(error.description, realm: realm)

@@ -41,8 +41,8 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
     /// The realm used when none is given: `"api"`.
     public static var defaultRealm: String { "api" }
 
-    /// Verifies the tokens.
-    public let verifier: AccessTokenVerifier
+    /// Verifies the tokens (JWKS or introspection).
+    public let verifier: any BearerTokenVerifier
     /// The `realm` attribute of challenges, or `nil` to omit it.
     public let realm: String?
     /// Whether a request without a bearer token is refused (`true`) or passed on unauthenticated.
@@ -54,7 +54,7 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
     ///   - realm: The `realm` attribute of challenges; use the same value for ``RequireScopes``.
     ///   - requireToken: If `false`, requests without a bearer token continue without an identity
     ///     (a present but invalid token is still refused).
-    public init(verifier: AccessTokenVerifier, realm: String? = Self.defaultRealm, requireToken: Bool = true) {
+    public init(verifier: any BearerTokenVerifier, realm: String? = Self.defaultRealm, requireToken: Bool = true) {
         self.verifier = verifier
         self.realm = realm
         self.requireToken = requireToken

@@ -36,6 +36,10 @@ public struct TokenVerificationError: Error, Sendable, Hashable, CustomStringCon
         /// The issuer's key set could not be fetched, so the token could not be checked.
         /// This is the server's problem, not the client's.
         public static let keySetUnavailable = Code("key_set_unavailable")
+        /// The issuer's introspection endpoint says the token is not active (revoked, expired or unknown).
+        public static let inactive = Code("inactive")
+        /// The issuer's introspection endpoint could not be reached or answered badly; the server's problem.
+        public static let introspectionUnavailable = Code("introspection_unavailable")
 
         public var description: String { self.rawValue }
     }
