@@ -58,6 +58,8 @@ struct MaintenanceService: Service {
                 try await runtime.lifecycleMaintenance()
                 if ContinuousClock.now - lastPurge > .seconds(3600) {
                     let purged = try await runtime.storage.purgeExpiredRefreshTokens(before: runtime.clock.now)
+                    try await runtime.storage.purgeExpiredAuthorizationCodes(before: runtime.clock.now)
+                    try await runtime.storage.purgeExpiredSessions(before: runtime.clock.now)
                     lastPurge = ContinuousClock.now
                     runtime.logger.debug("purged expired refresh tokens", metadata: ["count": .stringConvertible(purged)])
                 }

@@ -8,7 +8,24 @@ import NIOCore
 /// JavaScript and the CSP forbids anything but our own stylesheet and same-origin form posts.
 enum Pages {
     /// The CSP of every HTML page.
-    static let contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    static let contentSecurityPolicy = policy(formActions: [])
+
+    /// The page CSP. Browsers check `form-action` on every redirect that follows a form submission, so a
+    /// page whose form ends in a redirect to the client (login, consent) also names that one origin.
+    static func policy(formActions: [String]) -> String {
+        let sources = (["'self'"] + formActions).joined(separator: " ")
+        return "default-src 'none'; style-src 'self'; form-action \(sources); frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    /// The CSP source expression for a redirect URI's origin (`https://app.example:8443`, or `com.example.app:`).
+    static func origin(of uri: String) -> String? {
+        guard let components = URLComponents(string: uri), let scheme = components.scheme?.lowercased() else { return nil }
+        guard let host = components.host, !host.isEmpty else { return scheme + ":" }
+        let safe = (scheme + host).unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || ".-[]:+".unicodeScalars.contains($0) }
+        guard safe else { return nil }
+        let hostPart = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(scheme)://\(hostPart)" + (components.port.map { ":\($0)" } ?? "")
+    }
 
     static let library: MustacheLibrary = {
         var templates: [String: MustacheTemplate] = [:]
@@ -27,11 +44,11 @@ enum Pages {
 
     /// An HTML response with the page CSP and `no-store`.
     static func response(_ page: String, title: String, _ context: [String: Any], status: HTTPResponse.Status = .ok,
-                         cookies: [String] = []) -> Response {
+                         cookies: [String] = [], formActions: [String] = []) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        headers[.contentSecurityPolicy] = contentSecurityPolicy
+        headers[.contentSecurityPolicy] = policy(formActions: formActions)
         for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: render(page, title: title, context))))
     }

@@ -52,7 +52,7 @@ struct AuthorizationRoutes {
             // After signing in, come back here without prompt=login (or it would ask forever).
             let returnTo = Self.authorizeURL(request.parameters, dropping: .login)
             return loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
-                                 username: request.loginHint, error: nil)
+                                 username: request.loginHint, error: nil, redirectURI: request.redirectURI)
         case .consent(let user, let scopes):
             return consentPage(request, user: user, scopes: scopes, session: session)
         }
@@ -73,7 +73,7 @@ struct AuthorizationRoutes {
         return Pages.response("consent", title: "Allow access", [
             "clientName": request.client.name, "username": user.username, "scopes": scopeRows, "params": params,
             "csrf": session?.csrfToken ?? "",
-        ])
+        ], formActions: Pages.origin(of: request.redirectURI).map { [$0] } ?? [])
     }
 
     // MARK: /login
@@ -85,11 +85,13 @@ struct AuthorizationRoutes {
     }
 
     func loginResponse(session: BrowserSession, cookie: String?, returnTo: String, clientName: String?, username: String?, error: String?,
-                       status: HTTPResponse.Status = .ok) -> Response {
+                       status: HTTPResponse.Status = .ok, redirectURI: String? = nil) -> Response {
         var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo, "username": username ?? ""]
         if let clientName { context["clientName"] = clientName }
         if let error { context["error"] = error }
-        return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [])
+        // After signing in, /authorize may redirect straight on to the client.
+        let formActions = redirectURI.flatMap(Pages.origin(of:)).map { [$0] } ?? []
+        return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
     }
 
     func login(_ http: Request) async throws -> Response {
@@ -104,11 +106,21 @@ struct AuthorizationRoutes {
             user = try await UserAuthenticator(services: runtime.services).authenticate(username: values["username"] ?? "",
                                                                                         password: values["password"] ?? "", clientID: nil)
         } catch let error as OAuthError where error.code == .invalidGrant {
+            let pending = await pendingRedirectURI(returnTo)
             return loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
-                                 error: "The username or password is incorrect.", status: .unauthorized)
+                                 error: "The username or password is incorrect.", status: .unauthorized, redirectURI: pending)
         }
         let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session)
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
+    }
+
+    /// The redirect URI of the authorization request a login will return to (for the page CSP).
+    func pendingRedirectURI(_ returnTo: String) async -> String? {
+        let items = URLComponents(string: returnTo)?.queryItems ?? []
+        if let uri = items.first(where: { $0.name == "redirect_uri" })?.value { return uri }
+        guard let clientID = items.first(where: { $0.name == "client_id" })?.value,
+              let client = try? await runtime.storage.client(id: clientID), client.redirectURIs.count == 1 else { return nil }
+        return client.redirectURIs[0]
     }
 
     func csrfRefused() -> Response {

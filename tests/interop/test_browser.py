@@ -1,0 +1,274 @@
+"""Browser flows in a real headless Chromium (selenium): login, consent, authorization code + PKCE
+exchanged through Authlib, ID token validated against /jwks.json, implicit flow, the error page for
+an unregistered redirect_uri, remembered consent, and revocation from /account.
+
+The client's redirect target is a tiny http.server on loopback; the code is read from the browser's
+URL once it lands there.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromedriver are not installed")
+
+
+# --- fixtures --------------------------------------------------------------------------------------
+
+
+class _Callback(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        body = b"<!DOCTYPE html><title>client</title><p id='client-landed'>ok</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def callback():
+    """A loopback page standing in for the client's redirect target; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Callback)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def browser():
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def add_browser_client(server, redirect_uri, grants=("authorization_code", "refresh_token"),
+                       scopes=("openid", "profile", "read"), public=True, consent=True):
+    args = ["client", "add", server._unique("web"), "--redirect-uri", redirect_uri, "--json"]
+    for grant in grants:
+        args += ["--grant", grant]
+    for scope in scopes:
+        args += ["--scope", scope]
+    if public:
+        args.append("--public")
+    if not consent:
+        args.append("--no-consent")
+    return json.loads(server.cli(*args).stdout)
+
+
+@pytest.fixture
+def user(tessera):
+    return tessera.add_user(scopes=("openid", "profile", "read"))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def wait_for(driver, condition, timeout=15):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def log_in(driver, user):
+    wait_for(driver, EC.presence_of_element_located((By.ID, "username")))
+    driver.find_element(By.ID, "username").clear()
+    driver.find_element(By.ID, "username").send_keys(user.username)
+    driver.find_element(By.ID, "password").send_keys(user.password)
+    driver.find_element(By.ID, "login-submit").click()
+
+
+def landed(driver, prefix, timeout=15):
+    wait_for(driver, lambda d: d.current_url.startswith(prefix), timeout)
+    return driver.current_url
+
+
+def half_hash(value: str) -> str:
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def verify_id_token(server, id_token, client_id, nonce, access_token):
+    keys = KeySet.import_key_set(server.jwks())
+    token = jwt.decode(id_token, keys, algorithms=["RS256"])
+    assert token.header["alg"] == "RS256"
+    claims = token.claims
+    registry = jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": server.issuer},
+        aud={"essential": True, "value": client_id},
+        nonce={"essential": True, "value": nonce},
+        sub={"essential": True},
+        auth_time={"essential": True},
+    )
+    registry.validate(claims)
+    assert claims["at_hash"] == half_hash(access_token)
+    assert claims["azp"] == client_id
+    return claims
+
+
+def code_flow(driver, server, client, user, redirect_uri, *, expect_consent=True):
+    """Runs /authorize in the browser with Authlib-built PKCE; returns (session, verifier, nonce, landing URL)."""
+    session = OAuth2Session(client["client_id"], redirect_uri=redirect_uri, scope="openid profile read",
+                            code_challenge_method="S256", token_endpoint_auth_method="none")
+    verifier = generate_token(64)
+    nonce = secrets.token_urlsafe(16)
+    url, state = session.create_authorization_url(f"{server.url}/authorize", code_verifier=verifier, nonce=nonce)
+    driver.get(url)
+    if driver.find_elements(By.ID, "username"):
+        log_in(driver, user)
+    if expect_consent:
+        wait_for(driver, EC.element_to_be_clickable((By.ID, "consent-allow")))
+        page = driver.page_source
+        assert client["client_name"] in page
+        assert "Confirm your identity" in page and "See your name" in page
+        driver.find_element(By.ID, "consent-allow").click()
+    final = landed(driver, redirect_uri)
+    query = parse_qs(urlsplit(final).query)
+    assert query["state"] == [state]
+    assert query["iss"] == [server.issuer]
+    assert "code" in query
+    return session, verifier, nonce, final
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def test_code_flow_with_pkce_and_id_token(tessera, browser, callback, user):
+    redirect_uri = f"{callback}/cb"
+    client = add_browser_client(tessera, redirect_uri)
+    session, verifier, nonce, final = code_flow(browser, tessera, client, user, redirect_uri)
+    token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
+    assert token["token_type"] == "Bearer"
+    assert "refresh_token" in token
+    claims = verify_id_token(tessera, token["id_token"], client["client_id"], nonce, token["access_token"])
+    assert claims["sub"] == user.id
+    # The same code a second time fails (single use) ...
+    replay = requests.post(tessera.token_endpoint, data={
+        "grant_type": "authorization_code", "code": parse_qs(urlsplit(final).query)["code"][0], "client_id": client["client_id"],
+        "redirect_uri": redirect_uri, "code_verifier": verifier}, timeout=5)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    # ... and revokes what it produced.
+    refreshed = requests.post(tessera.token_endpoint, data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client["client_id"]}, timeout=5)
+    assert refreshed.status_code == 400
+    # UserInfo answers for a fresh grant (the replayed one is revoked).
+    browser.delete_all_cookies()
+    session, verifier, nonce, final = code_flow(browser, tessera, client, user, redirect_uri, expect_consent=False)
+    token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
+    info = requests.get(f"{tessera.url}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=5)
+    assert info.status_code == 200
+    assert info.json()["sub"] == user.id
+    assert info.json()["preferred_username"] == user.username
+
+
+def test_consent_is_remembered_and_new_scope_asks_again(tessera, browser, callback, user):
+    redirect_uri = f"{callback}/cb"
+    client = add_browser_client(tessera, redirect_uri)
+    code_flow(browser, tessera, client, user, redirect_uri)
+    # Same browser, same scopes: straight back to the client, no login and no consent page.
+    code_flow(browser, tessera, client, user, redirect_uri, expect_consent=False)
+    # A new scope asks again.
+    url = f"{tessera.url}/authorize?" + urlencode({
+        "client_id": client["client_id"], "redirect_uri": redirect_uri, "response_type": "code", "scope": "openid profile read",
+        "state": "s", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256", "prompt": "consent"})
+    browser.get(url)
+    wait_for(browser, EC.element_to_be_clickable((By.ID, "consent-deny")))
+    browser.find_element(By.ID, "consent-deny").click()
+    final = landed(browser, redirect_uri)
+    assert parse_qs(urlsplit(final).query)["error"] == ["access_denied"]
+
+
+def test_implicit_flow_returns_tokens_in_the_fragment_only(tessera, browser, callback, user):
+    redirect_uri = f"{callback}/implicit"
+    client = add_browser_client(tessera, redirect_uri, grants=("implicit",), scopes=("openid", "read"))
+    nonce = secrets.token_urlsafe(16)
+    browser.get(f"{tessera.url}/authorize?" + urlencode({
+        "client_id": client["client_id"], "redirect_uri": redirect_uri, "response_type": "id_token token",
+        "scope": "openid read", "state": "imp", "nonce": nonce}))
+    log_in(browser, user)
+    wait_for(browser, EC.element_to_be_clickable((By.ID, "consent-allow")))
+    browser.find_element(By.ID, "consent-allow").click()
+    final = landed(browser, redirect_uri)
+    parts = urlsplit(final)
+    assert parts.query == "", "nothing in the query"
+    fragment = parse_qs(parts.fragment)
+    assert fragment["state"] == ["imp"]
+    assert fragment["iss"] == [tessera.issuer]
+    assert fragment["token_type"] == ["Bearer"]
+    assert "refresh_token" not in fragment
+    verify_id_token(tessera, fragment["id_token"][0], client["client_id"], nonce, fragment["access_token"][0])
+
+
+def test_unregistered_redirect_uri_shows_the_error_page(tessera, browser, callback, user):
+    client = add_browser_client(tessera, f"{callback}/cb")
+    browser.get(f"{tessera.url}/authorize?" + urlencode({
+        "client_id": client["client_id"], "redirect_uri": f"{callback}/evil", "response_type": "code", "state": "x",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}))
+    wait_for(browser, EC.presence_of_element_located((By.ID, "error-page")))
+    assert browser.current_url.startswith(tessera.url + "/authorize")
+    assert "not registered" in browser.find_element(By.ID, "error-message").text
+    direct = requests.get(browser.current_url, allow_redirects=False, timeout=5)
+    assert direct.status_code == 400 and "Location" not in direct.headers
+
+
+def test_revoking_on_account_page_kills_the_refresh_token(tessera, browser, callback, user):
+    redirect_uri = f"{callback}/cb"
+    client = add_browser_client(tessera, redirect_uri)
+    session, verifier, _, final = code_flow(browser, tessera, client, user, redirect_uri)
+    token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
+    browser.get(f"{tessera.url}/account")
+    rows = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".grant"))
+    assert any(client["client_name"] in row.text for row in rows)
+    browser.find_element(By.ID, f"revoke-{client['client_id']}").click()
+    wait_for(browser, lambda d: not d.find_elements(By.ID, f"revoke-{client['client_id']}"))
+    refreshed = requests.post(tessera.token_endpoint, data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client["client_id"]}, timeout=5)
+    assert refreshed.status_code == 400
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+def test_pages_send_security_headers_and_cookie_attributes(tessera, callback):
+    client = add_browser_client(tessera, f"{callback}/cb")
+    response = requests.get(f"{tessera.url}/authorize", params={
+        "client_id": client["client_id"], "redirect_uri": f"{callback}/cb", "response_type": "code",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}, timeout=5)
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src" not in csp and "default-src 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "<script" not in response.text
