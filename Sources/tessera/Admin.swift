@@ -194,7 +194,8 @@ struct KeysCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let keys = try await withProvisioning(common) { _, store, _ in try await store.signingKeys() }
                 for key in keys {
-                    let state = key.retiredAt.map { "retired \(isoFormatter($0))" } ?? "active"
+                    let pending = key.activatesAt > Date() ? "published, signs from \(isoFormatter(key.activatesAt))" : "active"
+                    let state = key.retiredAt.map { "retired \(isoFormatter($0))" } ?? pending
                     print("\(key.kid)\t\(key.algorithm.rawValue)\tcreated=\(isoFormatter(key.createdAt))\t\(state)")
                 }
                 if keys.isEmpty { print("no keys (they are created when the server first starts)") }
