@@ -93,6 +93,10 @@ struct LifecycleTests {
         #expect(try await introspect(h, token.refreshToken!, as: svc) == .inactive)
         h.clock.advance(by: 901)
         #expect(try await introspect(h, token.accessToken, as: rs) == .inactive)
+        let own = try await h.token([("grant_type", "client_credentials")], basic: rs)
+        #expect(try await introspect(h, own.accessToken, as: svc).active)
+        _ = try await h.storage.deleteClient(id: rs.id)
+        #expect(try await introspect(h, own.accessToken, as: svc) == .inactive, "RFC 7592 §2.3: a deleted client's tokens die")
     }
 
     @Test("RFC 7662 §2.1: the caller must be an authenticated confidential client")

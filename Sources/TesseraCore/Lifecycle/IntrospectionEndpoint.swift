@@ -79,6 +79,8 @@ public struct IntrospectionEndpoint: Sendable {
         let now = services.clock.now
         guard claims.exp.value > now else { return .inactive }
         guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value) else { return .inactive }
+        // RFC 7592 §2.3: deleting a client invalidates the access tokens issued to it.
+        guard try await services.storage.client(id: claims.clientID) != nil else { return .inactive }
         return IntrospectionResponse(active: true, scope: claims.scope, clientID: claims.clientID, sub: claims.sub.value,
                                      exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
                                      iss: claims.iss.value, aud: claims.aud.value, tokenType: "access_token", jti: claims.jti.value)
