@@ -272,3 +272,39 @@ def test_pages_send_security_headers_and_cookie_attributes(tessera, callback):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "<script" not in response.text
+
+
+def test_first_party_client_skips_consent_and_loopback_port_may_vary(tessera, browser, callback, user):
+    # Registered without a port; the public client's loopback redirect may use any port (RFC 8252 §7.3).
+    client = add_browser_client(tessera, "http://127.0.0.1/native", consent=False)
+    port = urlsplit(callback).port
+    redirect_uri = f"http://127.0.0.1:{port}/native"
+    session, verifier, nonce, final = code_flow(browser, tessera, client, user, redirect_uri, expect_consent=False)
+    token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
+    verify_id_token(tessera, token["id_token"], client["client_id"], nonce, token["access_token"])
+
+
+def test_wrong_password_then_logout_with_id_token_hint(tessera, browser, callback, user):
+    redirect_uri = f"{callback}/cb"
+    client = add_browser_client(tessera, redirect_uri)
+    session = OAuth2Session(client["client_id"], redirect_uri=redirect_uri, scope="openid read",
+                            code_challenge_method="S256", token_endpoint_auth_method="none")
+    verifier = generate_token(64)
+    url, _ = session.create_authorization_url(f"{tessera.url}/authorize", code_verifier=verifier, nonce="abc")
+    browser.get(url)
+    wait_for(browser, EC.presence_of_element_located((By.ID, "username")))
+    browser.find_element(By.ID, "username").send_keys(user.username)
+    browser.find_element(By.ID, "password").send_keys("not-the-password")
+    browser.find_element(By.ID, "login-submit").click()
+    error = wait_for(browser, EC.presence_of_element_located((By.ID, "login-error")))
+    assert "incorrect" in error.text
+    browser.find_element(By.ID, "password").send_keys(user.password)
+    browser.find_element(By.ID, "login-submit").click()
+    wait_for(browser, EC.element_to_be_clickable((By.ID, "consent-allow"))).click()
+    final = landed(browser, redirect_uri)
+    token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
+    browser.get(f"{tessera.url}/logout?" + urlencode({
+        "id_token_hint": token["id_token"], "post_logout_redirect_uri": redirect_uri, "state": "bye"}))
+    assert parse_qs(urlsplit(landed(browser, redirect_uri)).query)["state"] == ["bye"]
+    browser.get(f"{tessera.url}/account")
+    wait_for(browser, EC.presence_of_element_located((By.ID, "username")))  # signed out: the login page
