@@ -149,11 +149,13 @@ public final class PostgresEngine: SQLEngine {
     public let name = "postgresql"
     public let client: PostgresClient
     private let logger: Logger
+    /// How long one database operation may take before the request fails with 503.
+    public let operationTimeout: Duration
 
     /// - Parameters:
     ///   - url: `postgres://user:pass@host:port/db?sslmode=require|prefer|disable`.
     ///   - poolSize: maximum connections per node.
-    public init(url: String, poolSize: Int = 10, logger: Logger = Logger(label: "tessera.postgres")) throws {
+    public init(url: String, poolSize: Int = 10, operationTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "tessera.postgres")) throws {
         guard let components = URLComponents(string: url), let host = components.host, let user = components.user else {
             throw StoreError(.unavailable, "The PostgreSQL URL must look like postgres://user:password@host:port/database.")
         }
@@ -168,9 +170,13 @@ public final class PostgresEngine: SQLEngine {
             host: host, port: components.port ?? 5432, username: user, password: components.password,
             database: String(components.path.dropFirst()).nilIfEmpty, tls: tls)
         configuration.options.maximumConnections = max(1, poolSize)
-        configuration.options.connectTimeout = .seconds(5)
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        configuration.options.connectTimeout = .seconds(3)
+        // The pool logs every failed connection attempt at info; keep its background chatter to warnings.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.logger = logger
+        self.operationTimeout = operationTimeout
     }
 
     /// Runs the connection pool until the task is cancelled. Must run for queries to be served.
@@ -179,13 +185,7 @@ public final class PostgresEngine: SQLEngine {
     }
 
     public func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        do {
-            return try await client.withConnection { try await body($0.sql(queryLogLevel: nil)) }
-        } catch let error as StoreError {
-            throw error
-        } catch let error as PSQLError where Self.isConnectionFailure(error) {
-            throw StoreError(.unavailable, "PostgreSQL is unreachable: \(error.code)")
-        }
+        try await bounded { try await self.client.withConnection { try await body($0.sql(queryLogLevel: nil)) } }
     }
 
     public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
@@ -193,20 +193,47 @@ public final class PostgresEngine: SQLEngine {
     }
 
     public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        do {
-            return try await client.withTransaction(logger: logger) { try await body($0.sql(queryLogLevel: nil)) }
-        } catch let error as PostgresTransactionError {
-            if let closureError = error.closureError { throw closureError }
-            throw StoreError(.unavailable, "PostgreSQL transaction failed.")
-        } catch let error as PSQLError where Self.isConnectionFailure(error) {
-            throw StoreError(.unavailable, "PostgreSQL is unreachable: \(error.code)")
+        try await bounded {
+            do {
+                return try await self.client.withTransaction(logger: self.logger) { try await body($0.sql(queryLogLevel: nil)) }
+            } catch let error as PostgresTransactionError {
+                // The body's own error wins; otherwise BEGIN/COMMIT/ROLLBACK failed and nothing was committed.
+                throw error.closureError ?? error.beginError ?? error.commitError ?? StoreError(.unavailable, "PostgreSQL transaction failed.")
+            }
         }
     }
 
+    /// Runs one operation with a deadline and maps connection trouble to `StoreError.unavailable`
+    /// (503 `temporarily_unavailable`), so a database outage fails requests fast instead of
+    /// holding them; the pool reconnects on its own once the server is back.
+    private func bounded<R: Sendable>(_ operation: @escaping @Sendable () async throws -> R) async throws -> R {
+        let timeout = operationTimeout
+        do {
+            return try await withThrowingTaskGroup(of: R.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    throw StoreError(.unavailable, "PostgreSQL did not answer within \(timeout).")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch let error as PSQLError where Self.isConnectionFailure(error) {
+            throw StoreError(.unavailable, "PostgreSQL is unreachable (\(error.code)).")
+        }
+    }
+
+    /// Connection-level failures, and server errors of SQLSTATE class 08 (connection exception) or
+    /// 57 (operator intervention: shutdown, restart).
     static func isConnectionFailure(_ error: PSQLError) -> Bool {
         switch error.code {
-        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown: true
-        default: false
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown, .queryCancelled:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57")
+        default:
+            return false
         }
     }
 
