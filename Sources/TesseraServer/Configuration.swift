@@ -44,7 +44,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var initialAccessTokenLifetime: Int = 86_400
     /// Open registrations allowed per IP address per minute. Default `10`. Env `TESSERA_REGISTRATION_RATE_LIMIT`.
     public var registrationRateLimit: Int = 10
-    /// Scopes a dynamically registered client may ask for. Default: `defaultScopes`. Env `TESSERA_REGISTRATION_SCOPES`.
+    /// Scopes a dynamically registered client may have (others it asks for are dropped). Default: `defaultScopes`
+    /// plus `openid profile email`. Env `TESSERA_REGISTRATION_SCOPES`.
     public var registrationScopes: String?
     /// Signing keys are rotated automatically this often, in seconds; `0` turns it off. Default 30 days.
     /// Env `TESSERA_KEY_ROTATION_INTERVAL`.

@@ -11,7 +11,9 @@ extension TesseraRuntime {
     /// `POST /register` and `/register/{client_id}` (RFC 7591, RFC 7592).
     public var registrationEndpoint: RegistrationEndpoint {
         let settings = services.settings
-        let allowed = configuration.registrationScopes.flatMap { try? ScopeSet(parsing: $0) } ?? settings.defaultScopes
+        // Default: the default scopes plus the OpenID Connect identity scopes, which users still consent to.
+        let allowed = configuration.registrationScopes.flatMap { try? ScopeSet(parsing: $0) }
+            ?? settings.defaultScopes.union(["openid", "profile", "email"])
         return RegistrationEndpoint(
             settings: .init(issuer: settings.issuer, openRegistration: configuration.openRegistration, allowedScopes: allowed,
                             defaultScopes: settings.defaultScopes.intersection(allowed)),

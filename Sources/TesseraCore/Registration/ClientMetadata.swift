@@ -20,7 +20,8 @@ public struct ClientMetadata: Sendable, Equatable {
 
     /// What the registrant is allowed to ask for.
     public struct Policy: Sendable {
-        /// Scopes a registered client may request; others are refused with `invalid_client_metadata`.
+        /// Scopes a registered client may have; other requested scopes are dropped (RFC 7591 §3.2.1 lets the
+        /// server replace requested metadata; the response shows the result).
         public var allowedScopes: ScopeSet
         /// Scopes given when the request names none.
         public var defaultScopes: ScopeSet
@@ -87,8 +88,8 @@ public struct ClientMetadata: Sendable, Equatable {
         var scope: ScopeSet?
         if let value = try string("scope") {
             do { scope = try ScopeSet(parsing: value) } catch { throw Self.invalid("'scope' has characters outside RFC 6749 §3.3.") }
-            let refused = scope!.subtracting(policy.allowedScopes)
-            guard refused.isEmpty else { throw Self.invalid("Scope not available to registered clients: \(refused).") }
+            // RFC 7591 §3.2.1: the server may replace requested values; the response tells the client what it got.
+            scope = scope!.intersection(policy.allowedScopes)
         }
         let name = try string("client_name")
         if let name, name.isEmpty || name.count > 200 { throw Self.invalid("client_name must be 1–200 characters.") }
