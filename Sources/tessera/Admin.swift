@@ -19,7 +19,7 @@ let isoFormatter: @Sendable (Date) -> String = { date in
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self])
+                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, Profile.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user; the password is read from standard input.")

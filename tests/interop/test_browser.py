@@ -191,6 +191,13 @@ def test_code_flow_with_pkce_and_id_token(tessera, browser, callback, user):
     assert info.status_code == 200
     assert info.json()["sub"] == user.id
     assert info.json()["preferred_username"] == user.username
+    # Profile claims set through the CLI appear with the profile scope; email needs the email scope.
+    tessera.cli("user", "profile", user.username, "--name", "Ada Lovelace", "--email", "ada@example.com")
+    info = requests.get(f"{tessera.url}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=5).json()
+    assert info["name"] == "Ada Lovelace"
+    assert "email" not in info
+    no_token = requests.get(f"{tessera.url}/userinfo", timeout=5)
+    assert no_token.status_code == 401 and no_token.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_consent_is_remembered_and_new_scope_asks_again(tessera, browser, callback, user):

@@ -1,0 +1,22 @@
+import ArgumentParser
+import TesseraServer
+
+extension UserCommand {
+    struct Profile: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's OpenID Connect profile claims (name, email) served by /userinfo.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The username.") var username: String
+        @Option(help: "The full name (claim `name`, scope profile); empty to clear.") var name: String?
+        @Option(help: "The email address (claim `email`, scope email); empty to clear.") var email: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let (username, name, email) = (self.username, self.name, self.email)
+                let profile = try await withProvisioning(common) { provisioning, _, _ in
+                    try await provisioning.setProfile(username: username, name: name, email: email)
+                }
+                print("user \(username): name \(profile.name ?? "(none)"), email \(profile.email ?? "(none)")")
+            }
+        }
+    }
+}
