@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops a throw-away PostgreSQL server on loopback for the tests.
 #   scripts/postgres.sh start DIR PORT   → prints the connection URL
-#   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh stop DIR         → a later start with the same DIR and PORT restarts it
 # Installs Debian's postgresql package when no server binaries are present.
 set -euo pipefail
 action=${1:?start|stop}
@@ -23,23 +23,21 @@ start)
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
   fi
   bin=$(pgbin)
-  mkdir -p "$dir"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir"
-  echo tessera > "$dir.pw"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir.pw"
-  as_owner "$bin/initdb" -D "$dir/data" -U tessera --auth=scram-sha-256 --pwfile="$dir.pw" >"$dir.initdb.log" 2>&1
+  if [ ! -d "$dir/data" ]; then   # a second start after stop reuses the data directory
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
+    echo tessera > "$dir/pw"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir/pw"; fi
+    as_owner "$bin/initdb" -D "$dir/data" -U tessera --auth=scram-sha-256 --pwfile="$dir/pw" >"$dir/initdb.log" 2>&1
+  fi
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 -c fsync=off" start >&2
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 -c fsync=off" start >&2 </dev/null
   echo "postgres://tessera:tessera@127.0.0.1:$port/postgres"
   ;;
 stop)
   bin=$(pgbin)
   [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
   ;;
-restart)
-  bin=$(pgbin)
-  as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w restart >&2
-  ;;
 *)
-  echo "usage: $0 start|stop|restart DIR [PORT]" >&2; exit 2 ;;
+  echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2 ;;
 esac

@@ -14,11 +14,12 @@ pg_dir=""
 cleanup() {
   if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
+  if [ -n "$pg_dir" ]; then rm -rf "$pg_dir"; fi
 }
 trap cleanup EXIT
 
 if [ -z "${TESSERA_TEST_POSTGRES_URL:-}" ] && [ "${TESSERA_SKIP_POSTGRES:-0}" != 1 ]; then
-  pg_dir="$work/pg"
+  pg_dir=$(mktemp -d /tmp/tessera-pg.XXXXXX)   # outside $work: the server runs as the postgres user
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   export TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir" "$port")
   echo "==> PostgreSQL for the tests at 127.0.0.1:$port"

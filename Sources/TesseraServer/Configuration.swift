@@ -16,6 +16,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var database: String = "./tessera.sqlite"
     /// Connections per node. Default `10`. Env `TESSERA_DATABASE_POOL_SIZE`.
     public var databasePoolSize: Int = 10
+    /// Seconds one PostgreSQL operation may take before the request fails with 503. Default `5`. Env `TESSERA_DATABASE_TIMEOUT`.
+    public var databaseTimeout: Int = 5
     /// bcrypt cost for new password hashes; weaker hashes are upgraded at login. Default `12`. Env `TESSERA_BCRYPT_COST`.
     public var bcryptCost: Int = 12
     /// Access token lifetime in seconds. Default `900`. Env `TESSERA_ACCESS_TOKEN_TTL`.
@@ -83,6 +85,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
             throw Invalid("refresh token lifetimes must be positive, the absolute one at least the idle one")
         }
         guard databasePoolSize >= 1 else { throw Invalid("databasePoolSize must be at least 1") }
+        guard (1...300).contains(databaseTimeout) else { throw Invalid("databaseTimeout must be between 1 and 300 seconds") }
         guard maxBodySize >= 1024 else { throw Invalid("maxBodySize must be at least 1024") }
         guard keyReloadInterval >= 1 else { throw Invalid("keyReloadInterval must be at least 1 second") }
         guard initialAccessTokenLifetime >= 60 else { throw Invalid("initialAccessTokenLifetime must be at least 60 seconds") }
@@ -152,7 +155,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Property name → environment variable.
     static let keys: [String: String] = [
         "host": "TESSERA_HOST", "port": "TESSERA_PORT", "issuer": "TESSERA_ISSUER", "database": "TESSERA_DATABASE",
-        "databasePoolSize": "TESSERA_DATABASE_POOL_SIZE", "bcryptCost": "TESSERA_BCRYPT_COST",
+        "databasePoolSize": "TESSERA_DATABASE_POOL_SIZE", "databaseTimeout": "TESSERA_DATABASE_TIMEOUT", "bcryptCost": "TESSERA_BCRYPT_COST",
         "accessTokenLifetime": "TESSERA_ACCESS_TOKEN_TTL", "accessTokenAlgorithm": "TESSERA_ACCESS_TOKEN_ALG",
         "refreshTokenIdleLifetime": "TESSERA_REFRESH_IDLE_TTL", "refreshTokenAbsoluteLifetime": "TESSERA_REFRESH_ABSOLUTE_TTL",
         "defaultScopes": "TESSERA_DEFAULT_SCOPES", "audience": "TESSERA_AUDIENCE", "maxBodySize": "TESSERA_MAX_BODY_BYTES",
@@ -175,6 +178,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = values["issuer"] { issuer = v }
         if let v = values["database"] { database = v }
         if let v = try int("databasePoolSize") { databasePoolSize = v }
+        if let v = try int("databaseTimeout") { databaseTimeout = v }
         if let v = try int("bcryptCost") { bcryptCost = v }
         if let v = try int("accessTokenLifetime") { accessTokenLifetime = v }
         if let v = values["accessTokenAlgorithm"] { accessTokenAlgorithm = v }

@@ -12,12 +12,13 @@ public final class SQLStore: TesseraStorage {
     }
 
     /// Opens the database at `location` (creating a SQLite file if needed). Call `migrate()` next.
-    public static func open(_ location: DatabaseLocation, poolSize: Int = 10, logger: Logger = Logger(label: "tessera.store")) async throws -> SQLStore {
+    public static func open(_ location: DatabaseLocation, poolSize: Int = 10, operationTimeout: Duration = .seconds(5),
+                            logger: Logger = Logger(label: "tessera.store")) async throws -> SQLStore {
         switch location {
         case .sqlite(let path):
             return SQLStore(engine: try await SQLiteEngine.open(path: path, connections: min(poolSize, 8), logger: logger))
         case .postgres(let url):
-            return SQLStore(engine: try PostgresEngine(url: url, poolSize: poolSize, logger: logger))
+            return SQLStore(engine: try PostgresEngine(url: url, poolSize: poolSize, operationTimeout: operationTimeout, logger: logger))
         }
     }
 

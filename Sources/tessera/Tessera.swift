@@ -50,7 +50,8 @@ func withStore<R: Sendable>(_ configuration: TesseraConfiguration, logger: Logge
     let location = DatabaseLocation(configuration.database)
     let store: SQLStore
     do {
-        store = try await SQLStore.open(location, poolSize: configuration.databasePoolSize, logger: logger)
+        store = try await SQLStore.open(location, poolSize: configuration.databasePoolSize,
+                                        operationTimeout: .seconds(configuration.databaseTimeout), logger: logger)
     } catch {
         throw CLIError("cannot open database \(location): \(error)")
     }
