@@ -109,3 +109,32 @@ struct BrowserLogoutTests {
         }
     }
 }
+
+@Suite("Page helpers")
+struct PageHelperTests {
+    @Test("the consent page's form-action names exactly the redirect URI's origin")
+    func consentCSP() async throws {
+        let b = try await BrowserHarness.make()
+        try await b.server.test { client in
+            let session = try await signIn(client)
+            let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
+            #expect(consent.headers[.contentSecurityPolicy]
+                == "default-src 'none'; style-src 'self'; form-action 'self' https://photos.example; frame-ancestors 'none'; base-uri 'none'")
+            let account = try await client.get("/account", cookie: session)
+            #expect(account.headers[.contentSecurityPolicy]?.contains("form-action 'self';") == true)
+        }
+    }
+
+    @Test("a deleted client disappears from /account")
+    func deletedClient() async throws {
+        let b = try await BrowserHarness.make()
+        try await b.server.store.saveConsent(ConsentRecord(subject: try #require(try await b.server.store.user(username: "bob")).id,
+                                                           clientID: "photos", scopes: ["read"], grantedAt: Date(), updatedAt: Date()))
+        try await b.server.test { client in
+            let session = try await signIn(client)
+            #expect(try await client.get("/account", cookie: session).html.contains(#"id="revoke-photos""#))
+            _ = try await b.server.store.deleteClient(id: "photos")
+            #expect(!(try await client.get("/account", cookie: session).html.contains(#"id="revoke-photos""#)))
+        }
+    }
+}

@@ -163,9 +163,10 @@ struct AuthorizationRoutes {
         }
         var grants: [[String: Any]] = []
         for consent in try await runtime.storage.consents(subject: user.id) {
-            let client = try await runtime.storage.client(id: consent.clientID)
+            // A deleted client's consent is meaningless (its tokens are gone with it): hide it.
+            guard let client = try await runtime.storage.client(id: consent.clientID) else { continue }
             var row: [String: Any] = [
-                "clientID": consent.clientID, "clientName": client?.name ?? consent.clientID,
+                "clientID": consent.clientID, "clientName": client.name,
                 "scopes": consent.scopes.sorted.map(Pages.describe(scope:)), "grantedAt": Self.format(consent.grantedAt),
             ]
             if consent.updatedAt != consent.grantedAt { row["updatedAt"] = Self.format(consent.updatedAt) }
