@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "tessera", targets: ["tessera"]),
         .executable(name: "tessera-example-api", targets: ["ExampleAPI"]),
+        .executable(name: "tessera-bench-baseline", targets: ["BenchBaseline"]),
         .library(name: "TesseraCore", targets: ["TesseraCore"]),
         .library(name: "TesseraStore", targets: ["TesseraStore"]),
         .library(name: "TesseraServer", targets: ["TesseraServer"]),
@@ -105,6 +106,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Examples/ExampleAPI",
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark's baseline: bare Hummingbird routes (`/hello`, and `/sign` that only signs an
+        // ES256 JWT with jwt-kit, as Tessera does), so every figure has a same-machine reference.
+        .executableTarget(
+            name: "BenchBaseline",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "bench/Baseline",
             swiftSettings: swiftSettings
         ),
         .testTarget(

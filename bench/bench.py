@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Tessera benchmark: drives release builds with wrk and writes bench/results.md.
+
+The server under test is pinned to core 1 (`taskset -c 1`), wrk to core 0; 32 connections, 10 s runs
+after a 3 s warm-up, three runs per scenario, medians reported. Baseline routes from
+`tessera-bench-baseline` (bare Hummingbird, and one ES256 signature with jwt-kit) run in the same
+session so every figure is also a ratio to the bare framework on this machine at this moment.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = ROOT / "bench" / "lua"
+SERVER_CORE, LOAD_CORE = "1", "0"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def http(method: str, url: str, data: dict | None = None, auth: str | None = None, timeout: float = 30) -> tuple[int, dict]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if auth:
+        request.add_header("Authorization", auth)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw.startswith(b"{") else {})
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, (json.loads(raw) if raw.startswith(b"{") else {})
+
+
+def wait_ok(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http("GET", url, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} never answered 200")
+
+
+class Process:
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path):
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *argv], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def wrk(url: str, script: str, env: dict[str, str], duration: int, connections: int = 32, threads: int = 2) -> dict:
+    full_env = {**os.environ, **env, "BENCH_LUA_DIR": str(LUA), "BENCH_THREADS": str(threads)}
+    out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+                          "-s", str(LUA / script), url], env=full_env, capture_output=True, text=True, timeout=duration + 60)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+            return result
+    raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.bin = ROOT / ".build" / "release"
+        self.work = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
+        self.results: dict[str, dict] = {}
+        self.processes: list[Process] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
+        env.update({"TESSERA_DATABASE": self.database, "TESSERA_BCRYPT_COST": str(self.args.bcrypt_cost), "TESSERA_LOG_LEVEL": "warning"})
+        env.update(extra or {})
+        return env
+
+    def cli(self, *argv: str, stdin: str | None = None) -> str:
+        return subprocess.run([str(self.bin / "tessera"), *argv], env=self.env(), input=stdin, capture_output=True, text=True,
+                              check=True, timeout=60).stdout
+
+    def start(self, argv: list[str], env: dict[str, str], name: str) -> Process:
+        process = Process(argv, env, self.work / f"{name}.log")
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    # -- measurement -------------------------------------------------------------------------
+    def scenario(self, name: str, url: str, script: str, env: dict[str, str], pid: int, before_each=None, connections: int = 32) -> dict:
+        print(f"  {name} …", flush=True)
+        if before_each:
+            env = before_each()
+        wrk(url, script, env, self.args.warmup, connections)
+        runs = []
+        for _ in range(self.args.runs):
+            if before_each:
+                env = before_each()
+            runs.append(wrk(url, script, env, self.args.duration, connections))
+        result = {
+            "rps": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
+            "p99_ms": statistics.median(r["p99_us"] for r in runs) / 1000,
+            "non2xx": sum(r["non2xx"] for r in runs),
+            "socket_errors": sum(r["socket_errors"] for r in runs),
+            "peak_rss_mib": rss_kib(pid, "VmHWM") / 1024,
+            "runs_rps": [round(r["rps"]) for r in runs],
+        }
+        self.results[name] = result
+        print(f"    {result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, non-2xx {result['non2xx']}", flush=True)
+        return result
+
+    def run(self) -> None:
+        if self.args.postgres:
+            self.database = self.args.postgres
+        else:
+            self.database = str(self.work / "bench.sqlite")
+        tessera_port, api_port, baseline_port = free_port(), free_port(), free_port()
+        issuer = f"http://127.0.0.1:{tessera_port}"
+        self.cli("migrate")
+        secret_user = "bench-" + secrets.token_hex(4)
+        password = secrets.token_urlsafe(16)
+        self.cli("user", "add", secret_user, "--password-stdin", "--scope", "read", "--scope", "write", stdin=password)
+        client = json.loads(self.cli("client", "add", "bench", "--grant", "client_credentials", "--grant", "password",
+                                     "--grant", "refresh_token", "--scope", "read", "--scope", "write", "--json"))
+        basic = "Basic " + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+
+        # Cold start and idle memory.
+        starts = []
+        for i in range(5):
+            t0 = time.monotonic()
+            process = Process([str(self.bin / "tessera"), "serve", "--port", str(tessera_port)], self.env(), self.work / f"cold{i}.log")
+            wait_ok(f"{issuer}/healthz")
+            starts.append((time.monotonic() - t0) * 1000)
+            if i < 4:
+                process.stop()
+        self.processes.append(process)
+        tessera = process
+        time.sleep(2)
+        self.results["cold_start_ms"] = {"median": statistics.median(starts), "all": [round(s, 1) for s in starts]}
+        self.results["idle_rss_mib"] = rss_kib(tessera.pid) / 1024
+
+        baseline = self.start([str(self.bin / "tessera-bench-baseline")], {**os.environ, "BASELINE_PORT": str(baseline_port)}, "baseline")
+        wait_ok(f"http://127.0.0.1:{baseline_port}/hello")
+        api = self.start([str(self.bin / "tessera-example-api")], {**os.environ, "TESSERA_ISSUER": issuer, "EXAMPLE_API_PORT": str(api_port),
+                                                                   "EXAMPLE_API_HOST": "127.0.0.1"}, "api")
+        wait_ok(f"http://127.0.0.1:{api_port}/healthz")
+        print("scenarios:", flush=True)
+
+        self.scenario("baseline GET /hello", f"http://127.0.0.1:{baseline_port}/hello", "get.lua", {}, baseline.pid)
+        self.scenario("baseline GET /sign (ES256)", f"http://127.0.0.1:{baseline_port}/sign", "get.lua", {}, baseline.pid)
+        cc_env = {"BENCH_BODY": "grant_type=client_credentials&scope=read", "BENCH_AUTH": basic}
+        self.scenario("client_credentials", f"{issuer}/token", "post.lua", cc_env, tessera.pid)
+
+        def password_token() -> dict:
+            return http("POST", f"{issuer}/token", {"grant_type": "password", "username": secret_user, "password": password,
+                                                    "scope": "read write"}, basic)[1]
+
+        def seed_refresh_tokens() -> dict[str, str]:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                tokens = [r["refresh_token"] for r in pool.map(lambda _: password_token(), range(48))]
+            path = self.work / "refresh-tokens.txt"
+            path.write_text("\n".join(tokens) + "\n")
+            return {"BENCH_TOKENS_FILE": str(path), "BENCH_AUTH": basic}
+
+        self.scenario("refresh_token rotation", f"{issuer}/token", "refresh.lua", {}, tessera.pid, before_each=seed_refresh_tokens)
+        access = password_token()["access_token"]
+        status, _ = http("POST", f"{issuer}/introspect", {"token": access}, basic)
+        if status == 200:
+            self.scenario("/introspect (JWT)", f"{issuer}/introspect", "post.lua",
+                          {"BENCH_BODY": "token=" + access, "BENCH_AUTH": basic}, tessera.pid)
+        self.scenario("GET /jwks.json", f"{issuer}/jwks.json", "get.lua", {}, tessera.pid)
+        self.scenario("example API GET /users/me", f"http://127.0.0.1:{api_port}/users/me", "get.lua", {"BENCH_AUTH": "Bearer " + access}, api.pid)
+
+        password_env = {"BENCH_BODY": urllib.parse.urlencode({"grant_type": "password", "username": secret_user, "password": password}),
+                        "BENCH_AUTH": basic}
+        self.scenario("password grant", f"{issuer}/token", "post.lua", password_env, tessera.pid)
+        verify_ms = float(subprocess.run([str(self.bin / "tessera-bench-baseline"), "--bcrypt-verify-ms", str(self.args.bcrypt_cost)],
+                                         capture_output=True, text=True, check=True).stdout)
+        self.results["bcrypt_verify_ms"] = verify_ms
+
+        # client_credentials p99 while a password-grant load runs at the same time.
+        print("  client_credentials under password load …", flush=True)
+        loaded = []
+        for _ in range(self.args.runs):
+            background = subprocess.Popen(["taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c4", f"-d{self.args.duration + 4}s", "-s",
+                                           str(LUA / "post.lua"), f"{issuer}/token"],
+                                          env={**os.environ, **password_env, "BENCH_LUA_DIR": str(LUA)}, stdout=subprocess.DEVNULL)
+            time.sleep(2)
+            loaded.append(wrk(f"{issuer}/token", "post.lua", cc_env, self.args.duration))
+            background.wait()
+        self.results["client_credentials under password load"] = {
+            "rps": statistics.median(r["rps"] for r in loaded),
+            "p50_ms": statistics.median(r["p50_us"] for r in loaded) / 1000,
+            "p99_ms": statistics.median(r["p99_us"] for r in loaded) / 1000,
+            "non2xx": sum(r["non2xx"] for r in loaded), "socket_errors": sum(r["socket_errors"] for r in loaded),
+            "peak_rss_mib": rss_kib(tessera.pid, "VmHWM") / 1024, "runs_rps": [round(r["rps"]) for r in loaded],
+        }
+        self.results["peak_rss_mib"] = rss_kib(tessera.pid, "VmHWM") / 1024
+
+    # -- report ------------------------------------------------------------------------------
+    def write(self, path: Path) -> None:
+        r = self.results
+        def fig(name: str, key: str = "rps", fmt: str = "{:.0f}") -> str:
+            return fmt.format(r[name][key]) if name in r else "n/a"
+        hello, sign = r["baseline GET /hello"]["rps"], r["baseline GET /sign (ES256)"]["rps"]
+        cores = 1
+        password_target = 0.9 * cores / (r["bcrypt_verify_ms"] / 1000)
+        rows = []
+        for name in ["baseline GET /hello", "baseline GET /sign (ES256)", "client_credentials", "refresh_token rotation", "/introspect (JWT)",
+                     "GET /jwks.json", "example API GET /users/me", "password grant", "client_credentials under password load"]:
+            if name not in r:
+                continue
+            x = r[name]
+            rows.append(f"| {name} | {x['rps']:.0f} | {x['rps'] / hello:.2f} | {x['rps'] / sign:.2f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
+                        f"{x['non2xx'] + x['socket_errors']} | {x['peak_rss_mib']:.1f} | {x['runs_rps']} |")
+        def target(label: str, measured: str, goal: str, ok: bool) -> str:
+            return f"| {label} | {measured} | {goal} | {'met' if ok else 'missed'} |"
+        targets = []
+        cc = r["client_credentials"]
+        targets.append(target("client_credentials ≥ 0.8 × bare ES256 signing", f"{cc['rps'] / sign:.2f} ×", "≥ 0.80 ×", cc["rps"] >= 0.8 * sign))
+        rt = r["refresh_token rotation"]
+        targets.append(target("refresh_token on " + ("PostgreSQL" if self.args.postgres else "SQLite"), f"{rt['rps']:.0f} req/s", "≥ 2000 req/s", rt["rps"] >= 2000))
+        me = r["example API GET /users/me"]
+        targets.append(target("GET /users/me ≥ 0.8 × bare /hello", f"{me['rps'] / hello:.2f} ×", "≥ 0.80 ×", me["rps"] >= 0.8 * hello))
+        if "/introspect (JWT)" in r:
+            intro = r["/introspect (JWT)"]
+            targets.append(target("/introspect ≥ 0.8 × bare /hello", f"{intro['rps'] / hello:.2f} ×", "≥ 0.80 ×", intro["rps"] >= 0.8 * hello))
+        pw = r["password grant"]
+        targets.append(target(f"password grant ≥ 0.9 × cores ÷ verify (cost {self.args.bcrypt_cost}, verify {r['bcrypt_verify_ms']:.1f} ms, {cores} core)",
+                              f"{pw['rps']:.2f} req/s", f"≥ {password_target:.2f} req/s", pw["rps"] >= password_target))
+        loaded = r["client_credentials under password load"]
+        targets.append(target("client_credentials p99 under password load ≤ 2 × unloaded", f"{loaded['p99_ms']:.2f} ms vs {cc['p99_ms']:.2f} ms",
+                              "≤ 2 ×", loaded["p99_ms"] <= 2 * cc["p99_ms"]))
+        targets.append(target("cold start (exec → first 200)", f"{r['cold_start_ms']['median']:.0f} ms", "≤ 100 ms", r["cold_start_ms"]["median"] <= 100))
+        targets.append(target("idle RSS", f"{r['idle_rss_mib']:.1f} MiB", "≤ 40 MiB", r["idle_rss_mib"] <= 40))
+        cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
+        swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0] if shutil.which("swift") else "?"
+        wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0] if shutil.which("wrk") else "?"
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        text = f"""# Tessera benchmark results
+
+Produced by `bench/run.sh{' --postgres' if self.args.postgres else ''}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
+
+- machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}
+- {swift}; {wrk_version}; commit {commit}
+- store: {'PostgreSQL' if self.args.postgres else 'SQLite (WAL)'}; bcrypt cost {self.args.bcrypt_cost}
+- server pinned to core {SERVER_CORE}, wrk to core {LOAD_CORE}; {self.args.runs} runs of {self.args.duration} s after a {self.args.warmup} s warm-up, 32 connections, medians
+
+## Figures
+
+| scenario | req/s | × /hello | × /sign | p50 ms | p99 ms | non-2xx + socket errors | peak RSS MiB | runs (req/s) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+{chr(10).join(rows)}
+
+Cold start (exec → first 200 on /healthz): median {r['cold_start_ms']['median']:.0f} ms of {r['cold_start_ms']['all']} ms.
+Idle RSS {r['idle_rss_mib']:.1f} MiB; peak RSS over the whole run {r['peak_rss_mib']:.1f} MiB.
+bcrypt verify at cost {self.args.bcrypt_cost}: {r['bcrypt_verify_ms']:.1f} ms (one core).
+
+## Targets
+
+| target | measured | goal | |
+| --- | --- | --- | --- |
+{chr(10).join(targets)}
+"""
+        path.write_text(text)
+        (path.with_suffix(".json")).write_text(json.dumps(self.results, indent=2))
+        print(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postgres", metavar="URL", help="benchmark against PostgreSQL at URL instead of SQLite")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bcrypt-cost", type=int, default=12)
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
+    args = parser.parse_args()
+    bench = Bench(args)
+    try:
+        bench.run()
+        bench.write(Path(args.output))
+    finally:
+        bench.stop_all()
+
+
+if __name__ == "__main__":
+    main()
