@@ -196,6 +196,25 @@ struct KeyRotationTests {
         #expect(Set(try await h.keys.purgeExpired()) == Set(before.activeKids.values))
     }
 
+    @Test("two nodes rotating at once end with exactly one signing key per algorithm")
+    func concurrentNodes() async throws {
+        let h = try await CoreHarness()
+        let other = SigningKeyManager(store: h.storage, clock: h.clock, retention: 900)
+        let policy = KeyRotationPolicy(interval: 86_400, prePublication: 60)
+        h.clock.advance(by: 86_400)
+        async let a = h.keys.rotateIfDue(policy)
+        async let b = other.rotateIfDue(policy)
+        let created = try await a.count + b.count
+        #expect((2...4).contains(created), "each node adds at most one key per algorithm")
+        h.clock.advance(by: 60)
+        _ = try await h.keys.rotateIfDue(policy)
+        _ = try await other.rotateIfDue(policy)
+        let live = try await h.storage.signingKeys().filter { $0.retiredAt == nil }
+        #expect(live.count == 2, "one live key per algorithm")
+        try await other.reload()
+        #expect(try h.keys.current.activeKids == other.current.activeKids, "both nodes sign with the same keys")
+    }
+
     @Test("the plan tolerates duplicate inserts by concurrent nodes and is off at interval 0")
     func planIsIdempotent() throws {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
