@@ -112,5 +112,9 @@ struct RegistrationTests {
             _ = try await registration.register(json: Data(#"{"grant_types": ["client_credentials"], "response_types": [], "resources": ["https://api.example"]}"#.utf8),
                                                 initialAccessToken: nil)
         }
+        await expectOAuthError(.invalidClientMetadata) {
+            _ = try await registration.register(json: Data(#"{"grant_types": ["implicit"], "response_types": ["token"], "redirect_uris": ["https://spa.example/"]}"#.utf8),
+                                                initialAccessToken: nil)
+        }
     }
 }

@@ -28,11 +28,15 @@ public struct ClientMetadata: Sendable, Equatable {
         /// Whether `resources` may be registered (only with an initial access token: an anonymous registrant
         /// must not be able to obtain tokens for arbitrary APIs).
         public var allowResources: Bool
+        /// Whether the legacy implicit grant may be registered (not in open registration: RFC 9700 §2.1.2
+        /// advises against it, and an anonymous registrant should not get tokens in URL fragments).
+        public var allowImplicit: Bool
 
-        public init(allowedScopes: ScopeSet, defaultScopes: ScopeSet, allowResources: Bool) {
+        public init(allowedScopes: ScopeSet, defaultScopes: ScopeSet, allowResources: Bool, allowImplicit: Bool = true) {
             self.allowedScopes = allowedScopes
             self.defaultScopes = defaultScopes
             self.allowResources = allowResources
+            self.allowImplicit = allowImplicit
         }
     }
 
@@ -64,6 +68,7 @@ public struct ClientMetadata: Sendable, Equatable {
         for name in grantNames {
             let grant = GrantType(rawValue: name)
             if grant == .password { throw Self.invalid("The password grant cannot be registered dynamically.") }
+            if grant == .implicit, !policy.allowImplicit { throw Self.invalid("The implicit grant needs an initial access token.") }
             guard Self.registrableGrantTypes.contains(grant) else { throw Self.invalid("Unsupported grant type '\(TokenRequest.printable(name))'.") }
             grants.insert(grant)
         }

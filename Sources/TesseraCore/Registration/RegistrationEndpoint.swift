@@ -127,7 +127,7 @@ public struct RegistrationEndpoint: Sendable {
             guard settings.openRegistration else { throw Self.invalidToken }
             authorized = false
         }
-        let metadata = try ClientMetadata(json: json, policy: policy(allowResources: authorized))
+        let metadata = try ClientMetadata(json: json, policy: policy(trusted: authorized))
         let now = clock.now
         let secret = metadata.tokenEndpointAuthMethod == .none ? nil : Secrets.random(bytes: 32)
         let registrationToken = Secrets.random(bytes: 32)
@@ -162,7 +162,8 @@ public struct RegistrationEndpoint: Sendable {
                 throw OAuthError(.invalidClientMetadata, "client_secret does not match; it cannot be changed by an update.")
             }
         }
-        let metadata = try ClientMetadata(json: json, policy: policy(allowResources: true))
+        // Resources may not grow (checked below); implicit only if the client already had it or registration is closed.
+        let metadata = try ClientMetadata(json: json, policy: policy(trusted: true, allowImplicit: client.grantTypes.contains(.implicit) || !settings.openRegistration))
         guard (metadata.tokenEndpointAuthMethod == .none) == client.isPublic else {
             throw OAuthError(.invalidClientMetadata, "A client cannot switch between public and confidential.")
         }
@@ -200,7 +201,8 @@ public struct RegistrationEndpoint: Sendable {
         return client
     }
 
-    private func policy(allowResources: Bool) -> ClientMetadata.Policy {
-        ClientMetadata.Policy(allowedScopes: settings.allowedScopes, defaultScopes: settings.defaultScopes, allowResources: allowResources)
+    private func policy(trusted: Bool, allowImplicit: Bool? = nil) -> ClientMetadata.Policy {
+        ClientMetadata.Policy(allowedScopes: settings.allowedScopes, defaultScopes: settings.defaultScopes, allowResources: trusted,
+                              allowImplicit: allowImplicit ?? trusted)
     }
 }
