@@ -68,17 +68,20 @@ extension SQLStore {
         }
     }
 
-    public func redeemAuthorizationCode(digest: Data, at date: Date, refreshFamilyID: String?) async throws -> CodeRedemption {
+    public func redeemAuthorizationCode(digest: Data, at date: Date, issuing refreshToken: RefreshTokenRecord?) async throws -> CodeRedemption {
         try await engine.withTransaction { db in
             // The conditional UPDATE is the atomic claim: only one transaction can move consumed_at off NULL.
             let claimed = try await db.update("authorization_codes")
                 .set("consumed_at", to: date.millis)
-                .set("refresh_family_id", to: SQLBind(refreshFamilyID))
+                .set("refresh_family_id", to: SQLBind(refreshToken?.familyID))
                 .where("code_digest", .equal, digest.hex)
                 .where("consumed_at", .is, SQLLiteral.null)
                 .returning("*")
                 .all()
-            if let row = claimed.first { return .redeemed(try Self.decodeCode(row)) }
+            if let row = claimed.first {
+                if let refreshToken { try await Self.insertRefreshToken(refreshToken, into: db) }
+                return .redeemed(try Self.decodeCode(row))
+            }
             guard let row = try await db.select().column("*").from("authorization_codes").where("code_digest", .equal, digest.hex).first() else {
                 return .notFound
             }

@@ -6,11 +6,12 @@ extension MemoryStore {
 
     public func insertAuthorizationCode(_ code: AuthorizationCodeRecord) { authorizationCodes[code.codeDigest] = code }
     public func authorizationCode(digest: Data) -> AuthorizationCodeRecord? { authorizationCodes[digest] }
-    public func redeemAuthorizationCode(digest: Data, at date: Date, refreshFamilyID: String?) -> CodeRedemption {
+    public func redeemAuthorizationCode(digest: Data, at date: Date, issuing refreshToken: RefreshTokenRecord?) -> CodeRedemption {
         guard let code = authorizationCodes[digest] else { return .notFound }
         guard code.consumedAt == nil else { return .alreadyRedeemed(code) }
         authorizationCodes[digest]?.consumedAt = date
-        authorizationCodes[digest]?.refreshFamilyID = refreshFamilyID
+        authorizationCodes[digest]?.refreshFamilyID = refreshToken?.familyID
+        if let refreshToken { refreshTokens[refreshToken.tokenDigest] = refreshToken }
         return .redeemed(authorizationCodes[digest]!)
     }
     public func recordAuthorizationCodeAccessToken(digest: Data, jti: String, expiresAt: Date) {

@@ -19,18 +19,22 @@ extension StoreConformance {
         #expect(try await store.authorizationCode(digest: record.codeDigest) == record)
         #expect(try await store.authorizationCode(digest: bare.codeDigest) == bare)
         let at = epoch.addingTimeInterval(5)
-        guard case .redeemed(let redeemed) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, refreshFamilyID: "fam") else {
+        let refresh = Fixtures.refreshToken(clientID: "spa", now: epoch, family: "fam")
+        guard case .redeemed(let redeemed) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, issuing: refresh.record) else {
             Issue.record("first redemption failed"); return
         }
         #expect(redeemed.consumedAt == at)
         #expect(redeemed.refreshFamilyID == "fam")
+        #expect(try await store.refreshToken(digest: refresh.record.tokenDigest) == refresh.record, "the refresh token is stored with the claim")
+        let loser = Fixtures.refreshToken(clientID: "spa", now: epoch, family: "other")
         try await store.recordAuthorizationCodeAccessToken(digest: record.codeDigest, jti: "jti-1", expiresAt: epoch.addingTimeInterval(900))
-        guard case .alreadyRedeemed(let spent) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, refreshFamilyID: "other")
+        guard case .alreadyRedeemed(let spent) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, issuing: loser.record)
         else { Issue.record("second redemption was not reported as a replay"); return }
+        #expect(try await store.refreshToken(digest: loser.record.tokenDigest) == nil, "a losing redemption stores nothing")
         #expect(spent.refreshFamilyID == "fam", "a replay keeps the first family")
         #expect(spent.accessTokenJTI == "jti-1")
         #expect(spent.accessTokenExpiresAt == epoch.addingTimeInterval(900))
-        #expect(try await store.redeemAuthorizationCode(digest: Secrets.digest("missing"), at: at, refreshFamilyID: nil) == .notFound)
+        #expect(try await store.redeemAuthorizationCode(digest: Secrets.digest("missing"), at: at, issuing: nil) == .notFound)
         #expect(try await store.purgeExpiredAuthorizationCodes(before: epoch.addingTimeInterval(61)) == 2)
         #expect(try await store.authorizationCode(digest: record.codeDigest) == nil)
     }
@@ -38,16 +42,20 @@ extension StoreConformance {
     public static func concurrentCodeRedemptionHasOneWinner(_ store: any TesseraStorage) async throws {
         let record = code("race")
         try await store.insertAuthorizationCode(record)
+        let successors = (0..<20).map { i in Fixtures.refreshToken(clientID: "spa", now: epoch, family: "f\(i)").record }
         let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for i in 0..<20 {
+            for successor in successors {
                 group.addTask {
-                    if case .redeemed = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: epoch, refreshFamilyID: "f\(i)") { return true }
+                    if case .redeemed = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: epoch, issuing: successor) { return true }
                     return false
                 }
             }
             return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(wins == 1)
+        var stored = 0
+        for successor in successors where try await store.refreshToken(digest: successor.tokenDigest) != nil { stored += 1 }
+        #expect(stored == 1, "only the winner's refresh token is stored")
     }
 
     public static func sessionsRoundTrip(_ store: any TesseraStorage) async throws {

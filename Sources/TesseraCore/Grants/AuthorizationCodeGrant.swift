@@ -45,7 +45,7 @@ public struct AuthorizationCodeGrant: GrantHandler {
             refresh = services.newRefreshToken(client: client, subject: record.subject, scopes: record.scopes, audience: audience,
                                                authTime: record.authTime, now: now)
         }
-        switch try await services.storage.redeemAuthorizationCode(digest: digest, at: now, refreshFamilyID: refresh?.record.familyID) {
+        switch try await services.storage.redeemAuthorizationCode(digest: digest, at: now, issuing: refresh?.record) {
         case .redeemed:
             break
         case .alreadyRedeemed(let spent):
@@ -54,7 +54,6 @@ public struct AuthorizationCodeGrant: GrantHandler {
         case .notFound:
             throw invalid
         }
-        if let refresh { try await services.storage.insertRefreshToken(refresh.record) }
         let access = try await services.accessTokens.mint(subject: record.subject, clientID: client.id, scopes: record.scopes,
                                                           audience: audience, now: now, authTime: record.authTime)
         try await services.storage.recordAuthorizationCodeAccessToken(digest: digest, jti: access.jti, expiresAt: access.expiresAt)

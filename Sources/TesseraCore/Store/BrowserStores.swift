@@ -58,9 +58,11 @@ public enum CodeRedemption: Sendable, Equatable {
 public protocol AuthorizationCodeStore: Sendable {
     func insertAuthorizationCode(_ code: AuthorizationCodeRecord) async throws
     func authorizationCode(digest: Data) async throws -> AuthorizationCodeRecord?
-    /// Atomically consumes the code, recording `refreshFamilyID` on it: of concurrent redemptions of one
-    /// code exactly one gets `.redeemed`, across processes too.
-    func redeemAuthorizationCode(digest: Data, at: Date, refreshFamilyID: String?) async throws -> CodeRedemption
+    /// Atomically consumes the code and, in the same transaction, stores `refreshToken` and records its
+    /// family on the code: of concurrent redemptions of one code exactly one gets `.redeemed`, across
+    /// processes too, and a replay that loses always finds the winner's refresh token to revoke.
+    /// A losing call stores nothing.
+    func redeemAuthorizationCode(digest: Data, at: Date, issuing refreshToken: RefreshTokenRecord?) async throws -> CodeRedemption
     /// Records the access token issued from a redeemed code.
     func recordAuthorizationCodeAccessToken(digest: Data, jti: String, expiresAt: Date) async throws
     /// Deletes codes that expired before `before`. Returns how many were removed.
