@@ -68,12 +68,15 @@ extension SQLStore {
         }
     }
 
-    public func redeemAuthorizationCode(digest: Data, at date: Date, issuing refreshToken: RefreshTokenRecord?) async throws -> CodeRedemption {
+    public func redeemAuthorizationCode(digest: Data, at date: Date, issuing refreshToken: RefreshTokenRecord?,
+                                        accessTokenJTI: String?, accessTokenExpiresAt: Date?) async throws -> CodeRedemption {
         try await engine.withTransaction { db in
             // The conditional UPDATE is the atomic claim: only one transaction can move consumed_at off NULL.
             let claimed = try await db.update("authorization_codes")
                 .set("consumed_at", to: date.millis)
                 .set("refresh_family_id", to: SQLBind(refreshToken?.familyID))
+                .set("access_token_jti", to: SQLBind(accessTokenJTI))
+                .set("access_token_expires_at", to: SQLBind(accessTokenExpiresAt?.millis))
                 .where("code_digest", .equal, digest.hex)
                 .where("consumed_at", .is, SQLLiteral.null)
                 .returning("*")

@@ -6,11 +6,14 @@ extension MemoryStore {
 
     public func insertAuthorizationCode(_ code: AuthorizationCodeRecord) { authorizationCodes[code.codeDigest] = code }
     public func authorizationCode(digest: Data) -> AuthorizationCodeRecord? { authorizationCodes[digest] }
-    public func redeemAuthorizationCode(digest: Data, at date: Date, issuing refreshToken: RefreshTokenRecord?) -> CodeRedemption {
+    public func redeemAuthorizationCode(digest: Data, at date: Date, issuing refreshToken: RefreshTokenRecord?,
+                                        accessTokenJTI: String?, accessTokenExpiresAt: Date?) -> CodeRedemption {
         guard let code = authorizationCodes[digest] else { return .notFound }
         guard code.consumedAt == nil else { return .alreadyRedeemed(code) }
         authorizationCodes[digest]?.consumedAt = date
         authorizationCodes[digest]?.refreshFamilyID = refreshToken?.familyID
+        authorizationCodes[digest]?.accessTokenJTI = accessTokenJTI
+        authorizationCodes[digest]?.accessTokenExpiresAt = accessTokenExpiresAt
         if let refreshToken { refreshTokens[refreshToken.tokenDigest] = refreshToken }
         return .redeemed(authorizationCodes[digest]!)
     }

@@ -20,21 +20,24 @@ extension StoreConformance {
         #expect(try await store.authorizationCode(digest: bare.codeDigest) == bare)
         let at = epoch.addingTimeInterval(5)
         let refresh = Fixtures.refreshToken(clientID: "spa", now: epoch, family: "fam")
-        guard case .redeemed(let redeemed) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, issuing: refresh.record) else {
+        guard case .redeemed(let redeemed) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, issuing: refresh.record,
+                                                                                     accessTokenJTI: "jti-0", accessTokenExpiresAt: epoch.addingTimeInterval(600)) else {
             Issue.record("first redemption failed"); return
         }
         #expect(redeemed.consumedAt == at)
         #expect(redeemed.refreshFamilyID == "fam")
+        #expect(redeemed.accessTokenJTI == "jti-0")
         #expect(try await store.refreshToken(digest: refresh.record.tokenDigest) == refresh.record, "the refresh token is stored with the claim")
         let loser = Fixtures.refreshToken(clientID: "spa", now: epoch, family: "other")
         try await store.recordAuthorizationCodeAccessToken(digest: record.codeDigest, jti: "jti-1", expiresAt: epoch.addingTimeInterval(900))
-        guard case .alreadyRedeemed(let spent) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, issuing: loser.record)
+        guard case .alreadyRedeemed(let spent) = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: at, issuing: loser.record,
+                                                                                          accessTokenJTI: "lost", accessTokenExpiresAt: epoch)
         else { Issue.record("second redemption was not reported as a replay"); return }
         #expect(try await store.refreshToken(digest: loser.record.tokenDigest) == nil, "a losing redemption stores nothing")
         #expect(spent.refreshFamilyID == "fam", "a replay keeps the first family")
         #expect(spent.accessTokenJTI == "jti-1")
         #expect(spent.accessTokenExpiresAt == epoch.addingTimeInterval(900))
-        #expect(try await store.redeemAuthorizationCode(digest: Secrets.digest("missing"), at: at, issuing: nil) == .notFound)
+        #expect(try await store.redeemAuthorizationCode(digest: Secrets.digest("missing"), at: at, issuing: nil, accessTokenJTI: nil, accessTokenExpiresAt: nil) == .notFound)
         #expect(try await store.purgeExpiredAuthorizationCodes(before: epoch.addingTimeInterval(61)) == 2)
         #expect(try await store.authorizationCode(digest: record.codeDigest) == nil)
     }
@@ -46,7 +49,8 @@ extension StoreConformance {
         let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
             for successor in successors {
                 group.addTask {
-                    if case .redeemed = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: epoch, issuing: successor) { return true }
+                    if case .redeemed = try await store.redeemAuthorizationCode(digest: record.codeDigest, at: epoch, issuing: successor,
+                                                                                 accessTokenJTI: nil, accessTokenExpiresAt: nil) { return true }
                     return false
                 }
             }

@@ -8,7 +8,7 @@ import Testing
 /// one code, exactly one wins, and the losers' replay revokes what the winner got (RFC 6749 §4.1.2).
 @Suite("Authorization code redemption on every store")
 struct CodeRedemptionTests {
-    @Test("20 concurrent redemptions: one token response, and the losing replays revoke its refresh family", arguments: StoreKind.available)
+    @Test("20 concurrent redemptions: one token response, and the losing replays revoke its refresh family and access token", arguments: StoreKind.available)
     func concurrent(kind: StoreKind) async throws {
         try await withFreshStore(kind) { store in
             let core = try await CoreHarness(storage: store)
@@ -35,6 +35,12 @@ struct CodeRedemptionTests {
             // The 19 losers were replays: the winner's refresh token, stored with the claim, is revoked.
             let record = try #require(try await store.refreshToken(digest: Secrets.digest(refresh)))
             #expect(record.revokedAt != nil)
+            // ... and so is its access token, by jti.
+            let payload = try #require(responses.first?.accessToken.split(separator: ".").dropFirst().first)
+            let json = try #require(Data(base64URLEncoded: String(payload)))
+            let claims = try JSONSerialization.jsonObject(with: json) as? [String: Any]
+            let jti = try #require(claims?["jti"] as? String)
+            #expect(try await store.isAccessTokenRevoked(jti: jti))
         }
     }
 }

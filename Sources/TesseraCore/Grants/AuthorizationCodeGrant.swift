@@ -45,7 +45,12 @@ public struct AuthorizationCodeGrant: GrantHandler {
             refresh = services.newRefreshToken(client: client, subject: record.subject, scopes: record.scopes, audience: audience,
                                                authTime: record.authTime, now: now)
         }
-        switch try await services.storage.redeemAuthorizationCode(digest: digest, at: now, issuing: refresh?.record) {
+        // Mint before the claim so the claim records everything issued: a replay racing this request
+        // then always finds the tokens to revoke. A token minted by a losing request is never returned.
+        let access = try await services.accessTokens.mint(subject: record.subject, clientID: client.id, scopes: record.scopes,
+                                                          audience: audience, now: now, authTime: record.authTime)
+        switch try await services.storage.redeemAuthorizationCode(digest: digest, at: now, issuing: refresh?.record,
+                                                                  accessTokenJTI: access.jti, accessTokenExpiresAt: access.expiresAt) {
         case .redeemed:
             break
         case .alreadyRedeemed(let spent):
@@ -54,9 +59,6 @@ public struct AuthorizationCodeGrant: GrantHandler {
         case .notFound:
             throw invalid
         }
-        let access = try await services.accessTokens.mint(subject: record.subject, clientID: client.id, scopes: record.scopes,
-                                                          audience: audience, now: now, authTime: record.authTime)
-        try await services.storage.recordAuthorizationCodeAccessToken(digest: digest, jti: access.jti, expiresAt: access.expiresAt)
         var idToken: String?
         if record.scopes.contains("openid") {
             idToken = try await IDTokenMinter(issuer: services.settings.issuer, lifetime: services.settings.idTokenLifetime, keys: services.accessTokens.keys)

@@ -61,8 +61,9 @@ public protocol AuthorizationCodeStore: Sendable {
     /// Atomically consumes the code and, in the same transaction, stores `refreshToken` and records its
     /// family on the code: of concurrent redemptions of one code exactly one gets `.redeemed`, across
     /// processes too, and a replay that loses always finds the winner's refresh token to revoke.
-    /// A losing call stores nothing.
-    func redeemAuthorizationCode(digest: Data, at: Date, issuing refreshToken: RefreshTokenRecord?) async throws -> CodeRedemption
+    /// The access token's `jti` and expiry are recorded on the code in the same step. A losing call stores nothing.
+    func redeemAuthorizationCode(digest: Data, at: Date, issuing refreshToken: RefreshTokenRecord?,
+                                 accessTokenJTI: String?, accessTokenExpiresAt: Date?) async throws -> CodeRedemption
     /// Records the access token issued from a redeemed code.
     func recordAuthorizationCodeAccessToken(digest: Data, jti: String, expiresAt: Date) async throws
     /// Deletes codes that expired before `before`. Returns how many were removed.
