@@ -11,6 +11,8 @@ starts its own throw-away server through scripts/postgres.sh so it can restart i
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import secrets
 import signal
@@ -20,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+import urllib.parse
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -245,3 +248,56 @@ def test_unreachable_postgres_at_start_is_one_line_and_non_zero(tmp_path_factory
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach database"), result.stderr
     assert ":x@" not in lines[0], "the password is not printed"
+
+
+def _authorization_code(node: TesseraServer, client_id: str, user, redirect_uri: str, challenge: str) -> str:
+    """Logs `user` in through the HTML login form and returns the code sent to `redirect_uri`."""
+    import re
+    session = requests.Session()
+    url = f"{node.url}/authorize?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "openid read",
+        "state": "s-" + secrets.token_hex(4), "code_challenge": challenge, "code_challenge_method": "S256",
+    })
+    response = session.get(url, allow_redirects=False, timeout=10)
+    for _ in range(10):
+        if response.status_code in (302, 303):
+            location = urllib.parse.urljoin(node.url, response.headers["Location"])
+            if location.startswith(redirect_uri):
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+                assert "code" in query, location
+                return query["code"][0]
+            response = session.get(location, allow_redirects=False, timeout=10)
+            continue
+        assert response.status_code == 200, response.text
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', response.text))
+        assert "csrf_token" in form, response.text
+        form.update({"username": user.username, "password": user.password})
+        form = {k: html.unescape(v) for k, v in form.items()}
+        response = session.post(f"{node.url}/login", data=form, allow_redirects=False, timeout=10)
+    raise AssertionError("no code after ten redirects")
+
+
+def test_twenty_concurrent_code_redemptions_across_both_nodes_have_one_winner(cluster):
+    import base64
+    import hashlib
+    a, b = cluster
+    redirect_uri = "http://127.0.0.1:9/callback"
+    info = json.loads(a.cli("client", "add", "mn-web", "--grant", "authorization_code", "--grant", "refresh_token",
+                            "--scope", "openid", "--scope", "read", "--redirect-uri", redirect_uri, "--no-consent", "--json").stdout)
+    user = a.add_user(scopes=("openid", "read"))
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    code = _authorization_code(a, info["client_id"], user, redirect_uri, challenge)
+    barrier = threading.Barrier(20)
+
+    def redeem(i: int) -> int:
+        node = a if i % 2 == 0 else b
+        barrier.wait(timeout=30)
+        return requests.post(node.token_endpoint, data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                                                        "code_verifier": verifier},
+                             auth=(info["client_id"], info["client_secret"]), timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(redeem, range(20)))
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(400) == 19, statuses
