@@ -46,6 +46,13 @@ enum BrowserSchema {
     }
 }
 
+/// Schema version 5: the `resource` values (RFC 8707) an authorization code was issued for, space-separated.
+enum CodeResourcesSchema {
+    static func apply(_ db: any SQLDatabase) async throws {
+        try await db.alter(table: "authorization_codes").column("resources", type: .text).run()
+    }
+}
+
 extension SQLStore {
     // MARK: Authorization codes
 
@@ -53,11 +60,12 @@ extension SQLStore {
         try await engine.withWriter { db in
             try await db.insert(into: "authorization_codes")
                 .columns("code_digest", "client_id", "subject", "redirect_uri", "redirect_uri_sent", "scopes", "code_challenge", "nonce",
-                         "auth_time", "issued_at", "expires_at", "consumed_at", "refresh_family_id", "access_token_jti", "access_token_expires_at")
+                         "auth_time", "issued_at", "expires_at", "consumed_at", "refresh_family_id", "access_token_jti", "access_token_expires_at", "resources")
                 .values(SQLBind(code.codeDigest.hex), SQLBind(code.clientID), SQLBind(code.subject), SQLBind(code.redirectURI),
                         SQLBind(code.redirectURIWasSent ? 1 : 0), SQLBind(code.scopes.description), SQLBind(code.codeChallenge), SQLBind(code.nonce),
                         SQLBind(code.authTime.millis), SQLBind(code.issuedAt.millis), SQLBind(code.expiresAt.millis), SQLBind(code.consumedAt?.millis),
-                        SQLBind(code.refreshFamilyID), SQLBind(code.accessTokenJTI), SQLBind(code.accessTokenExpiresAt?.millis))
+                        SQLBind(code.refreshFamilyID), SQLBind(code.accessTokenJTI), SQLBind(code.accessTokenExpiresAt?.millis),
+                        SQLBind(code.resources.isEmpty ? nil : code.resources.joined(separator: " ")))
                 .run()
         }
     }
@@ -124,7 +132,8 @@ extension SQLStore {
             consumedAt: try row.decode(column: "consumed_at", as: Int64?.self).map(Date.init(millis:)),
             refreshFamilyID: try row.decode(column: "refresh_family_id", as: String?.self),
             accessTokenJTI: try row.decode(column: "access_token_jti", as: String?.self),
-            accessTokenExpiresAt: try row.decode(column: "access_token_expires_at", as: Int64?.self).map(Date.init(millis:)))
+            accessTokenExpiresAt: try row.decode(column: "access_token_expires_at", as: Int64?.self).map(Date.init(millis:)),
+            resources: (try row.decode(column: "resources", as: String?.self) ?? "").split(separator: " ").map(String.init))
     }
 
     // MARK: Sessions

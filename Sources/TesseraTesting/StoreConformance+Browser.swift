@@ -12,7 +12,8 @@ extension StoreConformance {
     }
 
     public static func authorizationCodesRedeemOnce(_ store: any TesseraStorage) async throws {
-        let record = code("c1")
+        var record = code("c1")
+        record.resources = ["https://api.example/a", "https://api.example/b"]  // RFC 8707 at /authorize (schema v5)
         let bare = code("c2", challenge: nil)
         try await store.insertAuthorizationCode(record)
         try await store.insertAuthorizationCode(bare)
@@ -27,6 +28,8 @@ extension StoreConformance {
         #expect(redeemed.consumedAt == at)
         #expect(redeemed.refreshFamilyID == "fam")
         #expect(redeemed.accessTokenJTI == "jti-0")
+        #expect(redeemed.resources == ["https://api.example/a", "https://api.example/b"])
+        #expect(bare.resources.isEmpty)
         #expect(try await store.refreshToken(digest: refresh.record.tokenDigest) == refresh.record, "the refresh token is stored with the claim")
         let loser = Fixtures.refreshToken(clientID: "spa", now: epoch, family: "other")
         try await store.recordAuthorizationCodeAccessToken(digest: record.codeDigest, jti: "jti-1", expiresAt: epoch.addingTimeInterval(900))

@@ -227,6 +227,18 @@ struct BrowserRouteTests {
             #expect(oauth["authorization_response_iss_parameter_supported"] as? Bool == true)
             #expect((oauth["response_types_supported"] as? [String])?.contains("code") == true)
             #expect((oauth["grant_types_supported"] as? [String])?.contains("authorization_code") == true)
+            // OIDC discovery lists the lifecycle endpoints exactly as the RFC 8414 document does.
+            #expect(oidc["revocation_endpoint"] as? String == "https://auth.test/revoke")
+            #expect(oidc["introspection_endpoint"] as? String == "https://auth.test/introspect")
+            #expect(oidc["registration_endpoint"] as? String == "https://auth.test/register")
+            for key in ["revocation_endpoint", "introspection_endpoint", "registration_endpoint"] {
+                #expect(oidc[key] as? String != nil && oidc[key] as? String == oauth[key] as? String, "\(key)")
+            }
+            for key in ["revocation_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported"] {
+                #expect(oidc[key] as? [String] != nil && oidc[key] as? [String] == oauth[key] as? [String], "\(key)")
+            }
+            #expect(oidc["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post"])
+            #expect(oauth["token_endpoint"] as? String == "https://auth.test/token", "the RFC 8414 document keeps its own fields")
         }
     }
 }

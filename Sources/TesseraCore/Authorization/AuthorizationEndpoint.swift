@@ -96,12 +96,14 @@ public struct AuthorizationEndpoint: Sendable {
             try await services.storage.insertAuthorizationCode(AuthorizationCodeRecord(
                 codeDigest: Secrets.digest(code), clientID: request.client.id, subject: user.id, redirectURI: request.redirectURI,
                 redirectURIWasSent: request.redirectURIWasSent, scopes: scopes, codeChallenge: request.codeChallenge,
-                nonce: request.nonce, authTime: authTime, issuedAt: now, expiresAt: now.addingTimeInterval(codeLifetime)))
+                nonce: request.nonce, authTime: authTime, issuedAt: now, expiresAt: now.addingTimeInterval(codeLifetime),
+                resources: request.resources))
             parameters.append(("code", code))
         case .token, .idTokenToken:
             // RFC 6749 §4.2.2: no refresh token in the implicit flow.
             let access = try await services.accessTokens.mint(subject: user.id, clientID: request.client.id, scopes: scopes,
-                                                              audience: services.settings.defaultAudience, now: now, authTime: authTime)
+                                                              audience: request.resources.isEmpty ? services.settings.defaultAudience : request.resources,
+                                                              now: now, authTime: authTime)
             parameters += [("access_token", access.token), ("token_type", "Bearer"), ("expires_in", String(access.lifetime))]
             if !scopes.isEmpty { parameters.append(("scope", scopes.description)) }
             if request.responseType == .idTokenToken {

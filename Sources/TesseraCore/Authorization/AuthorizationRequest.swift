@@ -48,8 +48,17 @@ public struct AuthorizationRequest: Sendable {
     public let prompt: Set<Prompt>
     public let maxAge: Int?
     public let loginHint: String?
-    /// The parameters as received (empty values dropped), to carry the request through login and consent.
+    /// The `resource` values (RFC 8707 §2), validated against the client's registered resources and
+    /// deduplicated; empty when none were sent (the configured default audience applies).
+    public let resources: [String]
+    /// The parameters as received (empty values dropped; `resource`, which may repeat, is in `resources`).
     public let parameters: [String: String]
+
+    /// The parameters to carry the request through login and consent: `parameters` sorted by name, then
+    /// one `resource` pair per resource.
+    public var carriedParameters: [(String, String)] {
+        parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + resources.map { ("resource", $0) }
+    }
 
     /// Whether this is an OpenID Connect request.
     public var isOpenID: Bool { requestedScopes?.contains("openid") == true }
@@ -86,7 +95,13 @@ extension AuthorizationRequest {
     public static func validate(_ pairs: [(String, String)], clients: any ClientStore) async throws -> AuthorizationRequest {
         var parameters: [String: String] = [:]
         var repeated: String?
+        var requestedResources: [String] = []
         for (name, value) in pairs {
+            // RFC 8707 §2: `resource` may be repeated, one per target.
+            if name == "resource" {
+                requestedResources.append(value)
+                continue
+            }
             if parameters[name] != nil, repeated == nil { repeated = name }
             if !value.isEmpty { parameters[name] = value }
         }
@@ -132,6 +147,9 @@ extension AuthorizationRequest {
         }
         let scopes: ScopeSet?
         do { scopes = try parameters["scope"].map(ScopeSet.init(parsing:)) } catch { throw fail(error) }
+        // RFC 8707 §2: each resource an absolute URI without fragment, registered for the client; else invalid_target.
+        let resources: [String]
+        do { resources = try ResourceIndicators.audience(requested: requestedResources, client: client, defaultAudience: []) } catch { throw fail(error) }
 
         // PKCE (RFC 7636 §4.3, RFC 9700 §2.1.1): S256 only; required for public clients using the code flow.
         let challenge = parameters["code_challenge"]
@@ -175,7 +193,7 @@ extension AuthorizationRequest {
         return AuthorizationRequest(client: client, redirectURI: redirectURI, redirectURIWasSent: parameters["redirect_uri"] != nil,
                                     responseType: responseType, requestedScopes: scopes, state: state, nonce: parameters["nonce"],
                                     codeChallenge: responseType == .code ? challenge : nil, prompt: prompt, maxAge: maxAge,
-                                    loginHint: parameters["login_hint"], parameters: parameters)
+                                    loginHint: parameters["login_hint"], resources: resources, parameters: parameters)
     }
 }
 

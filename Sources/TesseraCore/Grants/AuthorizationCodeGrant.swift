@@ -39,7 +39,17 @@ public struct AuthorizationCodeGrant: GrantHandler {
         }
         if let user = try await services.storage.user(id: record.subject), user.disabled { throw invalid }
 
-        let audience = try services.audience(for: request, client: client)
+        // RFC 8707: resources sent at /authorize fix the grant's audience; a `resource` here may only narrow it.
+        // Without them, `resource` here selects among the client's registered resources as for any grant.
+        let audience: [String]
+        if record.resources.isEmpty {
+            audience = try services.audience(for: request, client: client)
+        } else {
+            audience = try ResourceIndicators.narrowed(requested: request.resources, granted: record.resources)
+            guard audience.allSatisfy(client.resources.contains) else {
+                throw OAuthError(.invalidTarget, "This client may no longer request tokens for that resource.")
+            }
+        }
         var refresh: (token: String, record: RefreshTokenRecord)?
         if client.grantTypes.contains(.refreshToken) {
             refresh = services.newRefreshToken(client: client, subject: record.subject, scopes: record.scopes, audience: audience,

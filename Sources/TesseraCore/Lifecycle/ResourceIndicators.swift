@@ -42,7 +42,7 @@ public enum ResourceIndicators {
                 throw OAuthError(.invalidTarget, "The resource parameter must be an absolute URI without a fragment.")
             }
             guard granted.contains(resource) else {
-                throw OAuthError(.invalidTarget, "A refresh cannot add a resource the original grant did not include.")
+                throw OAuthError(.invalidTarget, "The token request cannot add a resource the original grant did not include.")
             }
             if !audience.contains(resource) { audience.append(resource) }
         }

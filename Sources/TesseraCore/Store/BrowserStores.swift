@@ -23,10 +23,14 @@ public struct AuthorizationCodeRecord: Sendable, Hashable {
     /// The access token issued from this code, for revocation on replay.
     public var accessTokenJTI: String?
     public var accessTokenExpiresAt: Date?
+    /// The `resource` values of the authorization request (RFC 8707), validated against the client; empty when
+    /// none were sent (the token then gets the configured default audience).
+    public var resources: [String]
 
     public init(codeDigest: Data, clientID: String, subject: String, redirectURI: String, redirectURIWasSent: Bool = true, scopes: ScopeSet,
                 codeChallenge: String?, nonce: String?, authTime: Date, issuedAt: Date, expiresAt: Date, consumedAt: Date? = nil,
-                refreshFamilyID: String? = nil, accessTokenJTI: String? = nil, accessTokenExpiresAt: Date? = nil) {
+                refreshFamilyID: String? = nil, accessTokenJTI: String? = nil, accessTokenExpiresAt: Date? = nil,
+                resources: [String] = []) {
         self.codeDigest = codeDigest
         self.clientID = clientID
         self.subject = subject
@@ -42,6 +46,7 @@ public struct AuthorizationCodeRecord: Sendable, Hashable {
         self.refreshFamilyID = refreshFamilyID
         self.accessTokenJTI = accessTokenJTI
         self.accessTokenExpiresAt = accessTokenExpiresAt
+        self.resources = resources
     }
 }
 

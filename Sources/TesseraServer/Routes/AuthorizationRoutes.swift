@@ -50,7 +50,7 @@ struct AuthorizationRoutes {
         case .login:
             let ensured = try await sessions.ensure(http)
             // After signing in, come back here without prompt=login (or it would ask forever).
-            let returnTo = Self.authorizeURL(request.parameters, dropping: .login)
+            let returnTo = Self.authorizeURL(request.carriedParameters, dropping: .login)
             return loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
                                  username: request.loginHint, error: nil, redirectURI: request.redirectURI)
         case .consent(let user, let scopes):
@@ -68,7 +68,7 @@ struct AuthorizationRoutes {
     }
 
     func consentPage(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession?) -> Response {
-        let params = request.parameters.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        let params = request.carriedParameters.map { ["name": $0.0, "value": $0.1] }
         let scopeRows = scopes.sorted.map { ["name": $0, "text": Pages.describe(scope: $0)] }
         return Pages.response("consent", title: "Allow access", [
             "clientName": request.client.name, "username": user.username, "scopes": scopeRows, "params": params,
@@ -143,7 +143,7 @@ struct AuthorizationRoutes {
             return respond(to: failure)
         }
         guard let user = try await endpoint.signedInUser(session), let authTime = session.authTime else {
-            return Pages.redirect(Self.authorizeURL(request.parameters, dropping: nil))
+            return Pages.redirect(Self.authorizeURL(request.carriedParameters, dropping: nil))
         }
         guard values["decision"] == "allow" else { return Pages.redirect(endpoint.deny(request, user: user)) }
         do {
@@ -216,14 +216,14 @@ struct AuthorizationRoutes {
     }
 
     /// `/authorize?…` for these parameters, optionally without one prompt value.
-    static func authorizeURL(_ parameters: [String: String], dropping prompt: Prompt?) -> String {
+    static func authorizeURL(_ parameters: [(String, String)], dropping prompt: Prompt?) -> String {
         var parameters = parameters
-        if let prompt, let value = parameters["prompt"] {
-            let kept = value.split(separator: " ").filter { $0 != prompt.rawValue }.joined(separator: " ")
-            parameters["prompt"] = kept.isEmpty ? nil : kept
+        if let prompt, let index = parameters.firstIndex(where: { $0.0 == "prompt" }) {
+            let kept = parameters[index].1.split(separator: " ").filter { $0 != prompt.rawValue }.joined(separator: " ")
+            if kept.isEmpty { parameters.remove(at: index) } else { parameters[index].1 = kept }
         }
-        let query = parameters.sorted { $0.key < $1.key }
-            .map { "\(AuthorizationRedirect.percentEncode($0.key))=\(AuthorizationRedirect.percentEncode($0.value))" }
+        let query = parameters
+            .map { "\(AuthorizationRedirect.percentEncode($0.0))=\(AuthorizationRedirect.percentEncode($0.1))" }
             .joined(separator: "&")
         return "/authorize?" + query
     }

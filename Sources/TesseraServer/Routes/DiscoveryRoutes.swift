@@ -7,7 +7,8 @@ struct DiscoveryRoutes {
     let runtime: TesseraRuntime
 
     func register(on router: Router<TesseraRequestContext>) {
-        let metadata = JSON.encode(AuthorizationServerMetadata(runtime: runtime))
+        let metadata = JSON.encode(MergedMetadata(AuthorizationServerMetadata(runtime: runtime),
+                                                  LifecycleEndpointMetadata(issuer: runtime.configuration.effectiveIssuer)))
         router.get(".well-known/oauth-authorization-server") { _, _ in
             JSON.response(data: metadata, cacheControl: "public, max-age=300")
         }
@@ -27,12 +28,7 @@ struct AuthorizationServerMetadata: Encodable {
     let responseTypesSupported: [String]
     let tokenEndpointAuthMethodsSupported: [String]
     let scopesSupported: [String]?
-    // Token lifecycle and registration (issue 4): RFC 7009, RFC 7662, RFC 7591.
-    let revocationEndpoint: String
-    let introspectionEndpoint: String
-    let registrationEndpoint: String
-    let revocationEndpointAuthMethodsSupported: [String]
-    let introspectionEndpointAuthMethodsSupported: [String]
+    // Token lifecycle and registration (issue 4) are in `LifecycleEndpointMetadata`, shared with OIDC discovery.
     // Browser flows (issue 3).
     let authorizationEndpoint: String
     let codeChallengeMethodsSupported = [PKCE.method]
@@ -49,12 +45,6 @@ struct AuthorizationServerMetadata: Encodable {
         self.responseTypesSupported = ResponseType.allCases.map(\.rawValue)
         self.tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
         self.scopesSupported = nil
-        self.revocationEndpoint = issuer + "/revoke"
-        self.introspectionEndpoint = issuer + "/introspect"
-        self.registrationEndpoint = issuer + "/register"
-        // Public clients may revoke their own tokens; introspection needs a confidential client.
-        self.revocationEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
-        self.introspectionEndpointAuthMethodsSupported = [ClientAuthMethod.clientSecretBasic, .clientSecretPost].map(\.rawValue)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -65,14 +55,51 @@ struct AuthorizationServerMetadata: Encodable {
         case responseTypesSupported = "response_types_supported"
         case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
         case scopesSupported = "scopes_supported"
+        case authorizationEndpoint = "authorization_endpoint"
+        case codeChallengeMethodsSupported = "code_challenge_methods_supported"
+        case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
+        case responseModesSupported = "response_modes_supported"
+    }
+}
+
+/// Token lifecycle and registration metadata (issue 4: RFC 7009, RFC 7662, RFC 7591), listed by both the
+/// RFC 8414 document and OpenID Connect discovery.
+struct LifecycleEndpointMetadata: Encodable {
+    let revocationEndpoint: String
+    let introspectionEndpoint: String
+    let registrationEndpoint: String
+    let revocationEndpointAuthMethodsSupported: [String]
+    let introspectionEndpointAuthMethodsSupported: [String]
+
+    init(issuer: String) {
+        self.revocationEndpoint = issuer + "/revoke"
+        self.introspectionEndpoint = issuer + "/introspect"
+        self.registrationEndpoint = issuer + "/register"
+        // Public clients may revoke their own tokens; introspection needs a confidential client.
+        self.revocationEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
+        self.introspectionEndpointAuthMethodsSupported = [ClientAuthMethod.clientSecretBasic, .clientSecretPost].map(\.rawValue)
+    }
+
+    enum CodingKeys: String, CodingKey {
         case revocationEndpoint = "revocation_endpoint"
         case introspectionEndpoint = "introspection_endpoint"
         case registrationEndpoint = "registration_endpoint"
         case revocationEndpointAuthMethodsSupported = "revocation_endpoint_auth_methods_supported"
         case introspectionEndpointAuthMethodsSupported = "introspection_endpoint_auth_methods_supported"
-        case authorizationEndpoint = "authorization_endpoint"
-        case codeChallengeMethodsSupported = "code_challenge_methods_supported"
-        case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
-        case responseModesSupported = "response_modes_supported"
+    }
+}
+
+/// Two metadata objects encoded as one JSON object (their keys must not overlap).
+struct MergedMetadata<First: Encodable, Second: Encodable>: Encodable {
+    let first: First
+    let second: Second
+    init(_ first: First, _ second: Second) {
+        self.first = first
+        self.second = second
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try first.encode(to: encoder)
+        try second.encode(to: encoder)
     }
 }

@@ -11,7 +11,9 @@ struct OpenIDRoutes {
     var sessions: SessionManager { SessionManager(runtime: runtime) }
 
     func register(on router: Router<TesseraRequestContext>) {
-        let discovery = JSON.encode(OpenIDConfiguration(runtime: runtime))
+        // The lifecycle endpoints are listed as in the RFC 8414 document (same code, same values).
+        let discovery = JSON.encode(MergedMetadata(OpenIDConfiguration(runtime: runtime),
+                                                   LifecycleEndpointMetadata(issuer: runtime.configuration.effectiveIssuer)))
         router.get(".well-known/openid-configuration") { _, _ in
             JSON.response(data: discovery, cacheControl: "public, max-age=300")
         }
