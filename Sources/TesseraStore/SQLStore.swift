@@ -99,7 +99,10 @@ public final class SQLStore: TesseraStorage {
 
     public func deleteClient(id: String) async throws -> Bool {
         try await engine.withTransaction { db in
-            try await db.delete(from: "refresh_tokens").where("client_id", .equal, id).run()
+            // Everything issued to or remembered for the client goes with it.
+            for table in ["refresh_tokens", "authorization_codes", "consents"] {
+                try await db.delete(from: table).where("client_id", .equal, id).run()
+            }
             return !(try await db.delete(from: "clients").where("id", .equal, id).returning("id").all().isEmpty)
         }
     }

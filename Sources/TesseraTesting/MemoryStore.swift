@@ -26,6 +26,8 @@ public actor MemoryStore: TesseraStorage {
     public func listClients() -> [Client] { clients.values.sorted { $0.createdAt < $1.createdAt } }
     public func deleteClient(id: String) -> Bool {
         refreshTokens = refreshTokens.filter { $0.value.clientID != id }
+        authorizationCodes = authorizationCodes.filter { $0.value.clientID != id }
+        consentRecords = consentRecords.filter { $0.value.clientID != id }
         return clients.removeValue(forKey: id) != nil
     }
 

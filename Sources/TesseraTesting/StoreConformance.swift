@@ -75,9 +75,15 @@ public enum StoreConformance {
         await #expect(throws: StoreError.self) { try await store.insertClient(client) }
         let token = Fixtures.refreshToken(clientID: "c-1", now: epoch)
         try await store.insertRefreshToken(token.record)
+        var code = Self.code()
+        code.clientID = "c-1"
+        try await store.insertAuthorizationCode(code)
+        try await store.saveConsent(ConsentRecord(subject: "user-1", clientID: "c-1", scopes: ["read"], grantedAt: epoch, updatedAt: epoch))
         #expect(try await store.deleteClient(id: "c-1"))
         #expect(try await store.client(id: "c-1") == nil)
         #expect(try await store.refreshToken(digest: token.record.tokenDigest) == nil, "deleting a client removes its refresh tokens")
+        #expect(try await store.authorizationCode(digest: code.codeDigest) == nil, "… its authorization codes")
+        #expect(try await store.consent(subject: "user-1", clientID: "c-1") == nil, "… and the consents given to it")
         #expect(try await store.deleteClient(id: "c-1") == false)
     }
 
