@@ -21,6 +21,8 @@ public struct OAuthSettings: Sendable {
     public var idTokenLifetime: TimeInterval = 3600
     /// The `aud` of access tokens when no resource is requested. Default: the issuer.
     public var defaultAudience: [String]
+    /// Per-account lockout after repeated failed logins. Default: 5 failures in 15 min, then 1 min doubling to 1 h.
+    public var lockout = LockoutPolicy()
 
     public init(issuer: String) {
         self.issuer = issuer

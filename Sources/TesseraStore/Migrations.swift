@@ -77,6 +77,8 @@ enum Schema {
         },
         // Issue 3: browser flows. Independent of version 2.
         Migration(version: 3, name: "browser") { db in try await BrowserSchema.apply(db) },
+        // Issue 6: lockout (SQLStore+Security.swift).
+        Migration(version: 4, name: "security") { db in try await SecuritySchema.apply(db) },
         // RFC 8707 resource indicators at /authorize: the resources a code was issued for.
         Migration(version: 5, name: "code_resources") { db in try await CodeResourcesSchema.apply(db) },
     ]

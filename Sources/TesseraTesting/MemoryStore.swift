@@ -15,6 +15,8 @@ public actor MemoryStore: TesseraStorage {
     var sessions: [Data: BrowserSession] = [:]
     var consentRecords: [String: ConsentRecord] = [:]
     var userProfiles: [String: UserProfile] = [:]
+    // Security (MemoryStore+Security.swift).
+    var loginAttemptStates: [String: LoginAttemptState] = [:]
 
     public init() {}
 

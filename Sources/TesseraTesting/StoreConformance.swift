@@ -31,6 +31,9 @@ public enum StoreConformance {
         Check(name: "client update", run: clientUpdate),
         Check(name: "access token revocation list", run: accessTokenRevocationList),
         Check(name: "initial access tokens", run: initialAccessTokens),
+        // Security (StoreConformance+Security.swift)
+        Check(name: "login failures count and lock", run: loginFailuresCountAndLock),
+        Check(name: "concurrent login failures all count", run: concurrentLoginFailuresAllCount),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

@@ -19,7 +19,7 @@ let isoFormatter: @Sendable (Date) -> String = { date in
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, Profile.self])
+                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, Profile.self, Unlock.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user; the password is read from standard input.")
@@ -50,11 +50,19 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let users = try await withProvisioning(common) { _, store, _ in try await store.listUsers() }
+                let (users, locked) = try await withProvisioning(common) { _, store, _ in
+                    (try await store.listUsers(), try await store.lockedLogins(at: Date()))
+                }
+                let lockedUntil = Dictionary(locked.map { ($0.username, $0.lockedUntil ?? Date()) }, uniquingKeysWith: max)
                 for user in users {
-                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tscopes=\(user.allowedScopes)\tcreated=\(isoFormatter(user.createdAt))")
+                    let lock = lockedUntil[user.username].map { "\tlocked until \(isoFormatter($0))" } ?? ""
+                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tscopes=\(user.allowedScopes)\tcreated=\(isoFormatter(user.createdAt))\(lock)")
                 }
                 if users.isEmpty { print("no users") }
+                let known = Set(users.map(\.username))
+                for state in locked where !known.contains(state.username) {
+                    print("(unknown username) \(state.username)\tlocked until \(isoFormatter(state.lockedUntil ?? Date()))\tfailures=\(state.failures)")
+                }
             }
         }
     }

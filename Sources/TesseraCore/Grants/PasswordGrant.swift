@@ -28,7 +28,8 @@ public struct PasswordGrant: GrantHandler {
 }
 
 /// Checks a username and password. Unknown users, disabled users and wrong passwords take the same
-/// time and get the same answer.
+/// time and get the same answer. Failures count towards the per-username lockout (`LockoutPolicy`),
+/// whether or not the user exists; while locked, the password is not even checked.
 public struct UserAuthenticator: Sendable {
     public let services: GrantServices
     public init(services: GrantServices) { self.services = services }
@@ -36,16 +37,27 @@ public struct UserAuthenticator: Sendable {
     public func authenticate(username: String, password: String, clientID: String?) async throws -> User {
         let failure = OAuthError.invalidGrant("The username or password is incorrect.")
         let now = services.clock.now
+        let lockout = services.settings.lockout
+        let attempts = lockout.isEnabled ? try await services.storage.loginAttempts(username: username) : nil
+        if let attempts, attempts.isLocked(at: now) {
+            services.audit.record(AuditEvent(.loginRefusedLocked, at: now, clientID: clientID, detail: ["username": username]))
+            throw OAuthError.invalidGrant("Too many failed login attempts: this account is temporarily locked. Try again later.")
+        }
         guard let user = try await services.storage.user(username: username) else {
             try await services.passwords.verifyAgainstNothing(password)
-            services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, detail: ["reason": "unknown_user"]))
+            services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, detail: ["reason": "unknown_user", "username": username]))
+            try await countFailure(username: username, at: now, clientID: clientID, subject: nil)
             throw failure
         }
         let matches = try await services.passwords.verify(password, hash: user.passwordHash)
         guard matches, !user.disabled else {
             services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, subject: user.id,
-                                             detail: ["reason": user.disabled ? "disabled" : "bad_password"]))
+                                             detail: ["reason": user.disabled ? "disabled" : "bad_password", "username": username]))
+            try await countFailure(username: username, at: now, clientID: clientID, subject: user.id)
             throw failure
+        }
+        if let attempts, attempts.failures > 0 || attempts.lockedUntil != nil {
+            try await services.storage.clearLoginAttempts(username: username)
         }
         if services.passwords.needsRehash(user.passwordHash) {
             // Upgrade a weaker hash now that we hold the plain password (cost raised since it was set).
@@ -54,5 +66,16 @@ public struct UserAuthenticator: Sendable {
         }
         services.audit.record(AuditEvent(.loginSucceeded, at: now, clientID: clientID, subject: user.id))
         return user
+    }
+
+    /// Counts a failed login and locks the username once the policy's threshold is reached.
+    private func countFailure(username: String, at now: Date, clientID: String?, subject: String?) async throws {
+        let lockout = services.settings.lockout
+        guard lockout.isEnabled else { return }
+        let failures = try await services.storage.recordLoginFailure(username: username, at: now, window: lockout.window)
+        guard let delay = lockout.delay(afterFailures: failures) else { return }
+        try await services.storage.lockLogin(username: username, until: now.addingTimeInterval(delay))
+        services.audit.record(AuditEvent(.accountLocked, at: now, clientID: clientID, subject: subject,
+                                         detail: ["username": username, "failures": String(failures), "locked_seconds": String(Int(delay))]))
     }
 }

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+import TesseraStore
+
+extension UserCommand {
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lift a login lockout (after repeated failed logins) and reset the failure count.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The username as typed at login (it need not exist: unknown usernames lock too).") var username: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let username = self.username
+                let cleared = try await withProvisioning(common) { _, store, _ in try await store.clearLoginAttempts(username: username) }
+                print(cleared ? "unlocked \(username)" : "\(username) had no failed logins or lock")
+            }
+        }
+    }
+}
