@@ -21,6 +21,7 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     let router = Router(context: TesseraRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware(https: runtime.configuration.effectiveIssuer.hasPrefix("https://")))
     router.add(middleware: OAuthErrorMiddleware())
+    router.add(middleware: RateLimitMiddleware(runtime: runtime))
     TokenRoutes(runtime: runtime).register(on: router)
     DiscoveryRoutes(runtime: runtime).register(on: router)
     RevocationRoutes(runtime: runtime).register(on: router)

@@ -46,6 +46,14 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var initialAccessTokenLifetime: Int = 86_400
     /// Open registrations allowed per IP address per minute. Default `10`. Env `TESSERA_REGISTRATION_RATE_LIMIT`.
     public var registrationRateLimit: Int = 10
+    /// Requests to `/token` and `/introspect` allowed per client (HTTP Basic) or else per IP address, per
+    /// `rateLimitWindow`, counted in the database across nodes. `0` turns it off. Default `600`. Env `TESSERA_TOKEN_RATE_LIMIT`.
+    public var tokenRateLimit: Int = 600
+    /// The fixed window of `tokenRateLimit`, in seconds. Default `10`. Env `TESSERA_RATE_LIMIT_WINDOW`.
+    public var rateLimitWindow: Int = 10
+    /// Login form posts (`POST /login`) allowed per IP address per minute. `0` turns it off. Default `20`.
+    /// Env `TESSERA_LOGIN_RATE_LIMIT`.
+    public var loginRateLimit: Int = 20
     /// Scopes a dynamically registered client may have (others it asks for are dropped). Default: `defaultScopes`
     /// plus `openid profile email`. Env `TESSERA_REGISTRATION_SCOPES`.
     public var registrationScopes: String?
@@ -90,6 +98,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard keyReloadInterval >= 1 else { throw Invalid("keyReloadInterval must be at least 1 second") }
         guard initialAccessTokenLifetime >= 60 else { throw Invalid("initialAccessTokenLifetime must be at least 60 seconds") }
         guard registrationRateLimit >= 1 else { throw Invalid("registrationRateLimit must be at least 1") }
+        guard tokenRateLimit >= 0, loginRateLimit >= 0 else { throw Invalid("tokenRateLimit and loginRateLimit must be 0 (off) or more") }
+        guard rateLimitWindow >= 1 else { throw Invalid("rateLimitWindow must be at least 1 second") }
         guard keyRotationInterval == 0 || keyRotationInterval >= 3600 else { throw Invalid("keyRotationInterval must be 0 (off) or at least 3600 seconds") }
         guard keyPrePublication >= 0, keyRotationInterval == 0 || keyPrePublication < keyRotationInterval else {
             throw Invalid("keyPrePublication must be between 0 and keyRotationInterval")
@@ -162,6 +172,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "keyReloadInterval": "TESSERA_KEY_RELOAD_INTERVAL", "logLevel": "TESSERA_LOG_LEVEL",
         "openRegistration": "TESSERA_OPEN_REGISTRATION", "initialAccessTokenLifetime": "TESSERA_INITIAL_ACCESS_TOKEN_TTL",
         "registrationRateLimit": "TESSERA_REGISTRATION_RATE_LIMIT", "registrationScopes": "TESSERA_REGISTRATION_SCOPES",
+        "tokenRateLimit": "TESSERA_TOKEN_RATE_LIMIT", "rateLimitWindow": "TESSERA_RATE_LIMIT_WINDOW", "loginRateLimit": "TESSERA_LOGIN_RATE_LIMIT",
         "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
@@ -198,6 +209,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         }
         if let v = try int("initialAccessTokenLifetime") { initialAccessTokenLifetime = v }
         if let v = try int("registrationRateLimit") { registrationRateLimit = v }
+        if let v = try int("tokenRateLimit") { tokenRateLimit = v }
+        if let v = try int("rateLimitWindow") { rateLimitWindow = v }
+        if let v = try int("loginRateLimit") { loginRateLimit = v }
         if let v = values["registrationScopes"] { registrationScopes = v }
         if let v = try int("keyRotationInterval") { keyRotationInterval = v }
         if let v = try int("keyPrePublication") { keyPrePublication = v }

@@ -81,6 +81,8 @@ enum Schema {
         Migration(version: 4, name: "security") { db in try await SecuritySchema.apply(db) },
         // RFC 8707 resource indicators at /authorize: the resources a code was issued for.
         Migration(version: 5, name: "code_resources") { db in try await CodeResourcesSchema.apply(db) },
+        // Issue 6: shared rate limit counters (SQLStore+Security.swift).
+        Migration(version: 6, name: "rate_limits") { db in try await SecuritySchema.applyRateLimits(db) },
     ]
 
     /// The newest schema version this build knows.

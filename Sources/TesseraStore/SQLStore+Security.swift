@@ -12,6 +12,15 @@ enum SecuritySchema {
             .column("locked_until", type: .bigint)
             .run()
     }
+
+    /// Schema version 6: fixed-window rate limit counters, one row per key.
+    static func applyRateLimits(_ db: any SQLDatabase) async throws {
+        try await db.create(table: "rate_limits")
+            .column("key", type: .text, .primaryKey(autoIncrement: false))
+            .column("window_start", type: .bigint, .notNull)
+            .column("hits", type: .bigint, .notNull)
+            .run()
+    }
 }
 
 /// `CASE WHEN condition THEN then ELSE else END`, serialized through SQLKit so both dialects get it.
@@ -98,5 +107,35 @@ extension SQLStore {
                           failures: try row.decode(column: "failures", as: Int.self),
                           lastFailureAt: Date(millis: try row.decode(column: "last_failure_at", as: Int64.self)),
                           lockedUntil: try row.decode(column: "locked_until", as: Int64?.self).map(Date.init(millis:)))
+    }
+}
+
+/// Shared rate limit counters: one upsert per hit.
+extension SQLStore {
+    public func countRateLimitHit(key: String, windowStart: Date) async throws -> Int {
+        let start = windowStart.millis
+        return try await engine.withWriter { db in
+            let row = try await db.insert(into: "rate_limits")
+                .columns("key", "window_start", "hits")
+                .values(SQLBind(key), SQLBind(start), SQLBind(1))
+                .onConflict(with: ["key"]) { update in
+                    update
+                        .set("hits", to: SQLCaseWhen(
+                            condition: SQLBinaryExpression(SQLColumn("window_start", table: "rate_limits"), .equal, SQLBind(start)),
+                            then: SQLBinaryExpression(SQLColumn("hits", table: "rate_limits"), .add, SQLLiteral.numeric("1")),
+                            otherwise: SQLBind(1)))
+                        .set("window_start", to: SQLBind(start))
+                }
+                .returning("hits")
+                .first()
+            guard let row else { throw StoreError(.notFound, "The hit was not counted.") }
+            return try row.decode(column: "hits", as: Int.self)
+        }
+    }
+
+    public func purgeRateLimits(before date: Date) async throws -> Int {
+        try await engine.withWriter { db in
+            try await db.delete(from: "rate_limits").where("window_start", .lessThan, date.millis).returning("key").all().count
+        }
     }
 }

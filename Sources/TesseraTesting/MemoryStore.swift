@@ -17,6 +17,7 @@ public actor MemoryStore: TesseraStorage {
     var userProfiles: [String: UserProfile] = [:]
     // Security (MemoryStore+Security.swift).
     var loginAttemptStates: [String: LoginAttemptState] = [:]
+    var rateLimitCounters: [String: (windowStart: Date, count: Int)] = [:]
 
     public init() {}
 

@@ -34,6 +34,7 @@ public enum StoreConformance {
         // Security (StoreConformance+Security.swift)
         Check(name: "login failures count and lock", run: loginFailuresCountAndLock),
         Check(name: "concurrent login failures all count", run: concurrentLoginFailuresAllCount),
+        Check(name: "rate limit counters", run: rateLimitCounters),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

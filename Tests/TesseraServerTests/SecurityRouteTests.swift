@@ -24,4 +24,38 @@ struct SecurityRouteTests {
             #expect(unlocked.status == .ok)
         }
     }
+
+    @Test("/token over the per-client limit is 429 with Retry-After, then recovers in the next window")
+    func tokenRateLimit() async throws {
+        let harness = try await ServerHarness.make { $0.tokenRateLimit = 3; $0.rateLimitWindow = 1 }
+        try await harness.test { client in
+            // Start at the beginning of a window so the three allowed requests share it.
+            let now = Date().timeIntervalSince1970
+            try await Task.sleep(for: .milliseconds(Int((now.rounded(.down) + 1 - now) * 1000) + 20))
+            for _ in 0..<3 {
+                let ok = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
+                #expect(ok.status == .ok)
+            }
+            let limited = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
+            limited.expectOAuthError(.tooManyRequests, "too_many_requests")
+            #expect(limited.headers[.retryAfter] == "1")
+            try await Task.sleep(for: .milliseconds(1100))
+            let recovered = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
+            #expect(recovered.status == .ok)
+        }
+    }
+
+    @Test("the login form is limited per IP address")
+    func loginRateLimit() async throws {
+        let harness = try await ServerHarness.make { $0.loginRateLimit = 2 }
+        try await harness.test { client in
+            for _ in 0..<2 {
+                let response = try await client.postForm("username=alice&password=x", to: "/login")
+                #expect(response.status != .tooManyRequests)
+            }
+            let limited = try await client.postForm("username=alice&password=x", to: "/login")
+            limited.expectOAuthError(.tooManyRequests, "too_many_requests")
+            #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 >= 1)
+        }
+    }
 }

@@ -64,6 +64,8 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     # Re-read signing keys every second: needed by the key-rotation tests, and it keeps SIGTERM
     # fast (the maintenance loop only notices shutdown between sleeps; see test_lifecycle.py).
     env["TESSERA_KEY_RELOAD_INTERVAL"] = "1"
+    # Every test logs in from 127.0.0.1: lift the per-IP login limit (test_security.py sets its own).
+    env["TESSERA_LOGIN_RATE_LIMIT"] = "100000"
     env.update(extra)
     return env
 
