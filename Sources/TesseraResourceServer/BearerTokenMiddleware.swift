@@ -95,8 +95,8 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
     }
 }
 
-/// The outcome of reading `Authorization` headers.
-enum BearerCredentials: Equatable {
+/// The outcome of reading `Authorization` headers (RFC 6750 §2.1; the scheme is case-insensitive).
+public enum BearerCredentials: Equatable, Sendable {
     /// No `Authorization` header, or one with another scheme.
     case none
     case multipleHeaders
@@ -105,7 +105,8 @@ enum BearerCredentials: Equatable {
     case malformed
     case token(Substring)
 
-    static func parse(_ values: [String]) -> BearerCredentials {
+    /// Reads the values of every `Authorization` header of a request.
+    public static func parse(_ values: [String]) -> BearerCredentials {
         guard let value = values.first else { return .none }
         guard values.count == 1 else { return .multipleHeaders }
         let trimmed = value.drop(while: { $0 == " " || $0 == "\t" })

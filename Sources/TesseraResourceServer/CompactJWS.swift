@@ -37,8 +37,9 @@ struct CompactJWS {
 
 /// Strict unpadded base64url (RFC 7515 §2): rejects padding, other alphabets, impossible
 /// lengths and non-zero trailing bits, so every byte string has exactly one accepted encoding.
-enum Base64URL {
-    static func decode(_ input: some Collection<UInt8>) -> [UInt8]? {
+public enum Base64URL {
+    /// The decoded bytes, or `nil` unless `input` is the one canonical unpadded encoding.
+    public static func decode(_ input: some Collection<UInt8>) -> [UInt8]? {
         var output: [UInt8] = []
         output.reserveCapacity(input.count * 3 / 4)
         var accumulator: UInt32 = 0
@@ -59,7 +60,8 @@ enum Base64URL {
         return output
     }
 
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    /// Unpadded base64url.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")

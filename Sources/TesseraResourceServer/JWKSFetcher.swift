@@ -89,7 +89,7 @@ public struct HTTPJWKSFetcher: JWKSFetcher {
     }
 
     /// RFC 8414 §3.1: the well-known segment goes between the host and any path of the issuer.
-    static func metadataURI(forIssuer issuer: String) throws -> String {
+    public static func metadataURI(forIssuer issuer: String) throws -> String {
         guard var components = URLComponents(string: issuer), components.host != nil else {
             throw JWKSFetchError("the issuer is not an absolute URL")
         }

@@ -2,7 +2,7 @@ import Foundation
 import JWTKit
 import Testing
 
-@testable import TesseraResourceServer
+import TesseraResourceServer
 
 @Suite("AccessTokenVerifier (RFC 9068 §4)")
 struct AccessTokenVerifierTests {

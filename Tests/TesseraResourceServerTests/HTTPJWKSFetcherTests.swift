@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@testable import TesseraResourceServer
+import TesseraResourceServer
 
 /// Counts requests served by the fake issuer.
 actor RequestCounter {

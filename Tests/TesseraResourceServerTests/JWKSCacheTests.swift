@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import TesseraResourceServer
+import TesseraResourceServer
 
 @Suite("JWKSCache: fetching, caching and rate-limited refresh")
 struct JWKSCacheTests {

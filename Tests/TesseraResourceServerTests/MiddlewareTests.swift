@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@testable import TesseraResourceServer
+import TesseraResourceServer
 
 @Suite("BearerTokenMiddleware and RequireScopes (RFC 6750 §2.1, §3)")
 struct MiddlewareTests {

@@ -31,3 +31,18 @@ public struct ClientAuthenticator: Sendable {
         }
     }
 }
+
+extension ClientAuthenticator {
+    /// Resolves the request's credentials (exactly one method), authenticates the client once, and
+    /// audits a failure — the first step of `/token`, `/revoke` and `/introspect` alike.
+    public func authenticate(_ request: TokenRequest, at endpoint: String, audit: any AuditSink) async throws -> Client {
+        let credentials = try request.clientCredentials()
+        do {
+            return try await authenticate(credentials)
+        } catch let error as OAuthError {
+            audit.record(AuditEvent(.clientAuthenticationFailed, at: clock.now,
+                                    detail: ["endpoint": endpoint, "method": credentials.method.rawValue]))
+            throw error
+        }
+    }
+}

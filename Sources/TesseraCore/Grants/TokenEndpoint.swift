@@ -14,18 +14,10 @@ public struct TokenEndpoint: Sendable {
     }
 
     public func handle(_ request: TokenRequest) async throws -> TokenResponse {
-        let credentials = try request.clientCredentials()
         guard let grantName = request["grant_type"] else {
             throw OAuthError.invalidRequest("Missing parameter 'grant_type'.")
         }
-        let client: Client
-        do {
-            client = try await clientAuthenticator.authenticate(credentials)
-        } catch let error as OAuthError {
-            services.audit.record(AuditEvent(.clientAuthenticationFailed, at: services.clock.now, clientID: nil,
-                                             detail: ["method": credentials.method.rawValue]))
-            throw error
-        }
+        let client = try await clientAuthenticator.authenticate(request, at: "token", audit: services.audit)
         let grantType = GrantType(rawValue: grantName)
         guard let handler = grants[grantType] else {
             throw OAuthError.unsupportedGrantType("Grant type '\(TokenRequest.printable(grantName))' is not supported.")

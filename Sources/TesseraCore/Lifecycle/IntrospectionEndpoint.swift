@@ -55,15 +55,8 @@ public struct IntrospectionEndpoint: Sendable {
     }
 
     public func handle(_ request: TokenRequest) async throws -> IntrospectionResponse {
-        let credentials = try request.clientCredentials()
-        let client: Client
-        do {
-            client = try await clientAuthenticator.authenticate(credentials)
-            guard !client.isPublic else { throw OAuthError.invalidClient("Introspection requires a confidential client.") }
-        } catch let error as OAuthError {
-            services.audit.record(AuditEvent(.clientAuthenticationFailed, at: services.clock.now, detail: ["endpoint": "introspect"]))
-            throw error
-        }
+        let client = try await clientAuthenticator.authenticate(request, at: "introspect", audit: services.audit)
+        guard !client.isPublic else { throw OAuthError.invalidClient("Introspection requires a confidential client.") }
         let token = try request.required("token")
         if request["token_type_hint"] == "refresh_token" {
             if let answer = try await refreshToken(token, caller: client) { return answer }

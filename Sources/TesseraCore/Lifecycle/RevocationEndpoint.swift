@@ -37,14 +37,7 @@ public struct RevocationEndpoint: Sendable {
     @discardableResult
     public func handle(_ revocation: RevocationRequest) async throws -> Outcome {
         let request = revocation.request
-        let credentials = try request.clientCredentials()
-        let client: Client
-        do {
-            client = try await clientAuthenticator.authenticate(credentials)
-        } catch let error as OAuthError {
-            services.audit.record(AuditEvent(.clientAuthenticationFailed, at: services.clock.now, detail: ["endpoint": "revoke"]))
-            throw error
-        }
+        let client = try await clientAuthenticator.authenticate(request, at: "revoke", audit: services.audit)
         let token = try request.required("token")
         if request["token_type_hint"] == "access_token" {
             if let outcome = try await revokeAccessToken(token, client: client) { return outcome }
