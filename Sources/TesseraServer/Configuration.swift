@@ -54,6 +54,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Login form posts (`POST /login`) allowed per IP address per minute. `0` turns it off. Default `20`.
     /// Env `TESSERA_LOGIN_RATE_LIMIT`.
     public var loginRateLimit: Int = 20
+    /// Failed logins (password grant or login page) for one username within 15 minutes before it is locked
+    /// for 1 minute, doubling with each further failure up to 1 hour. `0` turns lockout off. Default `5`.
+    /// Env `TESSERA_LOCKOUT_THRESHOLD`.
+    public var lockoutThreshold: Int = 5
     /// Scopes a dynamically registered client may have (others it asks for are dropped). Default: `defaultScopes`
     /// plus `openid profile email`. Env `TESSERA_REGISTRATION_SCOPES`.
     public var registrationScopes: String?
@@ -100,6 +104,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard registrationRateLimit >= 1 else { throw Invalid("registrationRateLimit must be at least 1") }
         guard tokenRateLimit >= 0, loginRateLimit >= 0 else { throw Invalid("tokenRateLimit and loginRateLimit must be 0 (off) or more") }
         guard rateLimitWindow >= 1 else { throw Invalid("rateLimitWindow must be at least 1 second") }
+        guard lockoutThreshold >= 0 else { throw Invalid("lockoutThreshold must be 0 (off) or more") }
         guard keyRotationInterval == 0 || keyRotationInterval >= 3600 else { throw Invalid("keyRotationInterval must be 0 (off) or at least 3600 seconds") }
         guard keyPrePublication >= 0, keyRotationInterval == 0 || keyPrePublication < keyRotationInterval else {
             throw Invalid("keyPrePublication must be between 0 and keyRotationInterval")
@@ -127,6 +132,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         settings.defaultScopes = (try? ScopeSet(parsing: defaultScopes)) ?? ["read"]
         settings.authorizationCodeLifetime = TimeInterval(authorizationCodeLifetime)
         settings.idTokenLifetime = TimeInterval(idTokenLifetime)
+        settings.lockout.threshold = lockoutThreshold
         if let audience, !audience.isEmpty {
             settings.defaultAudience = audience.split(separator: " ").map(String.init)
         }
@@ -173,6 +179,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "openRegistration": "TESSERA_OPEN_REGISTRATION", "initialAccessTokenLifetime": "TESSERA_INITIAL_ACCESS_TOKEN_TTL",
         "registrationRateLimit": "TESSERA_REGISTRATION_RATE_LIMIT", "registrationScopes": "TESSERA_REGISTRATION_SCOPES",
         "tokenRateLimit": "TESSERA_TOKEN_RATE_LIMIT", "rateLimitWindow": "TESSERA_RATE_LIMIT_WINDOW", "loginRateLimit": "TESSERA_LOGIN_RATE_LIMIT",
+        "lockoutThreshold": "TESSERA_LOCKOUT_THRESHOLD",
         "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
@@ -212,6 +219,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("tokenRateLimit") { tokenRateLimit = v }
         if let v = try int("rateLimitWindow") { rateLimitWindow = v }
         if let v = try int("loginRateLimit") { loginRateLimit = v }
+        if let v = try int("lockoutThreshold") { lockoutThreshold = v }
         if let v = values["registrationScopes"] { registrationScopes = v }
         if let v = try int("keyRotationInterval") { keyRotationInterval = v }
         if let v = try int("keyPrePublication") { keyPrePublication = v }

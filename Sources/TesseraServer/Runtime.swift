@@ -60,6 +60,9 @@ struct MaintenanceService: Service {
                     let purged = try await runtime.storage.purgeExpiredRefreshTokens(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredAuthorizationCodes(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredSessions(before: runtime.clock.now)
+                    // Issue 6: stale failed-login counters and finished rate limit windows.
+                    try await runtime.storage.purgeLoginAttempts(before: runtime.clock.now.addingTimeInterval(-runtime.services.settings.lockout.window))
+                    try await runtime.storage.purgeRateLimits(before: runtime.clock.now.addingTimeInterval(-3600))
                     lastPurge = ContinuousClock.now
                     runtime.logger.debug("purged expired refresh tokens", metadata: ["count": .stringConvertible(purged)])
                 }

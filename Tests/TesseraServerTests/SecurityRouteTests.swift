@@ -59,3 +59,18 @@ struct SecurityRouteTests {
         }
     }
 }
+
+@Suite("Security configuration")
+struct SecurityConfigurationTests {
+    @Test("lockout threshold 0 turns lockout off")
+    func lockoutOff() async throws {
+        let harness = try await ServerHarness.make { $0.lockoutThreshold = 0 }
+        try await harness.test { client in
+            for _ in 0..<6 {
+                _ = try await client.postForm("grant_type=password&username=alice&password=wrong", authorization: harness.basic)
+            }
+            let ok = try await client.postForm("grant_type=password&username=alice&password=wonderland", authorization: harness.basic)
+            #expect(ok.status == .ok)
+        }
+    }
+}
