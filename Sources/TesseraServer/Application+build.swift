@@ -12,6 +12,9 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "Tessera"),
         logger: runtime.logger)
     app.addServices(MaintenanceService(runtime: runtime))
+    if let audit = runtime.services.audit as? BufferedAuditSink {
+        app.addServices(AuditFlushService(sink: audit, interval: .seconds(1), logger: runtime.logger))
+    }
     app.addServices(extraServices)
     return app
 }

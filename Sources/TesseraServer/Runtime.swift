@@ -32,7 +32,7 @@ public struct TesseraRuntime: Sendable {
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
         let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
-                                     audit: LoggingAuditSink(logger: logger), logger: logger)
+                                     audit: BufferedAuditSink(store: storage, next: LoggingAuditSink(logger: logger), logger: logger), logger: logger)
         return TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
                               tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
     }

@@ -83,6 +83,8 @@ enum Schema {
         Migration(version: 5, name: "code_resources") { db in try await CodeResourcesSchema.apply(db) },
         // Issue 6: shared rate limit counters (SQLStore+Security.swift).
         Migration(version: 6, name: "rate_limits") { db in try await SecuritySchema.applyRateLimits(db) },
+        // Issue 6: the audit log (SQLStore+Audit.swift).
+        Migration(version: 7, name: "audit") { db in try await AuditSchema.apply(db) },
     ]
 
     /// The newest schema version this build knows.

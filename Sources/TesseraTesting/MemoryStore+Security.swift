@@ -45,3 +45,11 @@ extension MemoryStore {
         return before - rateLimitCounters.count
     }
 }
+
+extension MemoryStore {
+    public func insertAuditEvents(_ events: [AuditEvent]) { auditLog.append(contentsOf: events) }
+    public func auditEvents(_ filter: AuditEventFilter) -> [AuditEvent] {
+        Array(auditLog.enumerated().filter { filter.matches($0.element) }
+            .sorted { ($0.element.at, $0.offset) > ($1.element.at, $1.offset) }.map(\.element).prefix(filter.limit))
+    }
+}

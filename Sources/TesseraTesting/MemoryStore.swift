@@ -18,6 +18,7 @@ public actor MemoryStore: TesseraStorage {
     // Security (MemoryStore+Security.swift).
     var loginAttemptStates: [String: LoginAttemptState] = [:]
     var rateLimitCounters: [String: (windowStart: Date, count: Int)] = [:]
+    var auditLog: [AuditEvent] = []
 
     public init() {}
 

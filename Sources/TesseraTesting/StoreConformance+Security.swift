@@ -59,3 +59,19 @@ extension StoreConformance {
         #expect(try await store.countRateLimitHit(key: "token:svc", windowStart: epoch.addingTimeInterval(10)) == 2)
     }
 }
+
+extension StoreConformance {
+    public static func auditEvents(_ store: any TesseraStorage) async throws {
+        let issued = AuditEvent(.tokenIssued, at: epoch, clientID: "svc", subject: "u-1", detail: ["grant_type": "password", "scope": "read"])
+        let failed = AuditEvent(.loginFailed, at: epoch.addingTimeInterval(1), clientID: "svc", detail: ["reason": "unknown_user"])
+        let other = AuditEvent(.clientRegistered, at: epoch.addingTimeInterval(2), clientID: "c-2")
+        try await store.insertAuditEvents([issued, failed])
+        try await store.insertAuditEvents([other])
+        #expect(try await store.auditEvents(AuditEventFilter()) == [other, failed, issued], "newest first, detail round-trips")
+        #expect(try await store.auditEvents(AuditEventFilter(clientID: "svc")) == [failed, issued])
+        #expect(try await store.auditEvents(AuditEventFilter(subject: "u-1")) == [issued])
+        #expect(try await store.auditEvents(AuditEventFilter(kind: .loginFailed)) == [failed])
+        #expect(try await store.auditEvents(AuditEventFilter(since: epoch.addingTimeInterval(1))) == [other, failed])
+        #expect(try await store.auditEvents(AuditEventFilter(limit: 1)) == [other])
+    }
+}

@@ -35,6 +35,7 @@ public enum StoreConformance {
         Check(name: "login failures count and lock", run: loginFailuresCountAndLock),
         Check(name: "concurrent login failures all count", run: concurrentLoginFailuresAllCount),
         Check(name: "rate limit counters", run: rateLimitCounters),
+        Check(name: "audit events", run: auditEvents),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

@@ -66,3 +66,22 @@ def test_lockout_is_shared_by_two_nodes_and_lifted_by_unlock(tmp_path_factory):
     finally:
         a.stop()
         b.stop()
+
+
+def test_audit_events_are_persisted_and_listed_without_secrets(start_tessera):
+    server = start_tessera()
+    client = server.add_client()
+    user = server.add_user()
+    assert password_grant(server, client, user.username, "wrong-password").status_code == 400
+    ok = password_grant(server, client, user.username, user.password)
+    assert ok.status_code == 200
+    # A clean shutdown flushes the buffer: no waiting for the periodic flush.
+    server.stop()
+    listing = server.cli("audit", "--client", client.client_id)
+    assert listing.returncode == 0, listing.stderr
+    assert "token.issued" in listing.stdout and "login.failed" in listing.stdout
+    only_issued = server.cli("audit", "--user", user.username, "--type", "token.issued", "--json")
+    assert '"type" : "token.issued"' in only_issued.stdout or '"type": "token.issued"' in only_issued.stdout
+    assert "login.failed" not in only_issued.stdout
+    for secret in (user.password, client.client_secret, ok.json()["access_token"], ok.json().get("refresh_token") or "-"):
+        assert secret not in listing.stdout
