@@ -13,7 +13,14 @@ extension UserCommand {
         func run() async throws {
             try await reportingErrors {
                 let username = self.username
-                let cleared = try await withProvisioning(common) { _, store, _ in try await store.clearLoginAttempts(username: username) }
+                let cleared = try await withProvisioning(common) { _, store, _ in
+                    let cleared = try await store.clearLoginAttempts(username: username)
+                    if cleared {
+                        let subject = try await store.user(username: username)?.id
+                        try await store.insertAuditEvents([AuditEvent(.accountUnlocked, at: Date(), subject: subject, detail: ["username": username])])
+                    }
+                    return cleared
+                }
                 print(cleared ? "unlocked \(username)" : "\(username) had no failed logins or lock")
             }
         }

@@ -63,6 +63,7 @@ def test_lockout_is_shared_by_two_nodes_and_lifted_by_unlock(tmp_path_factory):
         unlocked = b.cli("user", "unlock", user.username)
         assert unlocked.returncode == 0, unlocked.stderr
         assert password_grant(a, client, user.username, user.password).status_code == 200
+        assert "account.unlocked" in b.cli("audit", "--type", "account.unlocked").stdout
     finally:
         a.stop()
         b.stop()
