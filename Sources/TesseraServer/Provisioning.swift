@@ -73,7 +73,9 @@ public struct Provisioning: Sendable {
                 "redirect_uris": .strings(client.redirectURIs),
                 "token_endpoint_auth_method": .string(client.authMethod.rawValue),
                 "scope": .string(client.allowedScopes.description),
-                "response_types": .strings([]),
+                "response_types": .strings((client.grantTypes.contains(.authorizationCode) ? ["code"] : [])
+                                           + (client.grantTypes.contains(.implicit) ? ["token"] : [])),
+                "id_token_signed_response_alg": .string(client.idTokenAlgorithm.rawValue),
             ]
             if let secret {
                 out["client_secret"] = .string(secret)
@@ -100,7 +102,8 @@ public struct Provisioning: Sendable {
     }
 
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
-                          requireConsent: Bool = true, id: String? = nil, resources: [String] = []) async throws -> NewClient {
+                          requireConsent: Bool = true, id: String? = nil, resources: [String] = [],
+                          idTokenAlgorithm: SigningAlgorithm = .rs256) async throws -> NewClient {
         guard !name.isEmpty, name.count <= 200 else { throw Invalid("client name must be 1–200 characters") }
         var grantTypes = Set<GrantType>()
         for grant in grants {
@@ -122,9 +125,10 @@ public struct Provisioning: Sendable {
             throw Invalid("resource '\(resource)' must be an absolute URI without a fragment (RFC 8707)")
         }
         let secret = isPublic ? nil : Secrets.random(bytes: 32)
-        let client = Client(id: id ?? Secrets.random(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
+        var client = Client(id: id ?? Secrets.random(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
                             authMethod: isPublic ? .none : .clientSecretBasic, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
                             redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now, resources: resources)
+        client.idTokenAlgorithm = idTokenAlgorithm
         do {
             try await storage.insertClient(client)
         } catch let error as StoreError where error.kind == .conflict {

@@ -85,6 +85,10 @@ enum Schema {
         Migration(version: 6, name: "rate_limits") { db in try await SecuritySchema.applyRateLimits(db) },
         // Issue 6: the audit log (SQLStore+Audit.swift).
         Migration(version: 7, name: "audit") { db in try await AuditSchema.apply(db) },
+        // OIDC Registration `id_token_signed_response_alg` per client (NULL = RS256).
+        Migration(version: 8, name: "id_token_alg") { db in
+            try await db.alter(table: "clients").column("id_token_alg", type: .text).run()
+        },
     ]
 
     /// The newest schema version this build knows.

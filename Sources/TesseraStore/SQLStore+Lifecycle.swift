@@ -20,6 +20,7 @@ extension SQLStore {
                 .set("secret_expires_at", to: SQLBind(client.secretExpiresAt?.millis))
                 .set("resources", to: resources)
                 .set("registration_token_digest", to: SQLBind(client.registrationTokenDigest?.hex))
+                .set("id_token_alg", to: client.idTokenAlgorithm.rawValue)
                 .where("id", .equal, client.id)
                 .returning("id")
                 .all()

@@ -82,11 +82,12 @@ public final class SQLStore: TesseraStorage {
             }
             try await db.insert(into: "clients")
                 .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at",
-                         "resources", "registration_token_digest")
+                         "resources", "registration_token_digest", "id_token_alg")
                 .values(SQLBind(client.id), SQLBind(client.name), SQLBind(client.secretDigest?.hex), SQLBind(client.authMethod.rawValue),
                         SQLBind(client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")), SQLBind(client.allowedScopes.description),
                         SQLBind(try Self.json(client.redirectURIs)), SQLBind(client.requireConsent ? 1 : 0), SQLBind(client.createdAt.millis),
-                        SQLBind(client.secretExpiresAt?.millis), SQLBind(try Self.json(client.resources)), SQLBind(client.registrationTokenDigest?.hex))
+                        SQLBind(client.secretExpiresAt?.millis), SQLBind(try Self.json(client.resources)), SQLBind(client.registrationTokenDigest?.hex),
+                        SQLBind(client.idTokenAlgorithm.rawValue))
                 .run()
         }
     }
@@ -109,7 +110,7 @@ public final class SQLStore: TesseraStorage {
 
     static func decodeClient(_ row: any SQLRow) throws -> Client {
         let redirectJSON = try row.decode(column: "redirect_uris", as: String.self)
-        return Client(
+        var client = Client(
             id: try row.decode(column: "id", as: String.self),
             name: try row.decode(column: "name", as: String.self),
             secretDigest: try row.decode(column: "secret_digest", as: String?.self).flatMap(Data.init(hex:)),
@@ -122,6 +123,8 @@ public final class SQLStore: TesseraStorage {
             secretExpiresAt: try row.decode(column: "secret_expires_at", as: Int64?.self).map(Date.init(millis:)),
             resources: try row.decode(column: "resources", as: String?.self).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? [],
             registrationTokenDigest: try row.decode(column: "registration_token_digest", as: String?.self).flatMap(Data.init(hex:)))
+        client.idTokenAlgorithm = try row.decode(column: "id_token_alg", as: String?.self).flatMap(SigningAlgorithm.init(rawValue:)) ?? .rs256
+        return client
     }
 
     // MARK: Users

@@ -66,10 +66,11 @@ public enum StoreConformance {
     }
 
     public static func clientsRoundTrip(_ store: any TesseraStorage) async throws {
-        let client = Client(id: "c-1", name: "Billing", secretDigest: Secrets.digest("s3cret"), authMethod: .clientSecretPost,
+        var client = Client(id: "c-1", name: "Billing", secretDigest: Secrets.digest("s3cret"), authMethod: .clientSecretPost,
                             grantTypes: [.clientCredentials, .refreshToken], allowedScopes: ["read", "billing:write"],
                             redirectURIs: ["https://app.example/cb", "http://127.0.0.1/cb"], requireConsent: false, createdAt: epoch,
                             secretExpiresAt: epoch.addingTimeInterval(86_400))
+        client.idTokenAlgorithm = .es256
         let publicClient = Client(id: "c-2", name: "SPA", secretDigest: nil, authMethod: .none, grantTypes: [.authorizationCode],
                                   allowedScopes: ["read"], redirectURIs: ["https://spa.example/"], createdAt: epoch.addingTimeInterval(1))
         try await store.insertClient(client)

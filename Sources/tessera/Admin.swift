@@ -135,18 +135,23 @@ struct ClientCommand: AsyncParsableCommand {
 
         func validate() throws {
             if requireConsentFlag && noConsent { throw ValidationError("--require-consent and --no-consent exclude each other") }
+            if SigningAlgorithm(rawValue: idTokenAlgorithm.uppercased()) == nil { throw ValidationError("--id-token-alg must be RS256 or ES256") }
         }
         @Flag(help: "Print the RFC 7591 client information response as JSON.") var json = false
         @Option(name: .customLong("resource"), help: "A resource indicator (RFC 8707) the client may request tokens for (repeatable).")
         var resources: [String] = []
+        @Option(name: .customLong("id-token-alg"), help: "How this client's ID tokens are signed: RS256 (default) or ES256.")
+        var idTokenAlgorithm: String = "RS256"
 
         func run() async throws {
             try await reportingErrors {
                 let (name, grants, scopes, redirectURIs, isPublic, requireConsent) = (self.name, self.grants, self.scopes, self.redirectURIs, self.public, self.requireConsent)
                 let resources = self.resources
+                let idTokenAlgorithm = SigningAlgorithm(rawValue: self.idTokenAlgorithm.uppercased()) ?? .rs256
                 let created = try await withProvisioning(common) { provisioning, _, _ in
                     try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
-                                                     isPublic: isPublic, requireConsent: requireConsent, resources: resources)
+                                                     isPublic: isPublic, requireConsent: requireConsent, resources: resources,
+                                                     idTokenAlgorithm: idTokenAlgorithm)
                 }
                 if json {
                     printJSON(created.registrationResponse)

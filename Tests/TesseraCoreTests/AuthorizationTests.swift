@@ -233,6 +233,22 @@ struct AuthorizationCodeGrantTests {
         #expect(verified.sub.value == b.user.id)
     }
 
+    @Test("a client registered for ES256 ID tokens gets them; RS256 stays the default (OIDC Registration §2)")
+    func es256IDTokens() async throws {
+        let b = try await BrowserCore.make()
+        var spa = try #require(try await b.core.storage.client(id: "spa"))
+        spa.idTokenAlgorithm = .es256
+        try await b.core.storage.updateClient(spa)
+        let response = try await exchange(b, code: try await b.code())
+        let idToken = try #require(response.idToken)
+        let (header, claims) = try decodeJWT(idToken)
+        #expect(header["alg"] as? String == "ES256")
+        #expect(header["kid"] as? String == (try b.core.keys.current.activeKids[.es256]))
+        #expect(claims["at_hash"] as? String == Data(SHA256.hash(data: Data(response.accessToken.utf8))).prefix(16).base64URLEncodedString())
+        let verified = try await b.core.keys.current.collection.verify(idToken, as: IDTokenClaims.self)
+        #expect(verified.sub.value == b.user.id)
+    }
+
     @Test("c_hash is the left half of SHA-256 of the code (OIDC Core §3.3.2.11)")
     func halfHash() {
         // The OIDC Core A.4 example code and its c_hash.

@@ -31,6 +31,15 @@ struct RegistrationTests {
         #expect(loopback.redirectURIs.count == 3)
     }
 
+    @Test("OIDC Registration §2: id_token_signed_response_alg is RS256 by default, ES256 on request, nothing else")
+    func idTokenAlgorithm() throws {
+        #expect(try metadata(#"{"redirect_uris": ["https://app.example/cb"]}"#).idTokenAlgorithm == .rs256)
+        #expect(try metadata(#"{"redirect_uris": ["https://app.example/cb"], "id_token_signed_response_alg": "ES256"}"#).idTokenAlgorithm == .es256)
+        for alg in ["none", "HS256", "PS256"] {
+            expectError(.invalidClientMetadata, #"{"redirect_uris": ["https://app.example/cb"], "id_token_signed_response_alg": "\#(alg)"}"#)
+        }
+    }
+
     @Test("RFC 7591 §3.2.2: bad redirect URIs are invalid_redirect_uri")
     func redirectURIs() {
         for uri in ["http://app.example/cb", "https://app.example/cb#x", "https://*.example/cb", "/relative", "javascript:alert(1)", "http://127.0.0.2.evil/cb"] {

@@ -221,7 +221,7 @@ struct BrowserRouteTests {
             #expect(oidc["authorization_endpoint"] as? String == "https://auth.test/authorize")
             #expect(oidc["userinfo_endpoint"] as? String == "https://auth.test/userinfo")
             #expect(oidc["end_session_endpoint"] as? String == "https://auth.test/logout")
-            #expect(oidc["id_token_signing_alg_values_supported"] as? [String] == ["RS256"])
+            #expect(oidc["id_token_signing_alg_values_supported"] as? [String] == ["RS256", "ES256"])
             let oauth = try await client.get("/.well-known/oauth-authorization-server").json
             #expect(oauth["code_challenge_methods_supported"] as? [String] == ["S256"])
             #expect(oauth["authorization_response_iss_parameter_supported"] as? Bool == true)

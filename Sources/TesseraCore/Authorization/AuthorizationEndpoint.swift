@@ -107,7 +107,8 @@ public struct AuthorizationEndpoint: Sendable {
             parameters += [("access_token", access.token), ("token_type", "Bearer"), ("expires_in", String(access.lifetime))]
             if !scopes.isEmpty { parameters.append(("scope", scopes.description)) }
             if request.responseType == .idTokenToken {
-                let idToken = try await IDTokenMinter(issuer: issuer, lifetime: idTokenLifetime, keys: services.accessTokens.keys)
+                let idToken = try await IDTokenMinter(issuer: issuer, lifetime: idTokenLifetime, keys: services.accessTokens.keys,
+                                                algorithm: request.client.idTokenAlgorithm)
                     .mint(subject: user.id, clientID: request.client.id, nonce: request.nonce, authTime: authTime, now: now, accessToken: access.token)
                 parameters.append(("id_token", idToken))
             }

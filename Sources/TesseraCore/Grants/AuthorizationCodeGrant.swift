@@ -71,7 +71,8 @@ public struct AuthorizationCodeGrant: GrantHandler {
         }
         var idToken: String?
         if record.scopes.contains("openid") {
-            idToken = try await IDTokenMinter(issuer: services.settings.issuer, lifetime: services.settings.idTokenLifetime, keys: services.accessTokens.keys)
+            idToken = try await IDTokenMinter(issuer: services.settings.issuer, lifetime: services.settings.idTokenLifetime, keys: services.accessTokens.keys,
+                                                algorithm: client.idTokenAlgorithm)
                 .mint(subject: record.subject, clientID: client.id, nonce: record.nonce, authTime: record.authTime, now: now,
                       accessToken: access.token)
         }

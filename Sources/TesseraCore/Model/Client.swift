@@ -25,6 +25,8 @@ public struct Client: Sendable, Hashable {
     public var resources: [String] = []
     /// SHA-256 of the RFC 7592 registration access token; `nil` for clients not registered dynamically.
     public var registrationTokenDigest: Data? = nil
+    /// How this client's ID tokens are signed (OIDC Registration `id_token_signed_response_alg`): RS256 by default.
+    public var idTokenAlgorithm: SigningAlgorithm = .rs256
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
                 allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,

@@ -12,6 +12,8 @@ public struct ClientMetadata: Sendable, Equatable {
     public var scope: ScopeSet?
     /// Tessera extension (RFC 8707): resource indicators the client may ask tokens for.
     public var resources: [String]
+    /// OIDC Registration §2 `id_token_signed_response_alg`: RS256 (default) or ES256.
+    public var idTokenAlgorithm: SigningAlgorithm
 
     /// Grant types a registered client may have. `password` is never granted through registration: it is
     /// first-party only and is provisioned with `tessera client add` (RFC 9700 §2.4).
@@ -106,6 +108,12 @@ public struct ClientMetadata: Sendable, Equatable {
             throw Self.invalid("Each resource must be an absolute URI without a fragment.")
         }
 
+        let idTokenAlgorithmName = try string("id_token_signed_response_alg") ?? SigningAlgorithm.rs256.rawValue
+        guard let idTokenAlgorithm = SigningAlgorithm(rawValue: idTokenAlgorithmName) else {
+            throw Self.invalid("Unsupported id_token_signed_response_alg; use RS256 or ES256.")
+        }
+
+        self.idTokenAlgorithm = idTokenAlgorithm
         self.redirectURIs = redirectURIs
         self.tokenEndpointAuthMethod = authMethod
         self.grantTypes = grants

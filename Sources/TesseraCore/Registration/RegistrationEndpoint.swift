@@ -15,6 +15,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
     public var clientName: String
     public var scope: String
     public var resources: [String]?
+    public var idTokenSignedResponseAlg: String
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id"
@@ -29,6 +30,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         case responseTypes = "response_types"
         case clientName = "client_name"
         case scope, resources
+        case idTokenSignedResponseAlg = "id_token_signed_response_alg"
     }
 
     init(client: Client, issuer: String, secret: String?, registrationAccessToken: String?) {
@@ -49,6 +51,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         clientName = client.name
         scope = client.allowedScopes.description
         resources = client.resources.isEmpty ? nil : client.resources
+        idTokenSignedResponseAlg = client.idTokenAlgorithm.rawValue
     }
 }
 
@@ -131,11 +134,12 @@ public struct RegistrationEndpoint: Sendable {
         let now = clock.now
         let secret = metadata.tokenEndpointAuthMethod == .none ? nil : Secrets.random(bytes: 32)
         let registrationToken = Secrets.random(bytes: 32)
-        let client = Client(id: Secrets.random(bytes: 16), name: metadata.clientName ?? "Registered client",
+        var client = Client(id: Secrets.random(bytes: 16), name: metadata.clientName ?? "Registered client",
                             secretDigest: secret.map(Secrets.digest), authMethod: metadata.tokenEndpointAuthMethod,
                             grantTypes: metadata.grantTypes, allowedScopes: metadata.scope ?? settings.defaultScopes.intersection(settings.allowedScopes),
                             redirectURIs: metadata.redirectURIs, requireConsent: true, createdAt: now, resources: metadata.resources,
                             registrationTokenDigest: Secrets.digest(registrationToken))
+        client.idTokenAlgorithm = metadata.idTokenAlgorithm
         try await storage.insertClient(client)
         audit.record(AuditEvent(.clientRegistered, at: now, clientID: client.id,
                                 detail: ["open": String(!authorized), "grant_types": client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")]))
@@ -178,6 +182,7 @@ public struct RegistrationEndpoint: Sendable {
         client.redirectURIs = metadata.redirectURIs
         client.allowedScopes = metadata.scope ?? client.allowedScopes
         client.resources = metadata.resources
+        client.idTokenAlgorithm = metadata.idTokenAlgorithm
         client.registrationTokenDigest = Secrets.digest(registrationToken)
         try await storage.updateClient(client)
         audit.record(AuditEvent(.clientUpdated, at: clock.now, clientID: client.id))

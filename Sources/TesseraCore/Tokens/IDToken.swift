@@ -30,20 +30,23 @@ public struct IDTokenClaims: JWTPayload, Equatable {
     }
 }
 
-/// Mints ID tokens, always RS256 (OIDC Core §15.1 makes RS256 mandatory to implement).
+/// Mints ID tokens: RS256 unless the client registered ES256 (OIDC Core §15.1 makes RS256 mandatory,
+/// so an RS256 key always exists).
 public struct IDTokenMinter: Sendable {
     public let issuer: String
     public let lifetime: TimeInterval
     public let keys: SigningKeyManager
+    public let algorithm: SigningAlgorithm
 
-    public init(issuer: String, lifetime: TimeInterval, keys: SigningKeyManager) {
+    public init(issuer: String, lifetime: TimeInterval, keys: SigningKeyManager, algorithm: SigningAlgorithm = .rs256) {
         self.issuer = issuer
         self.lifetime = lifetime
         self.keys = keys
+        self.algorithm = algorithm
     }
 
     /// `at_hash` / `c_hash`: base64url of the left-most half of the SHA-256 hash of the ASCII value
-    /// (OIDC Core §3.1.3.6; SHA-256 because the token is RS256).
+    /// (OIDC Core §3.1.3.6; SHA-256 because both RS256 and ES256 use it).
     public static func halfHash(_ value: String) -> String {
         Data(Data(SHA256.hash(data: Data(value.utf8))).prefix(16)).base64URLEncodedString()
     }
@@ -51,8 +54,8 @@ public struct IDTokenMinter: Sendable {
     public func mint(subject: String, clientID: String, nonce: String?, authTime: Date?, now: Date,
                      accessToken: String? = nil, code: String? = nil) async throws -> String {
         let set = try keys.current
-        guard let kid = set.activeKids[.rs256] else {
-            throw OAuthError(.serverError, "No active signing key.", underlying: "no active RS256 key")
+        guard let kid = set.activeKids[algorithm] else {
+            throw OAuthError(.serverError, "No active signing key.", underlying: "no active \(algorithm.rawValue) key")
         }
         let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = IDTokenClaims(
@@ -60,7 +63,7 @@ public struct IDTokenMinter: Sendable {
             exp: ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: issuedAt),
             authTime: authTime.map { Int($0.timeIntervalSince1970) }, nonce: nonce, azp: clientID,
             atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash))
-        let header: JWTHeader = ["typ": .string("JWT"), "alg": .string("RS256")]
+        let header: JWTHeader = ["typ": .string("JWT"), "alg": .string(algorithm.rawValue)]
         return try await set.collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
     }
 }

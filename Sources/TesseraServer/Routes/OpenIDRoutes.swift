@@ -116,7 +116,8 @@ struct OpenIDConfiguration: Encodable {
     let responseModesSupported = ["query", "fragment"]
     let grantTypesSupported: [String]
     let subjectTypesSupported = ["public"]
-    let idTokenSigningAlgValuesSupported = ["RS256"]
+    /// RS256 for every client unless it registered ES256 (`id_token_signed_response_alg`).
+    let idTokenSigningAlgValuesSupported = ["RS256", "ES256"]
     let tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
     let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "name", "preferred_username", "email"]
     let codeChallengeMethodsSupported = [PKCE.method]
