@@ -27,11 +27,10 @@ struct SecurityRouteTests {
 
     @Test("/token over the per-client limit is 429 with Retry-After, then recovers in the next window")
     func tokenRateLimit() async throws {
-        let harness = try await ServerHarness.make { $0.tokenRateLimit = 3; $0.rateLimitWindow = 1 }
+        // A fixed clock at the start of a window: the test does not depend on how fast the machine is.
+        let clock = FixedClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let harness = try await ServerHarness.make(clock: clock) { $0.tokenRateLimit = 3; $0.rateLimitWindow = 1 }
         try await harness.test { client in
-            // Start at the beginning of a window so the three allowed requests share it.
-            let now = Date().timeIntervalSince1970
-            try await Task.sleep(for: .milliseconds(Int((now.rounded(.down) + 1 - now) * 1000) + 20))
             for _ in 0..<3 {
                 let ok = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
                 #expect(ok.status == .ok)
@@ -39,7 +38,7 @@ struct SecurityRouteTests {
             let limited = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
             limited.expectOAuthError(.tooManyRequests, "too_many_requests")
             #expect(limited.headers[.retryAfter] == "1")
-            try await Task.sleep(for: .milliseconds(1100))
+            clock.advance(by: 1)
             let recovered = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
             #expect(recovered.status == .ok)
         }

@@ -14,13 +14,14 @@ struct ServerHarness {
     let clientSecret: String
     let store: MemoryStore
 
-    static func make(_ adjust: (inout TesseraConfiguration) -> Void = { _ in }) async throws -> ServerHarness {
+    static func make(clock: any TimeSource = SystemTimeSource(),
+                     _ adjust: (inout TesseraConfiguration) -> Void = { _ in }) async throws -> ServerHarness {
         var configuration = TesseraConfiguration()
         configuration.bcryptCost = 4
         configuration.issuer = "https://auth.test"
         adjust(&configuration)
         let store = MemoryStore()
-        let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store)
+        let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store, clock: clock)
         let provisioning = Provisioning(storage: store, passwords: runtime.services.passwords)
         let created = try await provisioning.addClient(name: "Service", grants: ["client_credentials", "password", "refresh_token"],
                                                        scopes: ["read", "write"], id: "svc")
