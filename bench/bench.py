@@ -96,7 +96,8 @@ class Process:
 
 def wrk(url: str, script: str, env: dict[str, str], duration: int, connections: int = 32, threads: int = 2) -> dict:
     full_env = {**os.environ, **env, "BENCH_LUA_DIR": str(LUA), "BENCH_THREADS": str(threads)}
-    out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+    # A long timeout: slow scenarios (bcrypt) must count as slow, not as socket errors.
+    out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "60s",
                           "-s", str(LUA / script), url], env=full_env, capture_output=True, text=True, timeout=duration + 60)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
