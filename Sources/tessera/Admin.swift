@@ -148,10 +148,13 @@ struct ClientCommand: AsyncParsableCommand {
                 let (name, grants, scopes, redirectURIs, isPublic, requireConsent) = (self.name, self.grants, self.scopes, self.redirectURIs, self.public, self.requireConsent)
                 let resources = self.resources
                 let idTokenAlgorithm = SigningAlgorithm(rawValue: self.idTokenAlgorithm.uppercased()) ?? .rs256
-                let created = try await withProvisioning(common) { provisioning, _, _ in
-                    try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
-                                                     isPublic: isPublic, requireConsent: requireConsent, resources: resources,
-                                                     idTokenAlgorithm: idTokenAlgorithm)
+                let created = try await withProvisioning(common) { provisioning, store, _ in
+                    let created = try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
+                                                                   isPublic: isPublic, requireConsent: requireConsent, resources: resources,
+                                                                   idTokenAlgorithm: idTokenAlgorithm)
+                    try await store.insertAuditEvents([AuditEvent(.clientRegistered, at: Date(), clientID: created.client.id,
+                                                                  detail: ["source": "cli", "grant_types": created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")])])
+                    return created
                 }
                 if json {
                     printJSON(created.registrationResponse)
@@ -188,7 +191,11 @@ struct ClientCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let id = self.id
-                let removed = try await withProvisioning(common) { _, store, _ in try await store.deleteClient(id: id) }
+                let removed = try await withProvisioning(common) { _, store, _ in
+                    let removed = try await store.deleteClient(id: id)
+                    if removed { try await store.insertAuditEvents([AuditEvent(.clientDeleted, at: Date(), clientID: id, detail: ["source": "cli"])]) }
+                    return removed
+                }
                 guard removed else { throw CLIError("no client with id '\(id)'") }
                 print("removed client \(id)")
             }
@@ -227,6 +234,9 @@ struct KeysCommand: AsyncParsableCommand {
                                                     retention: TimeInterval(configuration.accessTokenLifetime + 60))
                     let created = try await manager.rotate()
                     try await manager.purgeExpired()
+                    try await store.insertAuditEvents(created.map { key in
+                        AuditEvent(.keyRotated, at: Date(), detail: ["kid": key.kid, "alg": key.algorithm.rawValue, "source": "cli"])
+                    })
                     return created
                 }
                 for key in created { print("new \(key.algorithm.rawValue) key \(key.kid)") }

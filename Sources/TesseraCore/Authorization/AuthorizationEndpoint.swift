@@ -89,6 +89,11 @@ public struct AuthorizationEndpoint: Sendable {
         try await services.storage.saveConsent(ConsentRecord(subject: user.id, clientID: request.client.id,
                                                              scopes: scopes.union(existing?.scopes ?? []),
                                                              grantedAt: existing?.grantedAt ?? now, updatedAt: now))
+        let newlyGranted = scopes.subtracting(existing?.scopes ?? [])
+        if !newlyGranted.isEmpty {
+            services.audit.record(AuditEvent(.consentGranted, at: now, clientID: request.client.id, subject: user.id,
+                                             detail: ["scope": newlyGranted.description]))
+        }
         var parameters: [(String, String)] = []
         switch request.responseType {
         case .code:
@@ -125,5 +130,6 @@ extension AuditEvent.Kind {
     public static let authorizationGranted = AuditEvent.Kind(rawValue: "authorization.granted")
     public static let authorizationDenied = AuditEvent.Kind(rawValue: "authorization.denied")
     public static let codeReplayDetected = AuditEvent.Kind(rawValue: "code.replay_detected")
+    public static let consentGranted = AuditEvent.Kind(rawValue: "consent.granted")
     public static let consentRevoked = AuditEvent.Kind(rawValue: "consent.revoked")
 }

@@ -33,38 +33,72 @@ public struct AuditEventFilter: Sendable, Equatable {
 
 /// An audit sink that logs each event at once (through `next`) and keeps it in a buffer that `flush`
 /// writes to the database in one batch, so `/token` never waits for the audit write.
+///
+/// The buffer is bounded by `capacity`: while the database is unreachable it keeps the newest events
+/// and counts the oldest it had to drop (they were still emitted through `next`, i.e. swift-log), so an
+/// outage cannot grow memory without limit.
 public final class BufferedAuditSink: AuditSink {
-    private let buffer = Mutex<[AuditEvent]>([])
+    private struct State {
+        var events: [AuditEvent] = []
+        var dropped = 0
+    }
+    private let state = Mutex(State())
     public let store: any AuditEventStore
     public let next: any AuditSink
     public let logger: Logger
+    /// The most events kept in memory waiting for the database.
+    public let capacity: Int
 
-    public init(store: any AuditEventStore, next: any AuditSink, logger: Logger = Logger(label: "tessera.audit")) {
+    public init(store: any AuditEventStore, next: any AuditSink, capacity: Int = 100_000,
+                logger: Logger = Logger(label: "tessera.audit")) {
         self.store = store
         self.next = next
+        self.capacity = max(1, capacity)
         self.logger = logger
     }
 
     public func record(_ event: AuditEvent) {
         next.record(event)
-        buffer.withLock { $0.append(event) }
+        state.withLock { state in
+            state.events.append(event)
+            if state.events.count > capacity {
+                let excess = state.events.count - capacity
+                state.events.removeFirst(excess)
+                state.dropped += excess
+            }
+        }
     }
+
+    /// Events dropped from the buffer (oldest first) because the database could not keep up.
+    public var dropped: Int { state.withLock { $0.dropped } }
 
     /// Writes every buffered event. On failure the events go back to the front of the buffer.
     public func flush() async throws {
-        let batch = buffer.withLock { buffer in
-            let batch = buffer
-            buffer.removeAll()
-            return batch
+        let (batch, dropped) = state.withLock { state in
+            let taken = (state.events, state.dropped)
+            state.events.removeAll()
+            state.dropped = 0
+            return taken
+        }
+        if dropped > 0 {
+            logger.error("audit buffer was full; oldest events were not persisted (they were logged)",
+                         metadata: ["dropped": .stringConvertible(dropped)])
         }
         guard !batch.isEmpty else { return }
         do {
             try await store.insertAuditEvents(batch)
         } catch {
-            buffer.withLock { $0.insert(contentsOf: batch, at: 0) }
+            state.withLock { state in
+                state.events.insert(contentsOf: batch, at: 0)
+                if state.events.count > capacity {
+                    let excess = state.events.count - capacity
+                    state.events.removeFirst(excess)
+                    state.dropped += excess
+                }
+            }
             throw error
         }
     }
 
-    public var pending: Int { buffer.withLock { $0.count } }
+    public var pending: Int { state.withLock { $0.events.count } }
 }
