@@ -11,7 +11,6 @@ public struct AuditEvent: Sendable, Hashable {
 
         public static let tokenIssued = Kind(rawValue: "token.issued")
         public static let tokenRefreshed = Kind(rawValue: "token.refreshed")
-        public static let tokenRequestFailed = Kind(rawValue: "token.failed")
         public static let refreshReuseDetected = Kind(rawValue: "token.reuse_detected")
         public static let clientAuthenticationFailed = Kind(rawValue: "client.authentication_failed")
         public static let loginSucceeded = Kind(rawValue: "login.succeeded")
