@@ -1,14 +1,18 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import TesseraCore
 
 /// Builds the Hummingbird application for a runtime: routes, middleware and background services.
-public func buildApplication(runtime: TesseraRuntime, extraServices: [any Service] = []) -> some ApplicationProtocol {
+/// `server` is `.http1()` or, for `--tls-cert`, the builder from `httpServer(for:)`.
+public func buildApplication(runtime: TesseraRuntime, extraServices: [any Service] = [],
+                             server: HTTPServerBuilder = .http1()) -> some ApplicationProtocol {
     let router = buildRouter(runtime: runtime)
     var app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "Tessera"),
         logger: runtime.logger)
     app.addServices(MaintenanceService(runtime: runtime))
@@ -22,7 +26,9 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
 /// The router alone (used by tests and by `buildApplication`).
 public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext> {
     let router = Router(context: TesseraRequestContext.self)
-    router.add(middleware: SecurityHeadersMiddleware(https: runtime.configuration.effectiveIssuer.hasPrefix("https://")))
+    if let metrics = runtime.metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
+    router.add(middleware: ForwardedHeadersMiddleware(configuration: runtime.configuration))
+    router.add(middleware: SecurityHeadersMiddleware(https: runtime.configuration.usesHTTPS))
     router.add(middleware: OAuthErrorMiddleware())
     router.add(middleware: RateLimitMiddleware(runtime: runtime))
     TokenRoutes(runtime: runtime).register(on: router)
@@ -33,5 +39,6 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     AuthorizationRoutes(runtime: runtime).register(on: router)
     OpenIDRoutes(runtime: runtime).register(on: router)
     HealthRoutes(runtime: runtime).register(on: router)
+    if let metrics = runtime.metrics { MetricsRoutes(runtime: runtime, metrics: metrics).register(on: router) }
     return router
 }

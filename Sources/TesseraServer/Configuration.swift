@@ -72,12 +72,24 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var sessionLifetime: Int = 28_800
     /// OpenID Connect ID token lifetime in seconds. Default `3600`. Env `TESSERA_ID_TOKEN_TTL`.
     public var idTokenLifetime: Int = 3600
+    /// PEM certificate chain file; with `tlsKey` Tessera serves HTTPS itself. Default none. Env `TESSERA_TLS_CERT`.
+    public var tlsCert: String?
+    /// PEM private key file for `tlsCert`. Default none. Env `TESSERA_TLS_KEY`.
+    public var tlsKey: String?
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` and `X-Forwarded-Proto` are honoured;
+    /// from any other peer they are ignored. Default none. Env `TESSERA_TRUSTED_PROXIES` (comma- or space-separated).
+    public var trustedProxies: [String] = []
+    /// Serve Prometheus metrics at `GET /metrics`. Default `true`. Env `TESSERA_METRICS`.
+    public var metrics: Bool = true
 
     public init() {}
 
+    /// Whether clients reach Tessera over https: the issuer is https, or Tessera terminates TLS itself.
+    public var usesHTTPS: Bool { tlsCert != nil || effectiveIssuer.hasPrefix("https://") }
+
     /// The effective issuer.
     public var effectiveIssuer: String {
-        let value = issuer ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        let value = issuer ?? "\(tlsCert == nil ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         return value.hasSuffix("/") ? String(value.dropLast()) : value
     }
 
@@ -120,6 +132,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
             throw Invalid("issuer must be an http(s) URL without query or fragment")
         }
         do { _ = try ScopeSet(parsing: defaultScopes) } catch { throw Invalid("defaultScopes has invalid characters") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw Invalid("tlsCert and tlsKey must be given together") }
+        _ = try TrustedProxies(parsing: trustedProxies)
     }
 
     /// The core's protocol settings.
@@ -183,6 +197,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
+        "tlsCert": "TESSERA_TLS_CERT", "tlsKey": "TESSERA_TLS_KEY", "trustedProxies": "TESSERA_TRUSTED_PROXIES", "metrics": "TESSERA_METRICS",
     ]
 
     private mutating func apply(_ values: [String: String], source: String) throws(Invalid) {
@@ -226,5 +241,15 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }
         if let v = try int("sessionLifetime") { sessionLifetime = v }
         if let v = try int("idTokenLifetime") { idTokenLifetime = v }
+        if let v = values["tlsCert"] { tlsCert = v }
+        if let v = values["tlsKey"] { tlsKey = v }
+        if let v = values["trustedProxies"] { trustedProxies = TrustedProxies.split(v) }
+        if let raw = values["metrics"] {
+            switch raw.lowercased() {
+            case "true", "1", "yes", "on": metrics = true
+            case "false", "0", "no", "off": metrics = false
+            default: throw Invalid("metrics from \(source) must be true or false, got '\(raw)'")
+            }
+        }
     }
 }

@@ -18,11 +18,15 @@ public struct TesseraRuntime: Sendable {
     public var authorizationEndpoint: AuthorizationEndpoint { AuthorizationEndpoint(services: services) }
     /// Checks the database answers (for `/readyz`).
     public let readiness: @Sendable () async throws -> Void
+    /// Prometheus metrics of this runtime (`/metrics`); `nil` when `configuration.metrics` is off.
+    public var metrics: TesseraMetrics? = nil
 
     /// Wires a runtime over a store that is already migrated, creating signing keys on first start.
     public static func make(configuration: TesseraConfiguration, storage: any TesseraStorage, clock: any TimeSource = SystemTimeSource(),
                             logger: Logger = Logger(label: "tessera"), readiness: @escaping @Sendable () async throws -> Void = {}) async throws -> TesseraRuntime {
         let settings = configuration.oauthSettings
+        let metrics = configuration.metrics ? TesseraMetrics() : nil
+        let logSink: any AuditSink = metrics.map { MetricsAuditSink(metrics: $0, next: LoggingAuditSink(logger: logger)) } ?? LoggingAuditSink(logger: logger)
         // A retired key stays published as long as anything it signed can be valid.
         let keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime + 60)
         let created = try await keys.ensureKeys()
@@ -32,9 +36,11 @@ public struct TesseraRuntime: Sendable {
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
         let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
-                                     audit: BufferedAuditSink(store: storage, next: LoggingAuditSink(logger: logger), logger: logger), logger: logger)
-        return TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
-                              tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
+                                     audit: BufferedAuditSink(store: storage, next: logSink, logger: logger), logger: logger)
+        var runtime = TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
+                                     tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
+        runtime.metrics = metrics
+        return runtime
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import TesseraCore
 import TesseraServer
@@ -14,6 +15,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (default 8080; env TESSERA_PORT).") var port: Int?
     @Option(help: "Issuer URL (default http://HOST:PORT; env TESSERA_ISSUER).") var issuer: String?
     @Flag(help: "Provision a demo user and client with fresh credentials and print them.") var demo = false
+    @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key; env TESSERA_TLS_CERT).") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert (env TESSERA_TLS_KEY).") var tlsKey: String?
+    @Option(help: ArgumentHelp("Proxy address or CIDR whose X-Forwarded-For/-Proto are trusted; repeatable, comma-separated (env TESSERA_TRUSTED_PROXIES).",
+                               valueName: "addr[,addr|cidr...]"))
+    var trustedProxy: [String] = []
+    @Flag(inversion: .prefixedNo, help: "Serve Prometheus metrics at /metrics (default on; env TESSERA_METRICS).") var metrics: Bool?
 
     func run() async throws {
         try await reportingErrors {
@@ -21,7 +28,13 @@ struct Serve: AsyncParsableCommand {
                 if let host { configuration.host = host }
                 if let port { configuration.port = port }
                 if let issuer { configuration.issuer = issuer }
+                if let tlsCert { configuration.tlsCert = tlsCert }
+                if let tlsKey { configuration.tlsKey = tlsKey }
+                if !trustedProxy.isEmpty { configuration.trustedProxies = trustedProxy }
+                if let metrics { configuration.metrics = metrics }
             }
+            let server: HTTPServerBuilder
+            do { server = try httpServer(for: configuration) } catch { throw CLIError("\(error)") }
             let logger = makeLogger(configuration)
             let demo = self.demo
             try await withStore(configuration, logger: logger) { store in
@@ -33,7 +46,8 @@ struct Serve: AsyncParsableCommand {
                 }
                 logger.info("Tessera listening", metadata: ["issuer": .string(configuration.effectiveIssuer),
                                                             "database": .string(DatabaseLocation(configuration.database).description)])
-                try await buildApplication(runtime: runtime).runService()
+                runtime.metrics?.bootstrapMetricsSystem()
+                try await buildApplication(runtime: runtime, server: server).runService()
             }
         }
     }

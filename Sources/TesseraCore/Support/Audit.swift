@@ -35,6 +35,7 @@ public struct AuditEvent: Sendable, Hashable {
         self.clientID = clientID
         self.subject = subject
         self.detail = detail
+        if let address = AuditOrigin.clientAddress, detail["client_ip"] == nil { self.detail["client_ip"] = address }
     }
 }
 

@@ -6,13 +6,14 @@ import TesseraCore
 /// Browser sessions: an opaque random cookie whose SHA-256 digest keys the server-side record.
 ///
 /// The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` (with the `__Host-` prefix) whenever
-/// the issuer is https. Every session carries its own CSRF token; signing in replaces the session
+/// the issuer is https or Tessera serves TLS (`Secure` also for requests a trusted proxy marks https). Every session carries its own CSRF token; signing in replaces the session
 /// (no session fixation).
 struct SessionManager: Sendable {
     let runtime: TesseraRuntime
 
-    var secure: Bool { runtime.configuration.effectiveIssuer.hasPrefix("https://") }
-    var cookieName: String { secure ? "__Host-tessera_session" : "tessera_session" }
+    /// https issuer or TLS here, or (from a trusted proxy) `X-Forwarded-Proto: https`.
+    var secure: Bool { runtime.configuration.usesHTTPS || ForwardedOrigin.current?.scheme == "https" }
+    var cookieName: String { runtime.configuration.usesHTTPS ? "__Host-tessera_session" : "tessera_session" }
     var lifetime: TimeInterval { TimeInterval(runtime.configuration.sessionLifetime) }
     var storage: any TesseraStorage { runtime.storage }
 

@@ -10,7 +10,12 @@ struct TokenRoutes {
 
     func register(on router: Router<TesseraRequestContext>) {
         router.post("token") { request, context in
-            try await token(request, context: context)
+            do {
+                return try await token(request, context: context)
+            } catch let error as OAuthError {
+                runtime.metrics?.tokenError(code: error.code.rawValue)
+                throw error
+            }
         }
     }
 
