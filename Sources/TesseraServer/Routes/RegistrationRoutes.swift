@@ -19,7 +19,7 @@ struct RegistrationRoutes {
             var request = request
             let token = try BearerHeader.token(request)
             if token == nil, runtime.configuration.openRegistration {
-                let key = context.remoteAddress?.ipAddress ?? "unknown"
+                let key = context.clientIP
                 guard await limiter.allow(key) else {
                     throw OAuthError(.tooManyRequests, "Too many registrations from this address; retry in a minute.")
                 }

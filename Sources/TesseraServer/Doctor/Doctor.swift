@@ -1,0 +1,163 @@
+import Foundation
+import TesseraCore
+
+/// One result of `tessera doctor`.
+public struct DoctorFinding: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable, Comparable {
+        case error, warning, info
+
+        var rank: Int { self == .error ? 0 : self == .warning ? 1 : 2 }
+        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+    }
+
+    public var severity: Severity
+    /// The rule it rests on, e.g. `RFC 9700 §2.4`.
+    public var reference: String
+    /// What was found and what to do.
+    public var message: String
+
+    public init(_ severity: Severity, _ reference: String, _ message: String) {
+        self.severity = severity
+        self.reference = reference
+        self.message = message
+    }
+
+    /// `ERROR    RFC 9700 §2.4  client 'x' …`
+    public var description: String {
+        "\(severity.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0))\(reference): \(message)"
+    }
+}
+
+/// Checks a configuration and the registered clients and signing keys against the OAuth 2.0 Security Best
+/// Current Practice (RFC 9700) and related rules. Pure: the caller reads the database; nothing here does I/O.
+public enum Doctor {
+    /// What `check` looks at.
+    public struct Input: Sendable {
+        public var configuration: TesseraConfiguration
+        public var clients: [Client]
+        public var keys: [SigningKeyRecord]
+        public var now: Date
+
+        public init(configuration: TesseraConfiguration, clients: [Client], keys: [SigningKeyRecord], now: Date) {
+            self.configuration = configuration
+            self.clients = clients
+            self.keys = keys
+            self.now = now
+        }
+    }
+
+    /// Every finding, errors first. Errors are things RFC 9700 says MUST NOT be; warnings SHOULD NOT or weak
+    /// settings; info records what was checked and found in order.
+    public static func check(_ input: Input) -> [DoctorFinding] {
+        var findings: [DoctorFinding] = []
+        configurationFindings(input.configuration, into: &findings)
+        for client in input.clients.sorted(by: { $0.id < $1.id }) { clientFindings(client, into: &findings) }
+        keyFindings(input, into: &findings)
+        return findings.enumerated().sorted { ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset) }.map(\.element)
+    }
+
+    /// Whether any finding is an error (then `tessera doctor` exits 1).
+    public static func hasErrors(_ findings: [DoctorFinding]) -> Bool { findings.contains { $0.severity == .error } }
+
+    // MARK: Configuration
+
+    static func configurationFindings(_ configuration: TesseraConfiguration, into findings: inout [DoctorFinding]) {
+        let issuer = configuration.effectiveIssuer
+        if let url = URL(string: issuer), url.scheme == "http" {
+            if isLoopback(url.host) {
+                findings.append(.init(.info, "RFC 8414 §2", "issuer \(issuer) is http on loopback (fine for development only)"))
+            } else {
+                findings.append(.init(.error, "RFC 8414 §2, RFC 6749 §3.2",
+                                      "issuer \(issuer) is http off loopback: tokens and credentials would cross the network unencrypted; use an https issuer"))
+            }
+        }
+        if issuer.hasPrefix("https://"), configuration.tlsCert == nil, configuration.trustedProxies.isEmpty {
+            findings.append(.init(.info, "RFC 9700 §4.13",
+                                  "https issuer without --tls-cert: TLS is terminated by a proxy; list it with --trusted-proxy so client addresses are right"))
+        }
+        if let proxies = try? TrustedProxies(parsing: configuration.trustedProxies), proxies.ranges.contains(where: { $0.prefixLength == 0 }) {
+            findings.append(.init(.error, "RFC 9700 §4.13",
+                                  "trustedProxies contains a catch-all range: any client can forge X-Forwarded-For and X-Forwarded-Proto"))
+        }
+        if configuration.bcryptCost < 10 {
+            findings.append(.init(.error, "OWASP Password Storage", "bcryptCost \(configuration.bcryptCost) is below 10; use 10 or more (default 12)"))
+        }
+        if configuration.authorizationCodeLifetime > 60 {
+            findings.append(.init(.warning, "RFC 9700 §4.5, RFC 6749 §4.1.2",
+                                  "authorizationCodeLifetime is \(configuration.authorizationCodeLifetime) s; authorization codes should live at most 60 s"))
+        }
+        // Refresh tokens always rotate, with reuse detection revoking the family; nothing can turn it off.
+        findings.append(.init(.info, "RFC 9700 §2.2.2, §4.14.2",
+                              "refresh tokens are rotated on every use and reuse revokes the family (always on)"))
+        if configuration.accessTokenLifetime > 3600 {
+            findings.append(.init(.warning, "RFC 9700 §4.10",
+                                  "accessTokenLifetime is \(configuration.accessTokenLifetime) s; a stolen access token stays usable that long (keep it short, e.g. 900 s)"))
+        }
+        if configuration.openRegistration {
+            findings.append(.init(.warning, "RFC 7591 §3, §5",
+                                  "openRegistration is on: anyone can register clients (rate limited per IP); turn it off unless self-registering clients need it"))
+        }
+        if configuration.tokenRateLimit == 0 || configuration.loginRateLimit == 0 {
+            findings.append(.init(.warning, "RFC 6749 §10.10", "token or login rate limiting is off (tokenRateLimit/loginRateLimit 0)"))
+        }
+        if configuration.lockoutThreshold == 0 {
+            findings.append(.init(.warning, "RFC 6749 §10.10", "account lockout is off (lockoutThreshold 0): passwords can be guessed without limit"))
+        }
+        if configuration.keyRotationInterval == 0 {
+            findings.append(.init(.warning, "RFC 7517 §5 (key rotation)", "automatic signing key rotation is off (keyRotationInterval 0)"))
+        }
+    }
+
+    // MARK: Clients
+
+    static func clientFindings(_ client: Client, into findings: inout [DoctorFinding]) {
+        let name = "client '\(client.id)'"
+        if client.grantTypes.contains(.password) {
+            findings.append(.init(.error, "RFC 9700 §2.4",
+                                  "\(name) may use the resource owner password credentials grant, which MUST NOT be used; move it to the authorization code flow"))
+        }
+        if client.grantTypes.contains(.implicit) {
+            findings.append(.init(.error, "RFC 9700 §2.1.2",
+                                  "\(name) may use the implicit grant, which SHOULD NOT be used (tokens in the front channel); use the authorization code flow with PKCE"))
+        }
+        for uri in client.redirectURIs {
+            if uri.contains("*") {
+                findings.append(.init(.error, "RFC 9700 §2.1, §4.1.3",
+                                      "\(name) has wildcard redirect URI \(uri); redirect URIs MUST be compared by exact string matching"))
+            }
+            guard let components = URLComponents(string: uri), let scheme = components.scheme?.lowercased() else {
+                findings.append(.init(.error, "RFC 9700 §2.1", "\(name) has redirect URI \(uri) that is not an absolute URI"))
+                continue
+            }
+            if scheme == "http", !isLoopback(components.host) {
+                findings.append(.init(.error, "RFC 9700 §2.6",
+                                      "\(name) has http redirect URI \(uri) off loopback; authorization responses MUST NOT travel unencrypted (use https)"))
+            }
+        }
+    }
+
+    // MARK: Keys
+
+    static func keyFindings(_ input: Input, into findings: inout [DoctorFinding]) {
+        let interval = TimeInterval(input.configuration.keyRotationInterval)
+        let signing = input.keys.filter { $0.retiredAt == nil && $0.activatesAt <= input.now }
+        if input.keys.isEmpty {
+            findings.append(.init(.info, "RFC 7517 §5 (key rotation)", "no signing keys yet (the server creates them when it first starts)"))
+        }
+        guard interval > 0 else { return }
+        for key in signing where input.now.timeIntervalSince(key.activatesAt) > interval {
+            let days = Int(input.now.timeIntervalSince(key.activatesAt) / 86_400)
+            findings.append(.init(.warning, "RFC 7517 §5 (key rotation)",
+                                  "signing key \(key.kid) (\(key.algorithm.rawValue)) has signed for \(days) days, longer than keyRotationInterval; run `tessera keys rotate` or start the server"))
+        }
+    }
+
+    /// `localhost`, `127.0.0.0/8`, `::1` (RFC 8252 §7.3, §8.3).
+    static func isLoopback(_ host: String?) -> Bool {
+        guard var host = host?.lowercased() else { return false }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" || host.hasSuffix(".localhost") { return true }
+        guard let bytes = IPRange.parseAddress(host) else { return false }
+        return IPRange("127.0.0.0/8")!.contains(bytes) || IPRange("::1")!.contains(bytes)
+    }
+}
