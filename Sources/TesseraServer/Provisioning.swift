@@ -103,7 +103,7 @@ public struct Provisioning: Sendable {
 
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
                           requireConsent: Bool = true, id: String? = nil, resources: [String] = [],
-                          idTokenAlgorithm: SigningAlgorithm = .rs256) async throws -> NewClient {
+                          idTokenAlgorithm: SigningAlgorithm = .rs256, allowPasswordGrantWithMFA: Bool = false) async throws -> NewClient {
         guard !name.isEmpty, name.count <= 200 else { throw Invalid("client name must be 1–200 characters") }
         var grantTypes = Set<GrantType>()
         for grant in grants {
@@ -129,6 +129,7 @@ public struct Provisioning: Sendable {
                             authMethod: isPublic ? .none : .clientSecretBasic, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
                             redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now, resources: resources)
         client.idTokenAlgorithm = idTokenAlgorithm
+        client.allowPasswordGrantWithMFA = allowPasswordGrantWithMFA
         do {
             try await storage.insertClient(client)
         } catch let error as StoreError where error.kind == .conflict {

@@ -89,6 +89,8 @@ enum Schema {
         Migration(version: 8, name: "id_token_alg") { db in
             try await db.alter(table: "clients").column("id_token_alg", type: .text).run()
         },
+        // Issue 6: TOTP MFA, recovery codes, pending browser challenges, the client flag (SQLStore+MFA.swift).
+        Migration(version: 9, name: "mfa") { db in try await MFASchema.apply(db) },
     ]
 
     /// The newest schema version this build knows.

@@ -21,6 +21,7 @@ extension SQLStore {
                 .set("resources", to: resources)
                 .set("registration_token_digest", to: SQLBind(client.registrationTokenDigest?.hex))
                 .set("id_token_alg", to: client.idTokenAlgorithm.rawValue)
+                .set("allow_password_grant_with_mfa", to: client.allowPasswordGrantWithMFA ? 1 : 0)
                 .where("id", .equal, client.id)
                 .returning("id")
                 .all()

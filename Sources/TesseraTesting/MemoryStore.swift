@@ -19,6 +19,8 @@ public actor MemoryStore: TesseraStorage {
     var loginAttemptStates: [String: LoginAttemptState] = [:]
     var rateLimitCounters: [String: (windowStart: Date, count: Int)] = [:]
     var auditLog: [AuditEvent] = []
+    // MFA (MemoryStore+MFA.swift).
+    var mfa = MemoryMFAState()
 
     public init() {}
 

@@ -36,6 +36,11 @@ public enum StoreConformance {
         Check(name: "concurrent login failures all count", run: concurrentLoginFailuresAllCount),
         Check(name: "rate limit counters", run: rateLimitCounters),
         Check(name: "audit events", run: auditEvents),
+        // MFA (StoreConformance+MFA.swift)
+        Check(name: "MFA enrolment lifecycle", run: mfaEnrollmentLifecycle),
+        Check(name: "concurrent MFA uses have one winner", run: concurrentMFAUsesHaveOneWinner),
+        Check(name: "MFA challenges", run: mfaChallenges),
+        Check(name: "client MFA password grant flag", run: clientMFAPasswordGrantFlag),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

@@ -19,7 +19,7 @@ let isoFormatter: @Sendable (Date) -> String = { date in
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, Profile.self, Unlock.self])
+                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, Profile.self, Unlock.self, MFAReset.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user; the password is read from standard input.")
@@ -50,13 +50,13 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let (users, locked) = try await withProvisioning(common) { _, store, _ in
-                    (try await store.listUsers(), try await store.lockedLogins(at: Date()))
+                let (users, locked, mfaUsers) = try await withProvisioning(common) { _, store, _ in
+                    (try await store.listUsers(), try await store.lockedLogins(at: Date()), try await store.mfaEnabledUserIDs())
                 }
                 let lockedUntil = Dictionary(locked.map { ($0.username, $0.lockedUntil ?? Date()) }, uniquingKeysWith: max)
                 for user in users {
                     let lock = lockedUntil[user.username].map { "\tlocked until \(isoFormatter($0))" } ?? ""
-                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tscopes=\(user.allowedScopes)\tcreated=\(isoFormatter(user.createdAt))\(lock)")
+                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tmfa=\(mfaUsers.contains(user.id) ? "on" : "off")\tscopes=\(user.allowedScopes)\tcreated=\(isoFormatter(user.createdAt))\(lock)")
                 }
                 if users.isEmpty { print("no users") }
                 let known = Set(users.map(\.username))
@@ -138,6 +138,9 @@ struct ClientCommand: AsyncParsableCommand {
             if SigningAlgorithm(rawValue: idTokenAlgorithm.uppercased()) == nil { throw ValidationError("--id-token-alg must be RS256 or ES256") }
         }
         @Flag(help: "Print the RFC 7591 client information response as JSON.") var json = false
+        @Flag(name: .customLong("allow-mfa-password-grant"),
+              help: "Let users with two-factor authentication use the password grant through this client (with an `otp` parameter).")
+        var allowMFAPasswordGrant = false
         @Option(name: .customLong("resource"), help: "A resource indicator (RFC 8707) the client may request tokens for (repeatable).")
         var resources: [String] = []
         @Option(name: .customLong("id-token-alg"), help: "How this client's ID tokens are signed: RS256 (default) or ES256.")
@@ -147,11 +150,12 @@ struct ClientCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let (name, grants, scopes, redirectURIs, isPublic, requireConsent) = (self.name, self.grants, self.scopes, self.redirectURIs, self.public, self.requireConsent)
                 let resources = self.resources
+                let allowMFAPasswordGrant = self.allowMFAPasswordGrant
                 let idTokenAlgorithm = SigningAlgorithm(rawValue: self.idTokenAlgorithm.uppercased()) ?? .rs256
                 let created = try await withProvisioning(common) { provisioning, store, _ in
                     let created = try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
                                                                    isPublic: isPublic, requireConsent: requireConsent, resources: resources,
-                                                                   idTokenAlgorithm: idTokenAlgorithm)
+                                                                   idTokenAlgorithm: idTokenAlgorithm, allowPasswordGrantWithMFA: allowMFAPasswordGrant)
                     try await store.insertAuditEvents([AuditEvent(.clientRegistered, at: Date(), clientID: created.client.id,
                                                                   detail: ["source": "cli", "grant_types": created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")])])
                     return created

@@ -11,6 +11,7 @@ public struct PasswordGrant: GrantHandler {
         let password = try request.required("password")
         let requested = try request.requestedScopes()
         let user = try await UserAuthenticator(services: services).authenticate(username: username, password: password, clientID: client.id)
+        try await MFAService(services: services).checkPasswordGrant(user: user, client: client, otp: request.parameters["otp"])
         let scopes = try services.scopePolicy.grant(requested: requested, clientAllowed: client.allowedScopes, userAllowed: user.allowedScopes)
         let now = services.clock.now
         let audience = try services.audience(for: request, client: client)
@@ -56,7 +57,9 @@ public struct UserAuthenticator: Sendable {
             try await countFailure(username: username, at: now, clientID: clientID, subject: user.id)
             throw failure
         }
-        if let attempts, attempts.failures > 0 || attempts.lockedUntil != nil {
+        // With MFA on, the counter is cleared only once the second factor is right (MFAService.verify).
+        let secondFactorDue = try await services.storage.mfaEnrollment(userID: user.id)?.confirmed == true
+        if let attempts, attempts.failures > 0 || attempts.lockedUntil != nil, !secondFactorDue {
             try await services.storage.clearLoginAttempts(username: username)
         }
         if services.passwords.needsRehash(user.passwordHash) {
@@ -64,12 +67,13 @@ public struct UserAuthenticator: Sendable {
             let upgraded = try await services.passwords.hash(password)
             try await services.storage.updatePasswordHash(userID: user.id, hash: upgraded)
         }
-        services.audit.record(AuditEvent(.loginSucceeded, at: now, clientID: clientID, subject: user.id))
+        services.audit.record(AuditEvent(.loginSucceeded, at: now, clientID: clientID, subject: user.id,
+                                         detail: secondFactorDue ? ["mfa": "pending"] : [:]))
         return user
     }
 
     /// Counts a failed login and locks the username once the policy's threshold is reached.
-    private func countFailure(username: String, at now: Date, clientID: String?, subject: String?) async throws {
+    func countFailure(username: String, at now: Date, clientID: String?, subject: String?) async throws {
         let lockout = services.settings.lockout
         guard lockout.isEnabled else { return }
         let failures = try await services.storage.recordLoginFailure(username: username, at: now, window: lockout.window)

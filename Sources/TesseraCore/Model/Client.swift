@@ -27,6 +27,9 @@ public struct Client: Sendable, Hashable {
     public var registrationTokenDigest: Data? = nil
     /// How this client's ID tokens are signed (OIDC Registration `id_token_signed_response_alg`): RS256 by default.
     public var idTokenAlgorithm: SigningAlgorithm = .rs256
+    /// Whether users with MFA may still use the password grant through this client (then with an `otp` parameter).
+    /// Off by default: such users must use the authorization code flow.
+    public var allowPasswordGrantWithMFA: Bool = false
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
                 allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,

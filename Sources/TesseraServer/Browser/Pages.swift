@@ -29,7 +29,7 @@ enum Pages {
 
     static let library: MustacheLibrary = {
         var templates: [String: MustacheTemplate] = [:]
-        for (name, source) in sources {
+        for (name, source) in sources.merging(mfaSources, uniquingKeysWith: { first, _ in first }) {
             // The sources are constants; a syntax error is a programming error caught by the route tests.
             templates[name] = try! MustacheTemplate(string: source)
         }
@@ -142,6 +142,7 @@ enum Pages {
         <td><form method="post" action="/account/revoke"><input type="hidden" name="csrf_token" value="{{csrf}}">
         <input type="hidden" name="client_id" value="{{clientID}}"><button type="submit" id="revoke-{{clientID}}" class="secondary">Revoke</button></form></td></tr>{{/grants}}
         </tbody></table>{{/hasGrants}}
+        {{> account-mfa}}
         <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" id="logout-submit" class="secondary">Sign out</button></form>
         </main>
         """,

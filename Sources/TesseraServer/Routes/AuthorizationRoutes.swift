@@ -25,6 +25,7 @@ struct AuthorizationRoutes {
         router.post("consent") { request, _ in try await consent(request) }
         router.get("account") { request, _ in try await account(request) }
         router.post("account/revoke") { request, _ in try await revoke(request) }
+        MFARoutes(runtime: runtime).register(on: router)
         router.get("static/tessera.css") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/css; charset=utf-8"
@@ -110,6 +111,9 @@ struct AuthorizationRoutes {
             return loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
                                  error: "The username or password is incorrect.", status: .unauthorized, redirectURI: pending)
         }
+        if let challenge = try await MFARoutes(runtime: runtime).challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
+            return challenge
+        }
         let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session)
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
     }
@@ -161,6 +165,10 @@ struct AuthorizationRoutes {
         guard let user = try await endpoint.signedInUser(session), let session else {
             return Pages.redirect("/login?return_to=%2Faccount")
         }
+        return try await accountPage(user: user, session: session)
+    }
+
+    func accountPage(user: User, session: BrowserSession, mfaError: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         var grants: [[String: Any]] = []
         for consent in try await runtime.storage.consents(subject: user.id) {
             // A deleted client's consent is meaningless (its tokens are gone with it): hide it.
@@ -172,9 +180,12 @@ struct AuthorizationRoutes {
             if consent.updatedAt != consent.grantedAt { row["updatedAt"] = Self.format(consent.updatedAt) }
             grants.append(row)
         }
-        return Pages.response("account", title: "Your account", [
+        var context: [String: Any] = [
             "username": user.username, "grants": grants, "hasGrants": !grants.isEmpty, "csrf": session.csrfToken,
-        ])
+            "mfaEnabled": try await MFAService(services: runtime.services).isEnabled(userID: user.id),
+        ]
+        if let mfaError { context["mfaError"] = mfaError }
+        return Pages.response("account", title: "Your account", context, status: status)
     }
 
     func revoke(_ http: Request) async throws -> Response {
