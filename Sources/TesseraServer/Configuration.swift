@@ -46,8 +46,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var initialAccessTokenLifetime: Int = 86_400
     /// Open registrations allowed per IP address per minute. Default `10`. Env `TESSERA_REGISTRATION_RATE_LIMIT`.
     public var registrationRateLimit: Int = 10
-    /// Requests to `/token` and `/introspect` allowed per client (HTTP Basic) or else per IP address, per
-    /// `rateLimitWindow`, counted in the database across nodes. `0` turns it off. Default `600`. Env `TESSERA_TOKEN_RATE_LIMIT`.
+    /// Requests to `/token` and `/introspect` allowed per authenticated client (HTTP Basic) or else per IP
+    /// address, per `rateLimitWindow`, counted in memory on each node (N nodes admit up to N × this). `0` turns it off. Default `600`. Env `TESSERA_TOKEN_RATE_LIMIT`.
     public var tokenRateLimit: Int = 600
     /// The fixed window of `tokenRateLimit`, in seconds. Default `10`. Env `TESSERA_RATE_LIMIT_WINDOW`.
     public var rateLimitWindow: Int = 10

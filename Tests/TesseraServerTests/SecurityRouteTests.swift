@@ -44,6 +44,30 @@ struct SecurityRouteTests {
         }
     }
 
+    @Test("failed client authentication counts against the IP address, never against the client's window")
+    func wrongSecretCountsPerIP() async throws {
+        let clock = FixedClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let harness = try await ServerHarness.make(clock: clock) { $0.tokenRateLimit = 3; $0.rateLimitWindow = 10 }
+        let forged = "Basic " + Data("svc:wrong-secret".utf8).base64EncodedString()
+        try await harness.test { client in
+            for _ in 0..<3 {
+                let wrong = try await client.postForm("grant_type=client_credentials", authorization: forged)
+                #expect(wrong.status == .unauthorized)
+            }
+            let limited = try await client.postForm("grant_type=client_credentials", authorization: forged)
+            limited.expectOAuthError(.tooManyRequests, "too_many_requests")
+            #expect(limited.headers[.retryAfter] == "10")
+            // A new window: the client's own window was never touched by the forged requests.
+            clock.advance(by: 10)
+            for _ in 0..<3 {
+                let ok = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
+                #expect(ok.status == .ok)
+            }
+            let clientLimited = try await client.postForm("grant_type=client_credentials", authorization: harness.basic)
+            clientLimited.expectOAuthError(.tooManyRequests, "too_many_requests")
+        }
+    }
+
     @Test("the login form is limited per IP address")
     func loginRateLimit() async throws {
         let harness = try await ServerHarness.make { $0.loginRateLimit = 2 }

@@ -1,7 +1,8 @@
 """Rate limits and per-account lockout (issue 6).
 
 On one node: `/token` over its limit answers 429 `too_many_requests` with `Retry-After`, then
-recovers. On two nodes sharing one PostgreSQL (`TESSERA_TEST_POSTGRES_URL`): failures on either
+recovers; limits are node-local, and a wrong client secret counts against the caller's IP address,
+never against the client's own window. On two nodes sharing one PostgreSQL (`TESSERA_TEST_POSTGRES_URL`): failures on either
 node lock the account on both, and `tessera user unlock` lifts it everywhere.
 """
 
@@ -38,6 +39,36 @@ def test_token_rate_limit_is_429_with_retry_after_then_recovers(start_tessera):
     assert 1 <= retry_after <= 2
     time.sleep(retry_after + 0.1)
     assert post_token(server, {"grant_type": "client_credentials"}, auth).status_code == 200
+
+
+def _post_from(source_ip: str, url: str, form: dict, auth: tuple[str, str]) -> int:
+    """POSTs a form from a chosen loopback source address (Linux routes all of 127/8 to lo)."""
+    import base64
+    import http.client
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10, source_address=(source_ip, 0))
+    basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    connection.request("POST", parsed.path, urllib.parse.urlencode(form),
+                       {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Basic " + basic})
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_wrong_secret_cannot_exhaust_a_clients_window(start_tessera):
+    # Failed authentications count per IP address; a client's window counts only its authenticated requests.
+    server = start_tessera({"TESSERA_TOKEN_RATE_LIMIT": "3", "TESSERA_RATE_LIMIT_WINDOW": "600"})
+    client = server.add_client()
+    form = {"grant_type": "client_credentials"}
+    try:
+        attacker = [_post_from("127.0.0.2", server.token_endpoint, form, (client.client_id, "wrong")) for _ in range(6)]
+    except OSError:
+        pytest.skip("no second loopback address to send from")
+    assert attacker[:3] == [401, 401, 401] and attacker[3:] == [429, 429, 429], attacker
+    legit = [_post_from("127.0.0.1", server.token_endpoint, form, (client.client_id, client.client_secret)) for _ in range(4)]
+    assert legit == [200, 200, 200, 429], legit
 
 
 @pytest.mark.skipif(not ADMIN_URL, reason="TESSERA_TEST_POSTGRES_URL is not set")

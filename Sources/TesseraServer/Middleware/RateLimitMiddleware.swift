@@ -3,29 +3,60 @@ import HTTPTypes
 import Hummingbird
 import TesseraCore
 
-/// Rate limits shared across nodes (counters in the database, one upsert per limited request):
-/// `/token` and `/introspect` per client (HTTP Basic) or else per IP address, `POST /login` and open
-/// `POST /register` per IP address. Over the limit: 429 `too_many_requests` with `Retry-After`.
+/// Node-local rate limits (``LocalRateLimiter``; a cluster of N nodes admits up to N × each limit).
+///
+/// - `/token` and `/introspect`: a request that names a client in HTTP Basic is counted against that
+///   client **only once the client has authenticated** (any answer but 401); a failed authentication, or
+///   a request without Basic credentials, is counted against the caller's IP address. So a wrong secret
+///   can never use up a client's window. Both windows are checked before the request runs; counting
+///   after it means up to one request per concurrent connection may pass the limit, which is harmless.
+/// - `POST /login` and open `POST /register`: per IP address, counted before the request runs.
+///
+/// Over the limit: 429 `too_many_requests` with `Retry-After`.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
     let runtime: TesseraRuntime
+    let limiter: LocalRateLimiter
+
+    init(runtime: TesseraRuntime, limiter: LocalRateLimiter = LocalRateLimiter()) {
+        self.runtime = runtime
+        self.limiter = limiter
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, let (name, limit) = limit(for: request.uri.path) else { return try await next(request, context) }
-        let ip = context.remoteAddress?.ipAddress ?? "unknown"
-        var key = "\(name):ip:\(ip)"
-        if name != "login", name != "register", let header = request.headers[.authorization],
-           let credentials = try? BasicCredentials.parse(authorization: header) {
-            key = "\(name):client:\(credentials.id)"
-        }
         if name == "register", request.headers[.authorization] != nil { return try await next(request, context) }
-        if let retryAfter = try await limit.hit(key, store: runtime.storage, at: runtime.clock.now) {
-            context.logger.notice("rate limited", metadata: ["oauth.endpoint": .string(name)])
-            return OAuthErrorMiddleware<Context>.response(
-                for: OAuthError(.tooManyRequests, "Too many requests; retry after \(retryAfter) seconds."),
-                extraHeaders: [.retryAfter: String(retryAfter)])
+        let ipKey = "\(name):ip:\(context.clientIP)"
+        let now = runtime.clock.now
+        guard name == "token" || name == "introspect" else {
+            if let retryAfter = limiter.hit(ipKey, limit: limit, at: now) { return tooManyRequests(name, retryAfter, context) }
+            return try await next(request, context)
         }
-        return try await next(request, context)
+        var clientKey: String?
+        if let header = request.headers[.authorization], let credentials = try? BasicCredentials.parse(authorization: header) {
+            clientKey = "\(name):client:\(credentials.id)"
+        }
+        if let retryAfter = limiter.check(ipKey, limit: limit, at: now) ?? clientKey.flatMap({ limiter.check($0, limit: limit, at: now) }) {
+            return tooManyRequests(name, retryAfter, context)
+        }
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // Errors become responses in OAuthErrorMiddleware, outside this one: invalid_client is a failed authentication.
+            let failedAuthentication = (error as? OAuthError)?.code == .invalidClient
+            limiter.hit(!failedAuthentication ? clientKey ?? ipKey : ipKey, limit: limit, at: now)
+            throw error
+        }
+        limiter.hit(response.status != .unauthorized ? clientKey ?? ipKey : ipKey, limit: limit, at: now)
+        return response
+    }
+
+    private func tooManyRequests(_ name: String, _ retryAfter: Int, _ context: Context) -> Response {
+        context.logger.notice("rate limited", metadata: ["oauth.endpoint": .string(name)])
+        return OAuthErrorMiddleware<Context>.response(
+            for: OAuthError(.tooManyRequests, "Too many requests; retry after \(retryAfter) seconds."),
+            extraHeaders: [.retryAfter: String(retryAfter)])
     }
 
     private func limit(for path: String) -> (String, RateLimit)? {
