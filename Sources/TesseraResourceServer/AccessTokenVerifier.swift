@@ -31,6 +31,8 @@ public struct AccessTokenVerifier: Sendable {
         public var leeway: Duration
         /// Tokens longer than this many bytes are rejected unparsed. Default 16 KiB.
         public var maximumTokenLength: Int
+        /// How many verified tokens ``VerifiedTokenCache`` remembers; `0` turns the cache off. Default 10,000.
+        public var verifiedTokenCacheSize: Int
 
         /// Creates a configuration.
         public init(
@@ -38,13 +40,15 @@ public struct AccessTokenVerifier: Sendable {
             audience: String? = nil,
             allowedAlgorithms: Set<JWSAlgorithm> = [.es256, .rs256],
             leeway: Duration = .seconds(10),
-            maximumTokenLength: Int = 16 * 1024
+            maximumTokenLength: Int = 16 * 1024,
+            verifiedTokenCacheSize: Int = 10_000
         ) {
             self.issuer = issuer
             self.audience = audience
             self.allowedAlgorithms = allowedAlgorithms
             self.leeway = leeway
             self.maximumTokenLength = maximumTokenLength
+            self.verifiedTokenCacheSize = verifiedTokenCacheSize
         }
     }
 
@@ -52,6 +56,8 @@ public struct AccessTokenVerifier: Sendable {
     public let configuration: Configuration
     /// The issuer's keys.
     public let keys: JWKSCache
+    /// Tokens that passed verification (``VerifiedTokenCache``); `nil` when turned off.
+    public let cache: VerifiedTokenCache?
     private let now: @Sendable () -> Date
 
     /// Creates a verifier over an existing key cache.
@@ -62,6 +68,7 @@ public struct AccessTokenVerifier: Sendable {
     public init(configuration: Configuration, keys: JWKSCache, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
         self.keys = keys
+        self.cache = configuration.verifiedTokenCacheSize > 0 ? VerifiedTokenCache(capacity: configuration.verifiedTokenCacheSize) : nil
         self.now = now
     }
 
@@ -85,12 +92,27 @@ public struct AccessTokenVerifier: Sendable {
     }
 
     /// Verifies a compact JWT access token.
+    ///
+    /// A token verified before is answered from ``cache`` after re-checking its `exp` against the clock
+    /// and that its signing key is still published (see ``VerifiedTokenCache``).
     /// - Returns: The verified token.
     /// - Throws: ``TokenVerificationError``, and nothing else.
     public func verify(_ token: some StringProtocol) async throws -> AccessToken {
         let now = self.now()
         guard token.utf8.count <= self.configuration.maximumTokenLength else {
             throw TokenVerificationError(.malformed, "The access token is too long")
+        }
+        let cacheKey = self.cache.map { _ in VerifiedTokenCache.key(token) }
+        if let cache = self.cache, let cacheKey, let entry = cache.entry(for: cacheKey) {
+            guard now.timeIntervalSince(entry.token.expiresAt) < self.configuration.leeway.timeInterval else {
+                cache.remove(cacheKey)
+                throw TokenVerificationError(.expired, "The access token expired")
+            }
+            if self.keys.isCurrent(kid: entry.kid, algorithm: entry.algorithm, now: now) {
+                return entry.token
+            }
+            // The key left the key set, or the key set is due for a refresh: verify in full.
+            cache.remove(cacheKey)
         }
         let jws = try CompactJWS(token)
 
@@ -122,7 +144,11 @@ public struct AccessTokenVerifier: Sendable {
         } catch {
             throw TokenVerificationError(.malformed, "The access token's payload is not a JSON object")
         }
-        return try self.validate(claims, now: now)
+        let verified = try self.validate(claims, now: now)
+        if let cache = self.cache, let cacheKey {
+            cache.insert(VerifiedTokenCache.Entry(token: verified, kid: kid, algorithm: algorithm), for: cacheKey)
+        }
+        return verified
     }
 
     private func validate(_ claims: [String: ClaimValue], now: Date) throws -> AccessToken {

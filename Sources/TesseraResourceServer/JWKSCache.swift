@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import Logging
+import Synchronization
 
 /// A cache of an issuer's public signing keys, refreshed on demand.
 ///
@@ -34,7 +35,14 @@ public actor JWKSCache {
     private let configuration: Configuration
     private let logger: Logger
 
-    private var snapshot: KeySnapshot?
+    private var snapshot: KeySnapshot? {
+        didSet {
+            let published = self.snapshot.map { (Set($0.keys.keys), $0.fetchedAt) }
+            self.published.withLock { $0 = published }
+        }
+    }
+    /// The key IDs and fetch time of ``snapshot``, readable without an actor hop (see ``isCurrent(kid:algorithm:now:)``).
+    private nonisolated let published = Mutex<(ids: Set<KeyID>, fetchedAt: Date)?>(nil)
     private var lastAttempt: Date?
     private var isRefreshing = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -93,6 +101,18 @@ public actor JWKSCache {
         }
         if let error = await self.performRefresh(now: now) {
             throw error
+        }
+    }
+
+    /// Whether the key `kid` for `algorithm` is in the current, fresh key set — without an actor hop, for
+    /// ``VerifiedTokenCache`` hits. `false` when the key was removed by a refresh, or when the key set is
+    /// older than ``Configuration/maximumKeyAge`` (the caller then verifies in full, which refreshes it).
+    public nonisolated func isCurrent(kid: String, algorithm: JWSAlgorithm, now: Date) -> Bool {
+        self.published.withLock { published in
+            guard let published else { return false }
+            let age = now.timeIntervalSince(published.fetchedAt)
+            guard age >= 0, age < self.configuration.maximumKeyAge.timeInterval else { return false }
+            return published.ids.contains(KeyID(kid: kid, algorithm: algorithm.name))
         }
     }
 
