@@ -111,7 +111,7 @@ public enum Doctor {
     // MARK: Clients
 
     static func clientFindings(_ client: Client, into findings: inout [DoctorFinding]) {
-        let name = "client '\(client.id)'"
+        let name = "client '\(client.name)' (\(client.id))"
         if client.grantTypes.contains(.password) {
             findings.append(.init(.error, "RFC 9700 §2.4",
                                   "\(name) may use the resource owner password credentials grant, which MUST NOT be used; move it to the authorization code flow"))
