@@ -136,6 +136,20 @@ struct MFATests {
         #expect(try await mfa.completeChallenge(sessionDigest: session, code: generator.code(at: core.clock.now)) == nil, "expired after 5 minutes")
     }
 
+    @Test("amr: pwd+otp only for sign-ins after MFA was confirmed")
+    func amr() async throws {
+        let core = try await CoreHarness()
+        let user = try await core.addUser()
+        let mfa = MFAService(services: core.services)
+        let before = core.clock.now
+        #expect(try await mfa.authenticationMethods(userID: user.id, authTime: before) == ["pwd"])
+        core.clock.advance(by: 5)
+        _ = try await enrolled(core, user)
+        #expect(try await mfa.authenticationMethods(userID: user.id, authTime: before) == ["pwd"], "the enrolling session signed in with a password only")
+        core.clock.advance(by: 5)
+        #expect(try await mfa.authenticationMethods(userID: user.id, authTime: core.clock.now) == ["pwd", "otp"])
+    }
+
     @Test("disable needs a code; an admin reset needs none")
     func disable() async throws {
         let audit = RecordingAuditSink()

@@ -99,6 +99,19 @@ struct MFARouteTests {
             #expect(full != pending)
             let consent = try await client.get(returnTo, cookie: full)
             #expect(consent.html.contains(#"id="consent-allow""#))
+            var fields: [(String, String)] = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")]
+            for name in ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] {
+                fields.append((name, try #require(consent.hidden(name), "\(name)")))
+            }
+            let allowed = try await client.postPage("/consent", formEncode(fields), cookie: full)
+            let location = try #require(allowed.location)
+            let code = try #require(queryItems(location)["code"])
+            let token = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
+                                                              ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+            let idToken = try #require(token.json["id_token"] as? String)
+            let payload = try #require(Data(base64URLEncoded: String(idToken.split(separator: ".")[1])))
+            let claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+            #expect(claims["amr"] as? [String] == ["pwd", "otp"], "RFC 8176 methods of an MFA sign-in")
 
             // A recovery code works once.
             var login = try await Self.passwordStep(client)

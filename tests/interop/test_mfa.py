@@ -8,6 +8,8 @@ A TOTP time step works once (RFC 6238 §5.2), so the second TOTP login waits for
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -123,7 +125,21 @@ def test_mfa_enrol_login_recovery_codes_and_reset(tessera, browser, callback):  
     wait_for(browser, EC.element_to_be_clickable((By.ID, "consent-allow"))).click()
     final = landed(browser, redirect_uri)
     token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
-    assert token["access_token"] and token["id_token"]
+    payload = token["id_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["amr"] == ["pwd", "otp"]
+
+    # A client allowed to (`--allow-mfa-password-grant`) gets tokens only with a valid `otp`. The step
+    # just used is spent; the next one is inside the ±1 window already.
+    legacy = json.loads(tessera.cli("client", "add", "legacy", "--grant", "password", "--scope", "read",
+                                    "--allow-mfa-password-grant", "--json").stdout)
+    grant = {"grant_type": "password", "username": user.username, "password": user.password, "scope": "read"}
+    auth = (legacy["client_id"], legacy["client_secret"])
+    missing = requests.post(tessera.token_endpoint, data=grant, auth=auth, timeout=5)
+    assert missing.status_code == 400 and "otp" in missing.json()["error_description"]
+    granted = requests.post(tessera.token_endpoint, data={**grant, "otp": totp.at(time.time() + 30)}, auth=auth, timeout=5)
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["access_token"]
 
     # An administrator removes MFA: the next login needs the password only.
     assert "removed" in tessera.cli("user", "mfa-reset", user.username).stdout

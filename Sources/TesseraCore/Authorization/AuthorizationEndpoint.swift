@@ -114,7 +114,8 @@ public struct AuthorizationEndpoint: Sendable {
             if request.responseType == .idTokenToken {
                 let idToken = try await IDTokenMinter(issuer: issuer, lifetime: idTokenLifetime, keys: services.accessTokens.keys,
                                                 algorithm: request.client.idTokenAlgorithm)
-                    .mint(subject: user.id, clientID: request.client.id, nonce: request.nonce, authTime: authTime, now: now, accessToken: access.token)
+                    .mint(subject: user.id, clientID: request.client.id, nonce: request.nonce, authTime: authTime, now: now, accessToken: access.token,
+                          amr: try await MFAService(services: services).authenticationMethods(userID: user.id, authTime: authTime))
                 parameters.append(("id_token", idToken))
             }
         }

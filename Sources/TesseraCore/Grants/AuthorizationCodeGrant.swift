@@ -74,7 +74,8 @@ public struct AuthorizationCodeGrant: GrantHandler {
             idToken = try await IDTokenMinter(issuer: services.settings.issuer, lifetime: services.settings.idTokenLifetime, keys: services.accessTokens.keys,
                                                 algorithm: client.idTokenAlgorithm)
                 .mint(subject: record.subject, clientID: client.id, nonce: record.nonce, authTime: record.authTime, now: now,
-                      accessToken: access.token)
+                      accessToken: access.token,
+                      amr: try await MFAService(services: services).authenticationMethods(userID: record.subject, authTime: record.authTime))
         }
         services.audit.record(AuditEvent(.tokenIssued, at: now, clientID: client.id, subject: record.subject,
                                          detail: ["grant_type": grantType.rawValue, "scope": record.scopes.description]))

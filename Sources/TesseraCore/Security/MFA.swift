@@ -37,6 +37,14 @@ public struct MFAService: Sendable {
         try await storage.mfaEnrollment(userID: userID)?.confirmed == true
     }
 
+    /// The `amr` of a browser sign-in at `authTime` (RFC 8176): `["pwd", "otp"]` when the user's MFA was on
+    /// by then (every later sign-in passed the TOTP step), else `["pwd"]`.
+    public func authenticationMethods(userID: String, authTime: Date?) async throws -> [String] {
+        guard let authTime, let enrollment = try await storage.mfaEnrollment(userID: userID), enrollment.confirmed,
+              let confirmedAt = enrollment.confirmedAt, confirmedAt <= authTime else { return ["pwd"] }
+        return ["pwd", "otp"]
+    }
+
     // MARK: Enrolment
 
     /// Starts (or restarts) an enrolment: a new secret, not active until confirmed.

@@ -17,9 +17,11 @@ public struct IDTokenClaims: JWTPayload, Equatable {
     public var atHash: String?
     /// Left half of SHA-256 of the code (OIDC Core §3.3.2.11).
     public var cHash: String?
+    /// Authentication methods references (OIDC Core §2, RFC 8176): `pwd`, plus `otp` after a TOTP step.
+    public var amr: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case iss, sub, aud, exp, iat, nonce, azp
+        case iss, sub, aud, exp, iat, nonce, azp, amr
         case authTime = "auth_time"
         case atHash = "at_hash"
         case cHash = "c_hash"
@@ -52,7 +54,7 @@ public struct IDTokenMinter: Sendable {
     }
 
     public func mint(subject: String, clientID: String, nonce: String?, authTime: Date?, now: Date,
-                     accessToken: String? = nil, code: String? = nil) async throws -> String {
+                     accessToken: String? = nil, code: String? = nil, amr: [String]? = nil) async throws -> String {
         let set = try keys.current
         guard let kid = set.activeKids[algorithm] else {
             throw OAuthError(.serverError, "No active signing key.", underlying: "no active \(algorithm.rawValue) key")
@@ -62,7 +64,7 @@ public struct IDTokenMinter: Sendable {
             iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: subject), aud: AudienceClaim(value: [clientID]),
             exp: ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: issuedAt),
             authTime: authTime.map { Int($0.timeIntervalSince1970) }, nonce: nonce, azp: clientID,
-            atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash))
+            atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash), amr: amr)
         let header: JWTHeader = ["typ": .string("JWT"), "alg": .string(algorithm.rawValue)]
         return try await set.collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
     }
