@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Resources/swagger-ui")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -40,5 +40,6 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     OpenIDRoutes(runtime: runtime).register(on: router)
     HealthRoutes(runtime: runtime).register(on: router)
     if let metrics = runtime.metrics { MetricsRoutes(runtime: runtime, metrics: metrics).register(on: router) }
+    DocsRoutes(runtime: runtime).register(on: router)
     return router
 }

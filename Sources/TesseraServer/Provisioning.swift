@@ -165,14 +165,21 @@ public struct Provisioning: Sendable {
         public let clientSecret: String
     }
 
-    /// Provisions (or re-provisions with fresh secrets) a demo user and a demo confidential client.
-    public func provisionDemo() async throws -> DemoCredentials {
+    /// Provisions (or re-provisions with fresh secrets) a demo user and a demo confidential client, and
+    /// with an `issuer`, the public client `tessera-docs` that Swagger UI at `/docs` authorizes as.
+    public func provisionDemo(issuer: String? = nil) async throws -> DemoCredentials {
         let username = "demo"
         let password = Secrets.random(bytes: 12)
         if try await storage.user(username: username) != nil {
             try await setPassword(username: username, password: password)
         } else {
-            try await addUser(username: username, password: password, scopes: ["read", "write"])
+            try await addUser(username: username, password: password, scopes: ["openid", "profile", "email", "read", "write"])
+        }
+        if let issuer {
+            _ = try await storage.deleteClient(id: DocsRoutes.clientID)
+            _ = try await addClient(name: "API documentation (Swagger UI)", grants: ["authorization_code"],
+                                    scopes: ["openid", "profile", "email", "read", "write"],
+                                    redirectURIs: [DocsRoutes.redirectURI(issuer: issuer)], isPublic: true, id: DocsRoutes.clientID)
         }
         let clientID = "demo-client"
         _ = try await storage.deleteClient(id: clientID)

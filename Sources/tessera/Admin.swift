@@ -145,16 +145,19 @@ struct ClientCommand: AsyncParsableCommand {
         var resources: [String] = []
         @Option(name: .customLong("id-token-alg"), help: "How this client's ID tokens are signed: RS256 (default) or ES256.")
         var idTokenAlgorithm: String = "RS256"
+        @Option(name: .customLong("id"), help: "The client_id (default: random), e.g. tessera-docs for Swagger UI at /docs.")
+        var id: String?
 
         func run() async throws {
             try await reportingErrors {
                 let (name, grants, scopes, redirectURIs, isPublic, requireConsent) = (self.name, self.grants, self.scopes, self.redirectURIs, self.public, self.requireConsent)
                 let resources = self.resources
                 let allowMFAPasswordGrant = self.allowMFAPasswordGrant
+                let id = self.id
                 let idTokenAlgorithm = SigningAlgorithm(rawValue: self.idTokenAlgorithm.uppercased()) ?? .rs256
                 let created = try await withProvisioning(common) { provisioning, store, _ in
                     let created = try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
-                                                                   isPublic: isPublic, requireConsent: requireConsent, resources: resources,
+                                                                   isPublic: isPublic, requireConsent: requireConsent, id: id, resources: resources,
                                                                    idTokenAlgorithm: idTokenAlgorithm, allowPasswordGrantWithMFA: allowMFAPasswordGrant)
                     try await store.insertAuditEvents([AuditEvent(.clientRegistered, at: Date(), clientID: created.client.id,
                                                                   detail: ["source": "cli", "grant_types": created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")])])

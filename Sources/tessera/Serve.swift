@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
                 let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store, logger: logger,
                                                             readiness: { try await store.ping() })
                 if demo {
-                    let credentials = try await Provisioning(storage: store, passwords: runtime.services.passwords).provisionDemo()
+                    let credentials = try await Provisioning(storage: store, passwords: runtime.services.passwords).provisionDemo(issuer: configuration.effectiveIssuer)
                     printDemo(credentials, issuer: configuration.effectiveIssuer)
                 }
                 logger.info("Tessera listening", metadata: ["issuer": .string(configuration.effectiveIssuer),
@@ -66,6 +66,7 @@ struct Serve: AsyncParsableCommand {
           curl -s -u '\(demo.clientID):\(demo.clientSecret)' -d grant_type=password -d username=\(demo.username) -d 'password=\(demo.password)' -d 'scope=read write' \(issuer)/token
 
         Public keys: \(issuer)/jwks.json   Metadata: \(issuer)/.well-known/oauth-authorization-server
+        API documentation: \(issuer)/docs (Authorize as the demo user with the public client tessera-docs)
 
         """)
         fflush(nil)

@@ -62,6 +62,9 @@ struct OAuthErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         if error.code == .invalidClient {
             headers[.wwwAuthenticate] = #"Basic realm="tessera", charset="UTF-8""#
         }
+        if error.code == .tooManyRequests, headers[.retryAfter] == nil {
+            headers[.retryAfter] = "60"  // RFC 6585 §4: tell the client when to retry (limiters' window)
+        }
         if error.code == .invalidToken, headers[.wwwAuthenticate] == nil {
             // RFC 6750 §3: a bearer-protected endpoint names the scheme and the error.
             headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#

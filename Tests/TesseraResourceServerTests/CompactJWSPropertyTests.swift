@@ -1,0 +1,106 @@
+import Foundation
+import JWTKit
+import Testing
+
+import TesseraResourceServer
+
+/// Property tests for JWT parsing and verification (RFC 7515 compact serialization, RFC 9068): random
+/// bytes and segments never crash and never verify; no single-bit change of a valid token verifies.
+/// Seeded and deterministic.
+@Suite("JWT parsing (properties)")
+struct CompactJWSPropertyTests {
+    let issuer: TestIssuer
+    let verifier: AccessTokenVerifier
+
+    init() async throws {
+        issuer = try await TestIssuer.make()
+        verifier = makeVerifier(fetcher: FakeJWKSFetcher(issuer.jwks()))
+    }
+
+    @Test("random strings and random three-segment tokens are refused, never crash")
+    func randomTokens() async throws {
+        var random = JWSRandom(seed: 0x1A7)
+        let header = base64URL(Data(#"{"alg":"ES256","kid":"ec-1","typ":"at+jwt"}"#.utf8))
+        for iteration in 0..<3_000 {
+            let token: String
+            switch iteration % 4 {
+            case 0: token = String(decoding: random.bytes(maxCount: 200), as: UTF8.self)
+            case 1: token = [random.base64URL(maxLength: 60), random.base64URL(maxLength: 120), random.base64URL(maxLength: 90)].joined(separator: ".")
+            case 2: token = [header, base64URL(random.bytes(maxCount: 80)), base64URL(random.bytes(maxCount: 64))].joined(separator: ".")
+            default: token = (0..<random.int(in: 0...5)).map { _ in random.base64URL(maxLength: 20) }.joined(separator: random.bool() ? "." : "..")
+            }
+            await #expect(throws: (any Error).self, "\(token)") { _ = try await verifier.verify(token) }
+        }
+    }
+
+    @Test("base64url decoding accepts exactly the canonical encoding")
+    func base64URLCanonical() {
+        var random = JWSRandom(seed: 0xB64)
+        for _ in 0..<5_000 {
+            let bytes = random.bytes(maxCount: 40)
+            let encoded = Base64URL.encode(bytes)
+            #expect(Base64URL.decode(Array(encoded.utf8)) == bytes)
+            #expect(Base64URL.decode(Array((encoded + "=").utf8)) == nil)
+            let noise = Array(random.base64URL(maxLength: 30).utf8) + (random.bool() ? [random.bytes(maxCount: 1).first ?? 0x2B] : [])
+            if let decoded = Base64URL.decode(noise) {
+                #expect(Base64URL.encode(decoded) == String(decoding: noise, as: UTF8.self))
+            }
+        }
+    }
+
+    @Test("no single-bit flip of a valid ES256 or RS256 token verifies", arguments: ["ES256", "RS256"])
+    func bitFlips(alg: String) async throws {
+        var random = JWSRandom(seed: alg == "ES256" ? 0xE5256 : 0x45256)
+        let token = alg == "ES256" ? try issuer.token() : try issuer.rsaToken()
+        _ = try await verifier.verify(token)  // the original is valid
+        var bytes = Array(token.utf8)
+        for _ in 0..<1_500 {
+            let index = random.int(in: 0...(bytes.count - 1))
+            let bit = UInt8(1) << UInt8(random.int(in: 0...7))
+            bytes[index] ^= bit
+            let mutated = String(decoding: bytes, as: UTF8.self)
+            await #expect(throws: (any Error).self, "flip \(bit) at \(index)") { _ = try await verifier.verify(mutated) }
+            bytes[index] ^= bit
+        }
+    }
+
+    @Test("a valid token's segments recombined or truncated never verify")
+    func recombined() async throws {
+        var random = JWSRandom(seed: 0x5E6)
+        let first = try issuer.token()
+        let second = try issuer.token { $0["sub"] = "mallory" }
+        let a = first.split(separator: ".").map(String.init)
+        let b = second.split(separator: ".").map(String.init)
+        #expect(a.count == 3 && b.count == 3)
+        for _ in 0..<500 {
+            let mixed = [random.bool() ? a[0] : b[0], a[1], b[2]].joined(separator: ".")
+            await #expect(throws: (any Error).self) { _ = try await verifier.verify(mixed) }
+            let cut = random.int(in: 0...(first.utf8.count - 2))
+            let truncated = String(first.utf8.prefix(cut))!
+            await #expect(throws: (any Error).self) { _ = try await verifier.verify(truncated) }
+        }
+    }
+}
+
+/// SplitMix64 with byte and base64url generators.
+struct JWSRandom: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func int(in range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
+    mutating func bool() -> Bool { Bool.random(using: &self) }
+    mutating func bytes(maxCount: Int) -> [UInt8] { (0..<int(in: 0...maxCount)).map { _ in UInt8.random(in: 0...255, using: &self) } }
+
+    mutating func base64URL(maxLength: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        return String((0..<int(in: 0...maxLength)).map { _ in alphabet[int(in: 0...(alphabet.count - 1))] })
+    }
+}
