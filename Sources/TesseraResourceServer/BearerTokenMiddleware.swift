@@ -116,8 +116,18 @@ public enum BearerCredentials: Equatable, Sendable {
         while let last = credentials.last, last == " " || last == "\t" { credentials = credentials.dropLast() }
         guard !credentials.isEmpty else { return .empty }
         // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-        let body = credentials.utf8.reversed().drop(while: { $0 == UInt8(ascii: "=") })
-        guard !body.isEmpty, body.allSatisfy(Self.isB64TokenCharacter) else { return .malformed }
+        // One forward pass (reversed UTF-8 views index slowly): characters, then only padding.
+        var characters = 0
+        var inPadding = false
+        for byte in credentials.utf8 {
+            if byte == UInt8(ascii: "=") {
+                inPadding = true
+            } else {
+                guard !inPadding, Self.isB64TokenCharacter(byte) else { return .malformed }
+                characters += 1
+            }
+        }
+        guard characters > 0 else { return .malformed }
         return .token(credentials)
     }
 

@@ -96,6 +96,7 @@ struct LifecycleTests {
         let own = try await h.token([("grant_type", "client_credentials")], basic: rs)
         #expect(try await introspect(h, own.accessToken, as: svc).active)
         _ = try await h.storage.deleteClient(id: rs.id)
+        h.clock.advance(by: IntrospectionCache.defaultRecheckInterval) // introspection re-checks the database this often
         #expect(try await introspect(h, own.accessToken, as: svc) == .inactive, "RFC 7592 §2.3: a deleted client's tokens die")
     }
 

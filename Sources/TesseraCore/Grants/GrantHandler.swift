@@ -20,6 +20,8 @@ public struct GrantServices: Sendable {
     public let scopePolicy: ScopePolicy
     public let audit: any AuditSink
     public let logger: Logger
+    /// Node-local introspection cache, shared by every copy of these services (see `IntrospectionCache`).
+    public let introspectionCache = IntrospectionCache()
 
     public init(settings: OAuthSettings, clock: any TimeSource, storage: any TesseraStorage, accessTokens: AccessTokenMinter,
                 passwords: any PasswordHasher, audit: any AuditSink, logger: Logger = Logger(label: "tessera.oauth")) {

@@ -43,6 +43,10 @@ public struct IntrospectionResponse: Sendable, Codable, Equatable {
 /// client and must be able to check the tokens presented to it (the RFC's intent; Hydra does the same).
 /// **Refresh tokens** are only reported to the client they were issued to; for anyone else they are
 /// `{"active": false}`, since only their owner ever holds them legitimately.
+///
+/// Access tokens go through a node-local ``IntrospectionCache``: a revocation on this node answers
+/// `active: false` at once; one on another node, or a deleted client, within
+/// ``IntrospectionCache/recheckInterval`` (2 s by default).
 public struct IntrospectionEndpoint: Sendable {
     public let services: GrantServices
     public let reader: IssuedAccessTokenReader
@@ -67,13 +71,42 @@ public struct IntrospectionEndpoint: Sendable {
     }
 
     /// `nil` when `token` is not one of our JWTs; `.inactive` when it is but is expired or revoked.
+    ///
+    /// Uses ``GrantServices/introspectionCache``: a token seen before skips the signature check while its
+    /// key is published, and the database (revocation list, client) is asked at most once per
+    /// ``IntrospectionCache/recheckInterval`` per token; revocations made on this node apply at once.
     func accessToken(_ token: String) async throws -> IntrospectionResponse? {
-        guard let claims = await reader.read(token) else { return nil }
+        let cache = services.introspectionCache
+        let key = IntrospectionCache.key(token)
         let now = services.clock.now
-        guard claims.exp.value > now else { return .inactive }
-        guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value) else { return .inactive }
-        // RFC 7592 §2.3: deleting a client invalidates the access tokens issued to it.
-        guard try await services.storage.client(id: claims.clientID) != nil else { return .inactive }
+        var entry = cache.entry(key)
+        if let cached = entry, (try? services.accessTokens.keys.current.records.contains { $0.kid == cached.kid }) != true {
+            cache.remove(key) // its signing key is gone: verify afresh (and fail)
+            entry = nil
+        }
+        let claims: IssuedAccessTokenClaims
+        if let entry {
+            claims = entry.claims
+        } else {
+            guard let read = await reader.read(token) else { return nil }
+            claims = read
+        }
+        guard claims.exp.value > now else {
+            cache.remove(key)
+            return .inactive
+        }
+        guard !cache.isRevokedLocally(jti: claims.jti.value) else { return .inactive }
+        if entry == nil || !cache.isFresh(entry!, now: now) {
+            guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value),
+                  // RFC 7592 §2.3: deleting a client invalidates the access tokens issued to it.
+                  try await services.storage.client(id: claims.clientID) != nil else {
+                cache.remove(key)
+                return .inactive
+            }
+            if let kid = entry?.kid ?? jwsKeyID(token) {
+                cache.store(IntrospectionCache.Entry(claims: claims, kid: kid, checkedAt: now), for: key)
+            }
+        }
         return IntrospectionResponse(active: true, scope: claims.scope, clientID: claims.clientID, sub: claims.sub.value,
                                      exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
                                      iss: claims.iss.value, aud: claims.aud.value, tokenType: "access_token", jti: claims.jti.value)

@@ -63,6 +63,7 @@ public struct RevocationEndpoint: Sendable {
         let now = services.clock.now
         guard claims.exp.value > now else { return nil } // already dead: nothing to remember
         try await services.storage.revokeAccessToken(jti: claims.jti.value, clientID: client.id, expiresAt: claims.exp.value, at: now)
+        services.introspectionCache.revoked(jti: claims.jti.value, expiresAt: claims.exp.value, now: now)
         services.audit.record(AuditEvent(.tokenRevoked, at: now, clientID: client.id, subject: claims.sub.value,
                                          detail: ["token_type": "access_token"]))
         return .accessToken(jti: claims.jti.value)
