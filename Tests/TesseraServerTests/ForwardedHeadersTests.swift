@@ -1,4 +1,9 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import TesseraCore
 import TesseraServer
 import Testing
 
@@ -96,5 +101,37 @@ struct ForwardedHeadersTests {
         #expect(throws: TesseraConfiguration.Invalid("TLS certificate \(file.path) is not a PEM certificate chain")) {
             try tlsConfiguration(certificate: file.path, key: file.path)
         }
+    }
+}
+
+@Suite("Trusted proxies over a real connection")
+struct ForwardedHeadersLiveTests {
+    func auditIPs(_ harness: ServerHarness) async throws -> [String?] {
+        let sink = try #require(harness.runtime.services.audit as? BufferedAuditSink)
+        try await sink.flush()
+        return try await harness.store.auditEvents(AuditEventFilter(kind: .tokenIssued)).map { $0.detail["client_ip"] }
+    }
+
+    func issue(_ harness: ServerHarness, forwardedFor: String) async throws {
+        let app = Application(router: buildRouter(runtime: harness.runtime))
+        try await app.test(.live) { client in
+            var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .authorization: harness.basic]
+            headers[HTTPField.Name("X-Forwarded-For")!] = forwardedFor
+            let response = try await client.execute(uri: "/token", method: .post, headers: headers,
+                                                    body: ByteBuffer(string: "grant_type=client_credentials"))
+            #expect(response.status == .ok)
+        }
+    }
+
+    @Test("From a trusted peer the forwarded client is audited; from any other peer the TCP peer is")
+    func auditedAddress() async throws {
+        let trusted = try await ServerHarness.make { $0.trustedProxies = ["127.0.0.1", "::1"] }
+        try await issue(trusted, forwardedFor: "6.6.6.6, 198.51.100.23")
+        #expect(try await auditIPs(trusted) == ["198.51.100.23"])
+
+        let untrusted = try await ServerHarness.make { $0.trustedProxies = ["10.0.0.1"] }
+        try await issue(untrusted, forwardedFor: "198.51.100.23")
+        let ips = try await auditIPs(untrusted)
+        #expect(ips == ["127.0.0.1"] || ips == ["::1"], "\(ips)")
     }
 }
