@@ -30,6 +30,8 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     router.add(middleware: ForwardedHeadersMiddleware(configuration: runtime.configuration))
     router.add(middleware: SecurityHeadersMiddleware(https: runtime.configuration.usesHTTPS))
     router.add(middleware: OAuthErrorMiddleware())
+    let routeTable = RouteTable()
+    router.add(middleware: MethodNotAllowedMiddleware(routes: routeTable))
     router.add(middleware: RateLimitMiddleware(runtime: runtime))
     TokenRoutes(runtime: runtime).register(on: router)
     DiscoveryRoutes(runtime: runtime).register(on: router)
@@ -41,5 +43,6 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     HealthRoutes(runtime: runtime).register(on: router)
     if let metrics = runtime.metrics { MetricsRoutes(runtime: runtime, metrics: metrics).register(on: router) }
     DocsRoutes(runtime: runtime).register(on: router)
+    routeTable.load(router)
     return router
 }

@@ -95,6 +95,23 @@ struct DocsRouteTests {
         }
     }
 
+    @Test("a known path with another method answers 405 with Allow; an unknown path stays 404")
+    func methodNotAllowed() async throws {
+        let harness = try await ServerHarness.make()
+        try await harness.test { client in
+            let trace = try await client.execute(uri: "/token", method: .init("TRACE")!)
+            trace.expectOAuthError(.methodNotAllowed, "invalid_request")
+            #expect(trace.headers[.allow] == "POST")
+            let put = try await client.execute(uri: "/register/some-client", method: .patch)
+            #expect(put.status == .methodNotAllowed)
+            #expect(put.headers[.allow] == "DELETE, GET, PUT")
+            let userinfo = try await client.execute(uri: "/userinfo", method: .delete)
+            #expect(userinfo.headers[.allow] == "GET, POST")
+            let missing = try await client.execute(uri: "/no-such-thing", method: .delete)
+            missing.expectOAuthError(.notFound, "not_found")
+        }
+    }
+
     @Test("the demo provisions the public docs client with the docs redirect URI")
     func demoDocsClient() async throws {
         let harness = try await ServerHarness.make()
