@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Address to listen on (default 127.0.0.1; env TESSERA_HOST).") var host: String?
     @Option(help: "Port to listen on (default 8080; env TESSERA_PORT).") var port: Int?
-    @Option(help: "Issuer URL (default http://HOST:PORT; env TESSERA_ISSUER).") var issuer: String?
+    @Option(help: "Issuer URL (default http://HOST:PORT, https with --tls-cert; env TESSERA_ISSUER).") var issuer: String?
     @Flag(help: "Provision a demo user and client with fresh credentials and print them.") var demo = false
     @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key; env TESSERA_TLS_CERT).") var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert (env TESSERA_TLS_KEY).") var tlsKey: String?

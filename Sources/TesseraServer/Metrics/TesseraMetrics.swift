@@ -35,7 +35,7 @@ public final class TesseraMetrics: Sendable {
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
                                       .seconds(5), .seconds(10)]
-    static let knownMethods: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .delete, .patch, .options]
+    static let otherMethod = HTTPRequest.Method("OTHER")!
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -52,8 +52,12 @@ public final class TesseraMetrics: Sendable {
 
     /// One finished HTTP request. `route` is the matched route template (`nil`: no route matched).
     public func recordRequest(route: String?, method: HTTPRequest.Method, status: Int, duration: Duration) {
-        let key = HTTPKey(route: route.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched",
-                          method: Self.knownMethods.contains(method) ? method : .init("OTHER")!, status: status)
+        let known: Bool
+        switch method {
+        case .get, .post, .head, .put, .delete, .patch, .options: known = true
+        default: known = false
+        }
+        let key = HTTPKey(route: route.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched", method: known ? method : Self.otherMethod, status: status)
         let series = http.withLock { table in
             if let series = table[key] { return series }
             let labels = [("route", key.route), ("method", key.method.rawValue), ("status", String(key.status))]
