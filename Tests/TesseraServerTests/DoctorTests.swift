@@ -63,6 +63,13 @@ struct DoctorTests {
         #expect(warnings.contains { $0.contains("openRegistration") })
         #expect(warnings.contains { $0.contains("rotation is off") })
 
+        var mismatch = TesseraConfiguration()
+        mismatch.tlsCert = "/c.pem"
+        mismatch.tlsKey = "/k.pem"
+        #expect(check(mismatch).allSatisfy { $0.severity == .info }, "default issuer follows TLS")
+        mismatch.issuer = "http://127.0.0.1:8443"
+        #expect(check(mismatch).contains { $0.severity == .warning && $0.message.contains("serves TLS but the issuer") })
+
         var loopback = TesseraConfiguration()
         loopback.issuer = "http://localhost:9000"
         #expect(!Doctor.hasErrors(check(loopback)))

@@ -71,6 +71,9 @@ public enum Doctor {
                                       "issuer \(issuer) is http off loopback: tokens and credentials would cross the network unencrypted; use an https issuer"))
             }
         }
+        if issuer.hasPrefix("http://"), configuration.tlsCert != nil {
+            findings.append(.init(.warning, "RFC 8414 §2", "Tessera serves TLS but the issuer \(issuer) is http; set an https issuer"))
+        }
         if issuer.hasPrefix("https://"), configuration.tlsCert == nil, configuration.trustedProxies.isEmpty {
             findings.append(.init(.info, "RFC 9700 §4.13",
                                   "https issuer without --tls-cert: TLS is terminated by a proxy; list it with --trusted-proxy so client addresses are right"))
