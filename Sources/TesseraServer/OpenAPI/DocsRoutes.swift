@@ -37,12 +37,16 @@ struct DocsRoutes {
             JSON.response(data: json, cacheControl: "no-cache")
         }
         let assets = SwaggerUIAssets.shared
+        if assets == nil {
+            runtime.logger.warning("Swagger UI files not found next to the tessera binary (tessera_TesseraServer.resources); /docs answers 404")
+        }
         let csp = Self.contentSecurityPolicy(issuer: issuer)
         let prefix = URLComponents(string: issuer)?.path ?? ""
         let index = Data(Self.indexHTML(prefix: prefix).utf8)
         let initializer = Data(Self.initializerJS(prefix: prefix, issuer: issuer).utf8)
         router.get("docs") { _, _ in
-            guard assets != nil else { throw OAuthError(OAuthError.Code(rawValue: "not_found"), "Swagger UI's files are not installed next to the tessera binary.") }
+            // Without the resource bundle next to the binary there is nothing to serve (logged at start-up).
+            guard assets != nil else { throw HTTPError(.notFound) }
             return Self.file(index, type: "text/html; charset=utf-8", csp: csp, cache: "no-cache")
         }
         router.get("docs/swagger-initializer.js") { _, _ in

@@ -78,6 +78,7 @@ extension OpenAPIDocument {
                     "refresh_token": ["type": "string", "minLength": 1, "description": "refresh_token: the refresh token."],
                     "username": ["type": "string", "minLength": 1, "description": "password: the resource owner's username."],
                     "password": ["type": "string", "minLength": 1, "description": "password: the resource owner's password.", "format": "password"],
+                    "otp": ["type": "string", "minLength": 1, "description": "password: a TOTP or recovery code, for a user with MFA at a client allowed to (`--allow-mfa-password-grant`)."],
                     "scope": ["type": "string", "minLength": 1, "description": "Space-separated scopes (RFC 6749 §3.3)."],
                     "resource": ["type": "string", "minLength": 1, "description": "A resource indicator (RFC 8707), an absolute URI."],
                     "client_id": ["type": "string", "minLength": 1, "description": "Public clients and client_secret_post."],
