@@ -68,6 +68,38 @@ def test_document_is_valid_openapi_3_1(tessera):
         assert path in document["paths"], path
 
 
+def test_documented_error_responses_really_happen(start_tessera):
+    """The rarer documented answers, provoked on purpose and checked against the served document:
+    429 with Retry-After, 413, 401 with WWW-Authenticate, 405 with Allow."""
+    import jsonschema
+
+    server = start_tessera({"TESSERA_OPEN_REGISTRATION": "true", "TESSERA_REGISTRATION_RATE_LIMIT": "2"})
+    document = requests.get(f"{server.url}/openapi.json", timeout=5).json()
+    error_schema = document["components"]["schemas"]["OAuthError"]
+
+    def check(response, status, header=None):
+        assert response.status_code == status, response.text
+        assert response.headers["Content-Type"].startswith("application/json")
+        jsonschema.validate(response.json(), error_schema)
+        assert str(status) in document["paths"][path][method]["responses"] or status == 405
+        if header:
+            assert response.headers.get(header), (header, dict(response.headers))
+
+    path, method = "/register", "post"
+    statuses = [requests.post(f"{server.url}/register", json={"client_name": "x", "grant_types": ["client_credentials"]}, timeout=5)
+                for _ in range(4)]
+    assert [r.status_code for r in statuses][:2] == [201, 201]
+    check(statuses[-1], 429, "Retry-After")
+    assert statuses[-1].headers["Retry-After"].isdigit()
+    path = "/token"
+    check(requests.post(f"{server.url}/token", data={"grant_type": "client_credentials", "pad": "a" * 70_000}, timeout=5), 413)
+    check(requests.post(f"{server.url}/token", data={"grant_type": "client_credentials"}, auth=("nobody", "wrong"), timeout=5),
+          401, "WWW-Authenticate")
+    wrong = requests.get(f"{server.url}/token", timeout=5)
+    check(wrong, 405, "Allow")
+    assert wrong.headers["Allow"] == "POST"
+
+
 def _toml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
