@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import NIOPosix
 import PostgresKit
 import SQLKit
@@ -20,6 +21,74 @@ public protocol SQLEngine: Sendable {
     func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
     /// Closes every connection.
     func shutdown() async
+    /// Runs a read through the engine's short-lived read cache, if it has one (see ``SQLiteEngine``);
+    /// engines without one just run `body`. Only results for which `shouldCache` holds are kept.
+    func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
+                                 _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
+}
+
+extension SQLEngine {
+    public func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
+                                        _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        try await withDatabase(body)
+    }
+}
+
+/// A small cache of read results for a single-node engine, invalidated by every local write.
+///
+/// An entry is used only while no write has completed through this engine since it was read (a write
+/// generation counter, bumped after each `withWriter`/`withTransaction`), and for at most `maximumAge`
+/// (monotonic time): the bound for writes made by *another process* on the same file, such as the
+/// `tessera` CLI. Bounded to `capacity` entries (cleared when full).
+final class ReadCache: Sendable {
+    private struct Entry {
+        let value: any Sendable
+        let generation: UInt64
+        let readAt: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var generation: UInt64 = 0
+        var entries: [String: Entry] = [:]
+    }
+
+    let capacity: Int
+    let maximumAge: Duration
+    private let state = Mutex(State())
+
+    init(capacity: Int = 1024, maximumAge: Duration = .seconds(1)) {
+        self.capacity = capacity
+        self.maximumAge = maximumAge
+    }
+
+    /// The write generation now; capture it *before* reading.
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Invalidates every entry (a write completed).
+    func bump() {
+        state.withLock { $0.generation &+= 1 }
+    }
+
+    func value<R: Sendable>(_ key: String, as type: R.Type) -> R? {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let entry = state.entries[key] else { return nil }
+            guard entry.generation == state.generation, now - entry.readAt < maximumAge, let value = entry.value as? R else {
+                state.entries[key] = nil
+                return nil
+            }
+            return value
+        }
+    }
+
+    func store(_ value: some Sendable, for key: String, generation: UInt64) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            guard generation == state.generation else { return }
+            if state.entries.count >= capacity { state.entries.removeAll() }
+            state.entries[key] = Entry(value: value, generation: generation, readAt: now)
+        }
+    }
 }
 
 /// Where the database lives, parsed from `--database` / `TESSERA_DATABASE`.
@@ -79,11 +148,16 @@ actor ConnectionLeases<Connection: Sendable> {
 /// queues them in Swift instead of busy-waiting inside SQLite, which would park sqlite-nio's
 /// blocking threads while the lock holder waits for one. `busy_timeout` still covers other processes
 /// (the CLI) writing the same file. Atomic writes run in `BEGIN IMMEDIATE` transactions.
+///
+/// SQLite is the single-node store, so ``cachedRead(key:_:)`` keeps hot rows (clients) in a
+/// ``ReadCache``: dropped by any write through this engine, and at most 1 second old, which bounds how
+/// late a change made by another process (the CLI) is seen. PostgreSQL (clusters) has no such cache.
 public final class SQLiteEngine: SQLEngine {
     public let name = "sqlite"
     private let readers: ConnectionLeases<SQLiteConnection>
     private let writer: ConnectionLeases<SQLiteConnection>
     private let logger: Logger
+    private let readCache = ReadCache()
 
     /// Opens (creating if needed) the database file.
     public static func open(path: String, connections: Int = 4, logger: Logger = Logger(label: "tessera.sqlite")) async throws -> SQLiteEngine {
@@ -120,12 +194,23 @@ public final class SQLiteEngine: SQLEngine {
         try await lease(readers) { try await body($0.sql(queryLogLevel: nil)) }
     }
 
+    public func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
+                                        _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        if let cached = readCache.value(key, as: R.self) { return cached }
+        let generation = readCache.generation
+        let value = try await withDatabase(body)
+        if shouldCache(value) { readCache.store(value, for: key, generation: generation) }
+        return value
+    }
+
     public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await lease(writer) { try await body($0.sql(queryLogLevel: nil)) }
+        defer { readCache.bump() }
+        return try await lease(writer) { try await body($0.sql(queryLogLevel: nil)) }
     }
 
     public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await lease(writer) { connection in
+        defer { readCache.bump() }
+        return try await lease(writer) { connection in
             let db = connection.sql(queryLogLevel: nil)
             try await db.raw("BEGIN IMMEDIATE").run()
             do {

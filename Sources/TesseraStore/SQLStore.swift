@@ -70,7 +70,8 @@ public final class SQLStore: TesseraStorage {
     // MARK: Clients
 
     public func client(id: String) async throws -> Client? {
-        try await engine.withDatabase { db in
+        // Found clients are cached briefly on SQLite, dropped by any local write (SQLEngine.cachedRead).
+        try await engine.cachedRead(key: "client:" + id, shouldCache: { $0 != nil }) { db in
             try await db.select().column("*").from("clients").where("id", .equal, id).first().map(Self.decodeClient)
         }
     }
