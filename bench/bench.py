@@ -119,7 +119,7 @@ class Bench:
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
         env.update({"TESSERA_DATABASE": self.database, "TESSERA_BCRYPT_COST": str(self.args.bcrypt_cost), "TESSERA_LOG_LEVEL": "warning",
-                    # Keep the shared rate limiter counting (its cost is part of /token) but never tripping.
+                    # Keep the (node-local, in-memory) rate limiter counting (its cost is part of /token) but never tripping.
                     "TESSERA_TOKEN_RATE_LIMIT": "1000000000", "TESSERA_LOGIN_RATE_LIMIT": "1000000000"})
         env.update(extra or {})
         return env
