@@ -69,7 +69,10 @@ public enum BasicCredentials {
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard let scheme = parts.first, scheme.lowercased() == "basic" else { return nil }
         let failure = OAuthError.invalidClient("Malformed HTTP Basic credentials.")
-        guard parts.count == 2, let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)) else { throw failure }
+        // Trim by hand: Foundation's trimmingCharacters bridges through NSString (a tenth of /introspect's CPU).
+        var encoded = parts.count == 2 ? parts[1].drop(while: { $0 == " " || $0 == "\t" }) : ""
+        while let last = encoded.last, last == " " || last == "\t" { encoded = encoded.dropLast() }
+        guard parts.count == 2, let decoded = Data(base64Encoded: String(encoded)) else { throw failure }
         guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { throw failure }
         let id: String
         let secret: String
