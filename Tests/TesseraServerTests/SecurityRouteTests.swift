@@ -97,3 +97,33 @@ struct SecurityConfigurationTests {
         }
     }
 }
+
+@Suite("LocalRateLimiter (node-local fixed windows)")
+struct LocalRateLimiterTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000) // a window boundary for 10 s windows
+    let limit = RateLimit(limit: 2, window: 10)
+
+    @Test("hits within the limit pass, the next one gets Retry-After until the window ends; check() never counts")
+    func fixedWindow() {
+        let limiter = LocalRateLimiter()
+        #expect(limiter.check("k", limit: limit, at: start) == nil)
+        #expect(limiter.hit("k", limit: limit, at: start) == nil)
+        #expect(limiter.hit("k", limit: limit, at: start.addingTimeInterval(1)) == nil)
+        #expect(limiter.check("k", limit: limit, at: start.addingTimeInterval(3)) == 7)
+        #expect(limiter.hit("k", limit: limit, at: start.addingTimeInterval(3)) == 7)
+        #expect(limiter.hit("other", limit: limit, at: start.addingTimeInterval(3)) == nil, "counted per key")
+        #expect(limiter.hit("k", limit: limit, at: start.addingTimeInterval(10)) == nil, "a new window restarts")
+    }
+
+    @Test("ended windows are purged, and the table never holds more than its capacity")
+    func bounded() {
+        let limiter = LocalRateLimiter(capacity: 3)
+        for key in ["a", "b", "c", "d", "e"] { limiter.hit(key, limit: limit, at: start) }
+        #expect(limiter.trackedKeys == 3)
+        #expect(limiter.overflowCount == 2, "keys beyond capacity are not tracked (allowed), never failing closed")
+        limiter.hit("f", limit: limit, at: start.addingTimeInterval(10))
+        #expect(limiter.trackedKeys == 1, "the ended window was purged")
+        limiter.purge(at: start.addingTimeInterval(20))
+        #expect(limiter.trackedKeys == 0)
+    }
+}
