@@ -68,7 +68,7 @@ struct SecurityRouteTests {
         }
     }
 
-    @Test("the login form is limited per IP address")
+    @Test("the login form and the MFA step share one limit per IP address")
     func loginRateLimit() async throws {
         let harness = try await ServerHarness.make { $0.loginRateLimit = 2 }
         try await harness.test { client in
@@ -79,6 +79,8 @@ struct SecurityRouteTests {
             let limited = try await client.postForm("username=alice&password=x", to: "/login")
             limited.expectOAuthError(.tooManyRequests, "too_many_requests")
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            let secondFactor = try await client.postForm("otp=123456", to: "/login/mfa")
+            secondFactor.expectOAuthError(.tooManyRequests, "too_many_requests")
         }
     }
 }

@@ -65,7 +65,8 @@ struct RateLimitMiddleware: RouterMiddleware {
         case "/token", "/introspect":
             guard configuration.tokenRateLimit > 0 else { return nil }
             return (String(path.dropFirst()), RateLimit(limit: configuration.tokenRateLimit, window: TimeInterval(configuration.rateLimitWindow)))
-        case "/login":
+        case "/login", "/login/mfa":
+            // One window per IP for both steps: password guesses and second-factor guesses share it.
             guard configuration.loginRateLimit > 0 else { return nil }
             return ("login", RateLimit(limit: configuration.loginRateLimit, window: 60))
         case "/register":
