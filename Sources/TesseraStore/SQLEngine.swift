@@ -25,6 +25,9 @@ public protocol SQLEngine: Sendable {
     /// engines without one just run `body`. Only results for which `shouldCache` holds are kept.
     func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
                                  _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
+    /// Drops every ``cachedRead(key:shouldCache:_:)`` result. The store calls it after each write to a
+    /// table whose rows it reads through the cache (clients, users); other writes leave the cache alone.
+    func invalidateCachedReads()
 }
 
 extension SQLEngine {
@@ -32,12 +35,14 @@ extension SQLEngine {
                                         _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await withDatabase(body)
     }
+
+    public func invalidateCachedReads() {}
 }
 
-/// A small cache of read results for a single-node engine, invalidated by every local write.
+/// A small cache of read results for a single-node engine, invalidated by every local write to a cached table.
 ///
-/// An entry is used only while no write has completed through this engine since it was read (a write
-/// generation counter, bumped after each `withWriter`/`withTransaction`), and for at most `maximumAge`
+/// An entry is used only while no such write has completed through this engine since it was read (a
+/// generation counter, bumped by ``SQLEngine/invalidateCachedReads()``), and for at most `maximumAge`
 /// (monotonic time): the bound for writes made by *another process* on the same file, such as the
 /// `tessera` CLI. Bounded to `capacity` entries (cleared when full).
 final class ReadCache: Sendable {
@@ -149,9 +154,11 @@ actor ConnectionLeases<Connection: Sendable> {
 /// blocking threads while the lock holder waits for one. `busy_timeout` still covers other processes
 /// (the CLI) writing the same file. Atomic writes run in `BEGIN IMMEDIATE` transactions.
 ///
-/// SQLite is the single-node store, so ``cachedRead(key:_:)`` keeps hot rows (clients) in a
-/// ``ReadCache``: dropped by any write through this engine, and at most 1 second old, which bounds how
-/// late a change made by another process (the CLI) is seen. PostgreSQL (clusters) has no such cache.
+/// SQLite is the single-node store, so ``cachedRead(key:_:)`` keeps hot rows (clients, users) in a
+/// ``ReadCache``: dropped by any write to those tables through this node's store, and at most 1 second
+/// old, which bounds how late a change made by another process (the CLI) is seen. Writes to other
+/// tables (refresh tokens, audit events) leave it intact, so a refresh or token load still hits it.
+/// PostgreSQL (clusters) has no such cache.
 public final class SQLiteEngine: SQLEngine {
     public let name = "sqlite"
     private let readers: ConnectionLeases<SQLiteConnection>
@@ -204,13 +211,15 @@ public final class SQLiteEngine: SQLEngine {
     }
 
     public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        defer { readCache.bump() }
-        return try await lease(writer) { try await body($0.sql(queryLogLevel: nil)) }
+        try await lease(writer) { try await body($0.sql(queryLogLevel: nil)) }
+    }
+
+    public func invalidateCachedReads() {
+        readCache.bump()
     }
 
     public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        defer { readCache.bump() }
-        return try await lease(writer) { connection in
+        try await lease(writer) { connection in
             let db = connection.sql(queryLogLevel: nil)
             try await db.raw("BEGIN IMMEDIATE").run()
             do {

@@ -238,6 +238,7 @@ extension SQLStore {
     }
 
     public func setUserProfile(userID: String, profile: UserProfile) async throws {
+        defer { engine.invalidateCachedReads() }
         try await engine.withWriter { db in
             let updated = try await db.update("users").set("name", to: SQLBind(profile.name)).set("email", to: SQLBind(profile.email))
                 .where("id", .equal, userID).returning("id").all()

@@ -8,6 +8,7 @@ extension SQLStore {
     public func updateClient(_ client: Client) async throws {
         let redirects = try Self.json(client.redirectURIs)
         let resources = try Self.json(client.resources)
+        defer { engine.invalidateCachedReads() }
         try await engine.withWriter { db in
             let updated = try await db.update("clients")
                 .set("name", to: client.name)

@@ -70,13 +70,14 @@ public final class SQLStore: TesseraStorage {
     // MARK: Clients
 
     public func client(id: String) async throws -> Client? {
-        // Found clients are cached briefly on SQLite, dropped by any local write (SQLEngine.cachedRead).
+        // Found clients are cached briefly on SQLite, dropped by any local client write (SQLEngine.cachedRead).
         try await engine.cachedRead(key: "client:" + id, shouldCache: { $0 != nil }) { db in
             try await db.select().column("*").from("clients").where("id", .equal, id).first().map(Self.decodeClient)
         }
     }
 
     public func insertClient(_ client: Client) async throws {
+        defer { engine.invalidateCachedReads() }
         try await engine.withWriter { db in
             if try await db.select().column("id").from("clients").where("id", .equal, client.id).first() != nil {
                 throw StoreError(.conflict, "A client with this id already exists.")
@@ -100,7 +101,8 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func deleteClient(id: String) async throws -> Bool {
-        try await engine.withTransaction { db in
+        defer { engine.invalidateCachedReads() }
+        return try await engine.withTransaction { db in
             // Everything issued to or remembered for the client goes with it.
             for table in ["refresh_tokens", "authorization_codes", "consents"] {
                 try await db.delete(from: table).where("client_id", .equal, id).run()
@@ -138,12 +140,14 @@ public final class SQLStore: TesseraStorage {
     }
 
     public func user(id: String) async throws -> User? {
-        try await engine.withDatabase { db in
+        // Cached like clients: the refresh grant reads the user (disabled?) on every rotation.
+        try await engine.cachedRead(key: "user:" + id, shouldCache: { $0 != nil }) { db in
             try await db.select().column("*").from("users").where("id", .equal, id).first().map(Self.decodeUser)
         }
     }
 
     public func insertUser(_ user: User) async throws {
+        defer { engine.invalidateCachedReads() }
         try await engine.withWriter { db in
             if try await db.select().column("id").from("users").where("username", .equal, user.username).first() != nil {
                 throw StoreError(.conflict, "A user with this username already exists.")
@@ -171,6 +175,7 @@ public final class SQLStore: TesseraStorage {
     }
 
     private func updateUser(_ id: String, _ change: @escaping @Sendable (SQLUpdateBuilder) -> SQLUpdateBuilder) async throws {
+        defer { engine.invalidateCachedReads() }
         try await engine.withWriter { db in
             let updated = try await change(db.update("users")).where("id", .equal, id).returning("id").all()
             if updated.isEmpty { throw StoreError(.notFound, "No such user.") }
