@@ -91,9 +91,14 @@ enum JSON {
     }
 
     static func response(data: Data, status: HTTPResponse.Status = .ok, cacheControl: String = "no-store") -> Response {
+        response(buffer: ByteBuffer(data: data), status: status, cacheControl: cacheControl)
+    }
+
+    /// A JSON body already written (see ``JSONObjectWriter``).
+    static func response(buffer: ByteBuffer, status: HTTPResponse.Status = .ok, cacheControl: String = "no-store") -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json;charset=UTF-8"
         headers[.cacheControl] = cacheControl
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
     }
 }

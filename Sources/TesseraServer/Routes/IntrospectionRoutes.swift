@@ -10,7 +10,7 @@ struct IntrospectionRoutes {
         router.post("introspect") { request, _ in
             var request = request
             let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, runtime: runtime)
-            return JSON.response(try await runtime.introspectionEndpoint.handle(tokenRequest))
+            return JSON.response(buffer: try await runtime.introspectionEndpoint.handle(tokenRequest).jsonBuffer)
         }
     }
 }

@@ -30,7 +30,7 @@ struct TokenRoutes {
         }
         let tokenRequest = try TokenRequest(parameters: parameters, basicCredentials: basic)
         let response = try await runtime.tokenEndpoint.handle(tokenRequest)
-        var http = JSON.response(response)
+        var http = JSON.response(buffer: response.jsonBuffer)
         http.headers[HTTPField.Name("Pragma")!] = "no-cache"
         return http
     }
