@@ -83,6 +83,58 @@ struct SecurityRouteTests {
             secondFactor.expectOAuthError(.tooManyRequests, "too_many_requests")
         }
     }
+
+    @Test("the login limit recovers when its one-minute window ends")
+    func loginRateLimitRecovers() async throws {
+        let clock = FixedClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let harness = try await ServerHarness.make(clock: clock) { $0.loginRateLimit = 2 }
+        try await harness.test { client in
+            for _ in 0..<2 { _ = try await client.postForm("username=alice&password=x", to: "/login") }
+            let limited = try await client.postForm("username=alice&password=x", to: "/login")
+            limited.expectOAuthError(.tooManyRequests, "too_many_requests")
+            #expect(limited.headers[.retryAfter] == "60")
+            clock.advance(by: 60)
+            let recovered = try await client.postForm("username=alice&password=x", to: "/login")
+            #expect(recovered.status != .tooManyRequests)
+        }
+    }
+
+    @Test("/introspect over the per-client limit is 429 with Retry-After, then recovers")
+    func introspectionRateLimit() async throws {
+        let clock = FixedClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let harness = try await ServerHarness.make(clock: clock) { $0.tokenRateLimit = 2; $0.rateLimitWindow = 5 }
+        try await harness.test { client in
+            for _ in 0..<2 {
+                let ok = try await client.postForm("token=not-a-token", to: "/introspect", authorization: harness.basic)
+                #expect(ok.status == .ok)
+            }
+            let limited = try await client.postForm("token=not-a-token", to: "/introspect", authorization: harness.basic)
+            limited.expectOAuthError(.tooManyRequests, "too_many_requests")
+            #expect(limited.headers[.retryAfter] == "5")
+            clock.advance(by: 5)
+            let recovered = try await client.postForm("token=not-a-token", to: "/introspect", authorization: harness.basic)
+            #expect(recovered.status == .ok)
+        }
+    }
+
+    @Test("open registration is limited per IP address, then recovers")
+    func openRegistrationRateLimit() async throws {
+        let clock = FixedClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let harness = try await ServerHarness.make(clock: clock) { $0.openRegistration = true; $0.registrationRateLimit = 2 }
+        let metadata = #"{"client_name":"mcp","redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none"}"#
+        try await harness.test { client in
+            for _ in 0..<2 {
+                let created = try await client.sendJSON(metadata, to: "/register")
+                #expect(created.status == .created)
+            }
+            let limited = try await client.sendJSON(metadata, to: "/register")
+            limited.expectOAuthError(.tooManyRequests, "too_many_requests")
+            #expect(limited.headers[.retryAfter] == "60")
+            clock.advance(by: 60)
+            let recovered = try await client.sendJSON(metadata, to: "/register")
+            #expect(recovered.status == .created)
+        }
+    }
 }
 
 @Suite("Security configuration")

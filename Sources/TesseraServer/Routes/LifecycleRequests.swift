@@ -32,27 +32,3 @@ enum BearerHeader {
         return token
     }
 }
-
-/// A per-key fixed-window counter (here: open registrations per IP address per minute). Node-local: it
-/// bounds abuse of one node; the shared, cross-node limiter of DESIGN.md can replace it later.
-actor FixedWindowRateLimiter {
-    let limit: Int
-    let window: TimeInterval
-    private var windows: [String: (start: Date, count: Int)] = [:]
-
-    init(limit: Int, window: TimeInterval) {
-        self.limit = limit
-        self.window = window
-    }
-
-    /// Counts one hit for `key`; `false` when the window's limit is already used up.
-    func allow(_ key: String, now: Date = Date()) -> Bool {
-        if windows.count > 10_000 { windows = windows.filter { now.timeIntervalSince($0.value.start) < window } }
-        var entry = windows[key] ?? (now, 0)
-        if now.timeIntervalSince(entry.start) >= window { entry = (now, 0) }
-        guard entry.count < limit else { return false }
-        entry.count += 1
-        windows[key] = entry
-        return true
-    }
-}

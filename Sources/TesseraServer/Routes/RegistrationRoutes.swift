@@ -3,27 +3,15 @@ import Hummingbird
 import TesseraCore
 
 /// `POST /register` (RFC 7591 §3) and `GET`/`PUT`/`DELETE /register/{client_id}` (RFC 7592 §2).
-/// Every decision is the core's `RegistrationEndpoint`; this type only decodes HTTP and rate limits open
-/// registration per IP address.
+/// Every decision is the core's `RegistrationEndpoint`; this type only decodes HTTP. Open registration
+/// (no initial access token) is rate limited per IP address by `RateLimitMiddleware`.
 struct RegistrationRoutes {
     let runtime: TesseraRuntime
-    let limiter: FixedWindowRateLimiter
-
-    init(runtime: TesseraRuntime) {
-        self.runtime = runtime
-        self.limiter = FixedWindowRateLimiter(limit: runtime.configuration.registrationRateLimit, window: 60)
-    }
 
     func register(on router: Router<TesseraRequestContext>) {
-        router.post("register") { request, context in
+        router.post("register") { request, _ in
             var request = request
             let token = try BearerHeader.token(request)
-            if token == nil, runtime.configuration.openRegistration {
-                let key = context.clientIP
-                guard await limiter.allow(key) else {
-                    throw OAuthError(.tooManyRequests, "Too many registrations from this address; retry in a minute.")
-                }
-            }
             let body = try await jsonBody(&request)
             let information = try await runtime.registrationEndpoint.register(json: body, initialAccessToken: token)
             return JSON.response(information, status: .created)
