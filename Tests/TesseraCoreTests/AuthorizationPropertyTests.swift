@@ -1,5 +1,6 @@
 import Foundation
 import TesseraCore
+import TesseraTesting
 import Testing
 
 /// Property tests for redirect URI matching (RFC 9700 §2.1, RFC 8252 §7.3) and PKCE (RFC 7636): seeded,
@@ -12,7 +13,7 @@ struct AuthorizationPropertyTests {
 
     @Test("exact match is reflexive, for public and confidential clients")
     func reflexive() {
-        var random = PropertyRandom(seed: 0x4EF1)
+        var random = SeededRandom(seed: 0x4EF1)
         for _ in 0..<Self.iterations {
             let uri = random.redirectURI()
             #expect(RedirectURIMatcher.match(uri, registered: [uri], isPublicClient: random.bool()) == uri)
@@ -23,7 +24,7 @@ struct AuthorizationPropertyTests {
 
     @Test("any single-character change of a registered non-loopback URI never matches")
     func mutationsNeverMatch() {
-        var random = PropertyRandom(seed: 0x3717A7E)
+        var random = SeededRandom(seed: 0x3717A7E)
         for _ in 0..<(Self.iterations * 2) {
             let registered = random.redirectURI(loopback: false)
             let mutated = random.mutate(registered)
@@ -35,7 +36,7 @@ struct AuthorizationPropertyTests {
 
     @Test("the loopback port exception holds only for public clients and http loopback literals")
     func loopbackPorts() {
-        var random = PropertyRandom(seed: 0x100B)
+        var random = SeededRandom(seed: 0x100B)
         for _ in 0..<Self.iterations {
             let host = ["127.0.0.1", "[::1]"][random.int(in: 0...1)]
             let path = random.path()
@@ -61,7 +62,7 @@ struct AuthorizationPropertyTests {
 
     @Test("random strings never crash the matcher and only match what is registered or a loopback twin")
     func randomStrings() {
-        var random = PropertyRandom(seed: 0xC0FFEE)
+        var random = SeededRandom(seed: 0xC0FFEE)
         for _ in 0..<(Self.iterations * 2) {
             let requested = random.bool() ? random.mutate(random.redirectURI()) : random.noise(maxLength: 60)
             let registered = (0..<random.int(in: 0...3)).map { _ in random.redirectURI() }
@@ -80,7 +81,7 @@ struct AuthorizationPropertyTests {
 
     @Test("well-formedness is exactly 43–128 unreserved characters")
     func verifierGrammar() {
-        var random = PropertyRandom(seed: 0x9C3E)
+        var random = SeededRandom(seed: 0x9C3E)
         let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".unicodeScalars)
         for _ in 0..<(Self.iterations * 2) {
             let length = random.int(in: 0...140)
@@ -102,7 +103,7 @@ struct AuthorizationPropertyTests {
 
     @Test("S256 round trip: a verifier proves its own challenge and no other")
     func s256RoundTrip() {
-        var random = PropertyRandom(seed: 0x5256)
+        var random = SeededRandom(seed: 0x5256)
         #expect(PKCE.challenge(for: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")  // RFC 7636 App. B
         for _ in 0..<Self.iterations {
             let verifier = random.verifier(length: random.int(in: 43...128))
@@ -122,7 +123,7 @@ struct AuthorizationPropertyTests {
 
     @Test("random verifiers and challenges never crash and never verify")
     func randomNeverVerifies() {
-        var random = PropertyRandom(seed: 0xF422)
+        var random = SeededRandom(seed: 0xF422)
         for _ in 0..<Self.iterations {
             let verifier = random.bool() ? random.noise(maxLength: 140) : random.verifier(length: random.int(in: 0...140))
             let challenge = random.bool() ? random.noise(maxLength: 60) : random.verifier(length: 43)
@@ -131,23 +132,7 @@ struct AuthorizationPropertyTests {
     }
 }
 
-/// SplitMix64 plus generators of URIs, verifiers and noise; deterministic for a seed.
-struct PropertyRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(in range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func bool() -> Bool { Bool.random(using: &self) }
-    mutating func pick<T>(_ values: [T]) -> T { values[int(in: 0...(values.count - 1))] }
-
+extension SeededRandom {
     mutating func word() -> String {
         String((0..<int(in: 1...8)).map { _ in pick(Array("abcdefghijklmnopqrstuvwxyz0123456789-_")) })
     }

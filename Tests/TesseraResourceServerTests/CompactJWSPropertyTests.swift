@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import TesseraTesting
 import Testing
 
 import TesseraResourceServer
@@ -19,7 +20,7 @@ struct CompactJWSPropertyTests {
 
     @Test("random strings and random three-segment tokens are refused, never crash")
     func randomTokens() async throws {
-        var random = JWSRandom(seed: 0x1A7)
+        var random = SeededRandom(seed: 0x1A7)
         let header = base64URL(Data(#"{"alg":"ES256","kid":"ec-1","typ":"at+jwt"}"#.utf8))
         for iteration in 0..<3_000 {
             let token: String
@@ -35,7 +36,7 @@ struct CompactJWSPropertyTests {
 
     @Test("base64url decoding accepts exactly the canonical encoding")
     func base64URLCanonical() {
-        var random = JWSRandom(seed: 0xB64)
+        var random = SeededRandom(seed: 0xB64)
         for _ in 0..<5_000 {
             let bytes = random.bytes(maxCount: 40)
             let encoded = Base64URL.encode(bytes)
@@ -50,7 +51,7 @@ struct CompactJWSPropertyTests {
 
     @Test("no single-bit flip of a valid ES256 or RS256 token verifies", arguments: ["ES256", "RS256"])
     func bitFlips(alg: String) async throws {
-        var random = JWSRandom(seed: alg == "ES256" ? 0xE5256 : 0x45256)
+        var random = SeededRandom(seed: alg == "ES256" ? 0xE5256 : 0x45256)
         let token = alg == "ES256" ? try issuer.token() : try issuer.rsaToken()
         _ = try await verifier.verify(token)  // the original is valid
         var bytes = Array(token.utf8)
@@ -66,7 +67,7 @@ struct CompactJWSPropertyTests {
 
     @Test("a valid token's segments recombined or truncated never verify")
     func recombined() async throws {
-        var random = JWSRandom(seed: 0x5E6)
+        var random = SeededRandom(seed: 0x5E6)
         let first = try issuer.token()
         let second = try issuer.token { $0["sub"] = "mallory" }
         let a = first.split(separator: ".").map(String.init)
@@ -82,23 +83,7 @@ struct CompactJWSPropertyTests {
     }
 }
 
-/// SplitMix64 with byte and base64url generators.
-struct JWSRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(in range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func bool() -> Bool { Bool.random(using: &self) }
-    mutating func bytes(maxCount: Int) -> [UInt8] { (0..<int(in: 0...maxCount)).map { _ in UInt8.random(in: 0...255, using: &self) } }
-
+extension SeededRandom {
     mutating func base64URL(maxLength: Int) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         return String((0..<int(in: 0...maxLength)).map { _ in alphabet[int(in: 0...(alphabet.count - 1))] })

@@ -1,6 +1,7 @@
 import Foundation
 import TesseraCore
 import TesseraServer
+import TesseraTesting
 import Testing
 
 /// Property tests for the HTTP parsers (form bodies, HTTP Basic credentials): seeded, deterministic
@@ -95,22 +96,7 @@ struct FormBodyPropertyTests {
     }
 }
 
-/// SplitMix64: a tiny deterministic generator so every run sees the same cases.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(in range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func byte() -> UInt8 { UInt8.random(in: 0...255, using: &self) }
-    mutating func bool() -> Bool { Bool.random(using: &self) }
+extension SeededRandom {
     mutating func hexDigit() -> Character { Array("0123456789abcdefABCDEF")[int(in: 0...21)] }
 
     /// Text from ASCII (with the form's special characters), Latin-1, CJK and emoji; never NUL.
