@@ -214,9 +214,16 @@ public final class SQLStore: TesseraStorage {
         }
     }
 
+    /// Two statements, no transaction: the successor is inserted first, then the conditional `UPDATE`
+    /// claims the presented token — the atomic step: only one statement can move `rotated_at` off NULL,
+    /// on any number of connections or nodes. The loser deletes the successor it inserted. A successor
+    /// row is therefore never missing for a won claim; one left behind by a crash between the two
+    /// statements was never handed to anyone (its value is random and unsent) and expires unused. If
+    /// the family is revoked between the two statements, the claim fails (`revoked_at` is set) and the
+    /// successor is deleted, so revocation always wins.
     public func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at date: Date) async throws -> Bool {
-        try await engine.withTransaction { db in
-            // The conditional UPDATE is the atomic claim: only one transaction can move rotated_at off NULL.
+        try await engine.withWriter { db in
+            try await Self.insertRefreshToken(successor, into: db)
             let claimed = try await db.update("refresh_tokens")
                 .set("rotated_at", to: date.millis)
                 .where("token_digest", .equal, digest.hex)
@@ -224,8 +231,10 @@ public final class SQLStore: TesseraStorage {
                 .where("revoked_at", .is, SQLLiteral.null)
                 .returning("id")
                 .all()
-            guard !claimed.isEmpty else { return false }
-            try await Self.insertRefreshToken(successor, into: db)
+            guard !claimed.isEmpty else {
+                try await db.delete(from: "refresh_tokens").where("id", .equal, successor.id).run()
+                return false
+            }
             return true
         }
     }
