@@ -84,3 +84,36 @@ public enum BasicCredentials {
         return (id, secret)
     }
 }
+
+/// A request's `Authorization` header read as HTTP Basic, parsed once per request: the rate limiter
+/// parses it (it needs the client id) and leaves it in ``TesseraRequestContext/basicAuthorization``
+/// for the route that authenticates the client.
+public enum BasicAuthorization: Sendable {
+    /// No `Authorization` header.
+    case absent
+    /// Well-formed Basic credentials.
+    case credentials(id: String, secret: String)
+    /// Another scheme (e.g. Bearer).
+    case otherScheme
+    /// Basic, but malformed: the `invalid_client` error to answer.
+    case malformed(OAuthError)
+
+    public init(header: String?) {
+        guard let header else { self = .absent; return }
+        do throws(OAuthError) {
+            if let credentials = try BasicCredentials.parse(authorization: header) {
+                self = .credentials(id: credentials.id, secret: credentials.secret)
+            } else {
+                self = .otherScheme
+            }
+        } catch {
+            self = .malformed(error)
+        }
+    }
+
+    /// The client id named by well-formed credentials (not yet authenticated).
+    public var clientID: String? {
+        if case .credentials(let id, _) = self { return id }
+        return nil
+    }
+}

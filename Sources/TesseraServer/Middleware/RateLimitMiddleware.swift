@@ -32,10 +32,10 @@ struct RateLimitMiddleware: RouterMiddleware {
             if let retryAfter = limiter.hit(ipKey, limit: limit, at: now) { return tooManyRequests(name, retryAfter, context) }
             return try await next(request, context)
         }
-        var clientKey: String?
-        if let header = request.headers[.authorization], let credentials = try? BasicCredentials.parse(authorization: header) {
-            clientKey = "\(name):client:\(credentials.id)"
-        }
+        let authorization = BasicAuthorization(header: request.headers[.authorization])
+        var context = context
+        context.basicAuthorization = authorization  // parsed once: the route authenticates with it
+        let clientKey = authorization.clientID.map { "\(name):client:\($0)" }
         if let retryAfter = limiter.check(ipKey, limit: limit, at: now) ?? clientKey.flatMap({ limiter.check($0, limit: limit, at: now) }) {
             return tooManyRequests(name, retryAfter, context)
         }

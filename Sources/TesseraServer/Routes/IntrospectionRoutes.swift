@@ -7,9 +7,9 @@ struct IntrospectionRoutes {
     let runtime: TesseraRuntime
 
     func register(on router: Router<TesseraRequestContext>) {
-        router.post("introspect") { request, _ in
+        router.post("introspect") { request, context in
             var request = request
-            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, runtime: runtime)
+            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, context: context, runtime: runtime)
             return JSON.response(buffer: try await runtime.introspectionEndpoint.handle(tokenRequest).jsonBuffer)
         }
     }

@@ -2,16 +2,21 @@ import Foundation
 import Hummingbird
 import TesseraCore
 
-/// HTTP decoding shared by the client-authenticated lifecycle endpoints (`/revoke`, `/introspect`): the
-/// same form and HTTP Basic handling as `/token`, so clients authenticate identically everywhere.
+/// HTTP decoding shared by the client-authenticated endpoints (`/token`, `/revoke`, `/introspect`): one
+/// form and HTTP Basic handling, so clients authenticate identically everywhere. Basic credentials the
+/// rate limiter already parsed (``TesseraRequestContext/basicAuthorization``) are not parsed again.
 enum ClientAuthenticatedForm {
-    static func tokenRequest(_ request: inout Request, runtime: TesseraRuntime) async throws -> TokenRequest {
+    static func tokenRequest(_ request: inout Request, context: TesseraRequestContext, runtime: TesseraRuntime,
+                             unsupportedScheme: String = "Unsupported authentication scheme; use HTTP Basic or client_secret_post.")
+        async throws -> TokenRequest
+    {
         let parameters = try await FormRequest.parameters(of: &request, maxSize: runtime.configuration.maxBodySize)
-        let basic = try request.headers[.authorization].flatMap { header throws(OAuthError) in
-            guard let credentials = try BasicCredentials.parse(authorization: header) else {
-                throw OAuthError.invalidClient("Unsupported authentication scheme; use HTTP Basic or client_secret_post.")
-            }
-            return credentials
+        let basic: (id: String, secret: String)?
+        switch context.basicAuthorization ?? BasicAuthorization(header: request.headers[.authorization]) {
+        case .absent: basic = nil
+        case .credentials(let id, let secret): basic = (id, secret)
+        case .otherScheme: throw OAuthError.invalidClient(unsupportedScheme)
+        case .malformed(let error): throw error
         }
         return try TokenRequest(parameters: parameters, basicCredentials: basic)
     }

@@ -7,9 +7,9 @@ struct RevocationRoutes {
     let runtime: TesseraRuntime
 
     func register(on router: Router<TesseraRequestContext>) {
-        router.post("revoke") { request, _ in
+        router.post("revoke") { request, context in
             var request = request
-            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, runtime: runtime)
+            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, context: context, runtime: runtime)
             try await runtime.revocationEndpoint.handle(RevocationRequest(tokenRequest))
             // §2.2: 200 whether or not anything was revoked; the body is ignored by clients.
             var headers = HTTPFields()

@@ -21,14 +21,9 @@ struct TokenRoutes {
 
     func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         var request = request
-        let parameters = try await FormRequest.parameters(of: &request, maxSize: runtime.configuration.maxBodySize)
-        let basic = try request.headers[.authorization].flatMap { header throws(OAuthError) in
-            guard let credentials = try BasicCredentials.parse(authorization: header) else {
-                throw OAuthError.invalidClient("Unsupported authentication scheme at the token endpoint; use HTTP Basic or client_secret_post.")
-            }
-            return credentials
-        }
-        let tokenRequest = try TokenRequest(parameters: parameters, basicCredentials: basic)
+        let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(
+            &request, context: context, runtime: runtime,
+            unsupportedScheme: "Unsupported authentication scheme at the token endpoint; use HTTP Basic or client_secret_post.")
         let response = try await runtime.tokenEndpoint.handle(tokenRequest)
         var http = JSON.response(buffer: response.jsonBuffer)
         http.headers[HTTPField.Name("Pragma")!] = "no-cache"
