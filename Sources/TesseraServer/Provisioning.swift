@@ -125,7 +125,7 @@ public struct Provisioning: Sendable {
             throw Invalid("resource '\(resource)' must be an absolute URI without a fragment (RFC 8707)")
         }
         let secret = isPublic ? nil : Secrets.random(bytes: 32)
-        var client = Client(id: id ?? Secrets.random(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
+        var client = Client(id: id ?? Secrets.identifier(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
                             authMethod: isPublic ? .none : .clientSecretBasic, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
                             redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now, resources: resources)
         client.idTokenAlgorithm = idTokenAlgorithm

@@ -64,3 +64,15 @@ struct TokenRequestTests {
         #expect(throws: OAuthError(.invalidRequest, "")) { try TokenRequest(parameters: [("client_secret", "s")]).clientCredentials() }
     }
 }
+
+@Suite("Generated identifiers")
+struct IdentifierTests {
+    @Test("client ids never start with - or _ (a command line would read them as options)")
+    func noLeadingDashOrUnderscore() {
+        for _ in 0..<2_000 {
+            let id = Secrets.identifier()
+            #expect(id.count == 22)
+            #expect(!id.hasPrefix("-") && !id.hasPrefix("_"), "\(id)")
+        }
+    }
+}

@@ -134,7 +134,7 @@ public struct RegistrationEndpoint: Sendable {
         let now = clock.now
         let secret = metadata.tokenEndpointAuthMethod == .none ? nil : Secrets.random(bytes: 32)
         let registrationToken = Secrets.random(bytes: 32)
-        var client = Client(id: Secrets.random(bytes: 16), name: metadata.clientName ?? "Registered client",
+        var client = Client(id: Secrets.identifier(bytes: 16), name: metadata.clientName ?? "Registered client",
                             secretDigest: secret.map(Secrets.digest), authMethod: metadata.tokenEndpointAuthMethod,
                             grantTypes: metadata.grantTypes, allowedScopes: metadata.scope ?? settings.defaultScopes.intersection(settings.allowedScopes),
                             redirectURIs: metadata.redirectURIs, requireConsent: true, createdAt: now, resources: metadata.resources,

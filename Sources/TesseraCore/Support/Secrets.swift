@@ -15,6 +15,15 @@ public enum Secrets {
         return data.prefix(bytes).base64URLEncodedString()
     }
 
+    /// A random identifier (client ids): like ``random(bytes:)`` but never starting with `-` or `_`, so it
+    /// reads as a value, not an option, on any command line (`tessera audit --client ID`).
+    public static func identifier(bytes: Int = 16) -> String {
+        while true {
+            let candidate = random(bytes: bytes)
+            if let first = candidate.utf8.first, first != UInt8(ascii: "-"), first != UInt8(ascii: "_") { return candidate }
+        }
+    }
+
     /// The SHA-256 digest of a secret, as stored in the database.
     public static func digest(_ secret: String) -> Data {
         Data(SHA256.hash(data: Data(secret.utf8)))
