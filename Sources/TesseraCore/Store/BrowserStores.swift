@@ -26,11 +26,15 @@ public struct AuthorizationCodeRecord: Sendable, Hashable {
     /// The `resource` values of the authorization request (RFC 8707), validated against the client; empty when
     /// none were sent (the token then gets the configured default audience).
     public var resources: [String]
+    /// How the user signed in (`amr`, RFC 8176) when the session recorded it; `nil` for older sessions.
+    public var authenticationMethods: [String]?
+    /// The upstream identity provider the user signed in through (`idp`), if any.
+    public var identityProvider: String?
 
     public init(codeDigest: Data, clientID: String, subject: String, redirectURI: String, redirectURIWasSent: Bool = true, scopes: ScopeSet,
                 codeChallenge: String?, nonce: String?, authTime: Date, issuedAt: Date, expiresAt: Date, consumedAt: Date? = nil,
                 refreshFamilyID: String? = nil, accessTokenJTI: String? = nil, accessTokenExpiresAt: Date? = nil,
-                resources: [String] = []) {
+                resources: [String] = [], authenticationMethods: [String]? = nil, identityProvider: String? = nil) {
         self.codeDigest = codeDigest
         self.clientID = clientID
         self.subject = subject
@@ -47,6 +51,8 @@ public struct AuthorizationCodeRecord: Sendable, Hashable {
         self.accessTokenJTI = accessTokenJTI
         self.accessTokenExpiresAt = accessTokenExpiresAt
         self.resources = resources
+        self.authenticationMethods = authenticationMethods
+        self.identityProvider = identityProvider
     }
 }
 
@@ -86,14 +92,22 @@ public struct BrowserSession: Sendable, Hashable {
     public var csrfToken: String
     public var createdAt: Date
     public var expiresAt: Date
+    /// How the user signed in (`amr`, RFC 8176): e.g. `["pwd"]`, `["pwd", "otp"]`, `["fed"]`; `nil` for sessions
+    /// from before it was recorded (the ID token then derives it from the MFA enrolment).
+    public var authenticationMethods: [String]?
+    /// The upstream identity provider the user signed in through (`idp`), if any.
+    public var identityProvider: String?
 
-    public init(idDigest: Data, userID: String?, authTime: Date?, csrfToken: String, createdAt: Date, expiresAt: Date) {
+    public init(idDigest: Data, userID: String?, authTime: Date?, csrfToken: String, createdAt: Date, expiresAt: Date,
+                authenticationMethods: [String]? = nil, identityProvider: String? = nil) {
         self.idDigest = idDigest
         self.userID = userID
         self.authTime = authTime
         self.csrfToken = csrfToken
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.authenticationMethods = authenticationMethods
+        self.identityProvider = identityProvider
     }
 }
 
