@@ -91,6 +91,9 @@ enum Schema {
         },
         // Issue 6: TOTP MFA, recovery codes, pending browser challenges, the client flag (SQLStore+MFA.swift).
         Migration(version: 9, name: "mfa") { db in try await MFASchema.apply(db) },
+        // Issue 8: federated identity — pending upstream sign-ins, identity links, amr/idp on sessions and codes
+        // (SQLStore+Federation.swift).
+        Migration(version: 10, name: "federation") { db in try await FederationSchema.apply(db) },
     ]
 
     /// The newest schema version this build knows.

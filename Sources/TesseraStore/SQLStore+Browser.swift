@@ -60,12 +60,14 @@ extension SQLStore {
         try await engine.withWriter { db in
             try await db.insert(into: "authorization_codes")
                 .columns("code_digest", "client_id", "subject", "redirect_uri", "redirect_uri_sent", "scopes", "code_challenge", "nonce",
-                         "auth_time", "issued_at", "expires_at", "consumed_at", "refresh_family_id", "access_token_jti", "access_token_expires_at", "resources")
+                         "auth_time", "issued_at", "expires_at", "consumed_at", "refresh_family_id", "access_token_jti", "access_token_expires_at", "resources",
+                         "amr", "idp")
                 .values(SQLBind(code.codeDigest.hex), SQLBind(code.clientID), SQLBind(code.subject), SQLBind(code.redirectURI),
                         SQLBind(code.redirectURIWasSent ? 1 : 0), SQLBind(code.scopes.description), SQLBind(code.codeChallenge), SQLBind(code.nonce),
                         SQLBind(code.authTime.millis), SQLBind(code.issuedAt.millis), SQLBind(code.expiresAt.millis), SQLBind(code.consumedAt?.millis),
                         SQLBind(code.refreshFamilyID), SQLBind(code.accessTokenJTI), SQLBind(code.accessTokenExpiresAt?.millis),
-                        SQLBind(code.resources.isEmpty ? nil : code.resources.joined(separator: " ")))
+                        SQLBind(code.resources.isEmpty ? nil : code.resources.joined(separator: " ")),
+                        SQLBind(FederationSchema.encodeMethods(code.authenticationMethods)), SQLBind(code.identityProvider))
                 .run()
         }
     }
@@ -133,7 +135,9 @@ extension SQLStore {
             refreshFamilyID: try row.decode(column: "refresh_family_id", as: String?.self),
             accessTokenJTI: try row.decode(column: "access_token_jti", as: String?.self),
             accessTokenExpiresAt: try row.decode(column: "access_token_expires_at", as: Int64?.self).map(Date.init(millis:)),
-            resources: (try row.decode(column: "resources", as: String?.self) ?? "").split(separator: " ").map(String.init))
+            resources: (try row.decode(column: "resources", as: String?.self) ?? "").split(separator: " ").map(String.init),
+            authenticationMethods: FederationSchema.decodeMethods(try row.decode(column: "amr", as: String?.self)),
+            identityProvider: try row.decode(column: "idp", as: String?.self))
     }
 
     // MARK: Sessions
@@ -141,9 +145,10 @@ extension SQLStore {
     public func insertSession(_ session: BrowserSession) async throws {
         try await engine.withWriter { db in
             try await db.insert(into: "browser_sessions")
-                .columns("id_digest", "user_id", "auth_time", "csrf_token", "created_at", "expires_at")
+                .columns("id_digest", "user_id", "auth_time", "csrf_token", "created_at", "expires_at", "amr", "idp")
                 .values(SQLBind(session.idDigest.hex), SQLBind(session.userID), SQLBind(session.authTime?.millis), SQLBind(session.csrfToken),
-                        SQLBind(session.createdAt.millis), SQLBind(session.expiresAt.millis))
+                        SQLBind(session.createdAt.millis), SQLBind(session.expiresAt.millis),
+                        SQLBind(FederationSchema.encodeMethods(session.authenticationMethods)), SQLBind(session.identityProvider))
                 .run()
         }
     }
@@ -157,7 +162,9 @@ extension SQLStore {
                     authTime: try row.decode(column: "auth_time", as: Int64?.self).map(Date.init(millis:)),
                     csrfToken: try row.decode(column: "csrf_token", as: String.self),
                     createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
-                    expiresAt: Date(millis: try row.decode(column: "expires_at", as: Int64.self)))
+                    expiresAt: Date(millis: try row.decode(column: "expires_at", as: Int64.self)),
+                    authenticationMethods: FederationSchema.decodeMethods(try row.decode(column: "amr", as: String?.self)),
+                    identityProvider: try row.decode(column: "idp", as: String?.self))
             }
         }
     }

@@ -21,6 +21,8 @@ public actor MemoryStore: TesseraStorage {
     var auditLog: [AuditEvent] = []
     // MFA (MemoryStore+MFA.swift).
     var mfa = MemoryMFAState()
+    // Federation (MemoryStore+Federation.swift).
+    var federation = MemoryFederationState()
 
     public init() {}
 

@@ -41,6 +41,12 @@ public enum StoreConformance {
         Check(name: "concurrent MFA uses have one winner", run: concurrentMFAUsesHaveOneWinner),
         Check(name: "MFA challenges", run: mfaChallenges),
         Check(name: "client MFA password grant flag", run: clientMFAPasswordGrantFlag),
+        // Federation (StoreConformance+Federation.swift)
+        Check(name: "federation states are single-use", run: federationStatesAreSingleUse),
+        Check(name: "concurrent federation state takes have one winner", run: concurrentFederationStateTakesHaveOneWinner),
+        Check(name: "federated identity links", run: federatedIdentityLinks),
+        Check(name: "user ids by profile email", run: userIDsByProfileEmail),
+        Check(name: "sessions and codes carry amr and idp", run: sessionsAndCodesCarryAMRAndIdP),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

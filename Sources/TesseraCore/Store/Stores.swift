@@ -69,4 +69,4 @@ public protocol SigningKeyStore: Sendable {
 public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & SigningKeyStore
     & AccessTokenRevocationStore & InitialAccessTokenStore
     & AuthorizationCodeStore & SessionStore & ConsentStore & UserProfileStore
-    & LoginAttemptStore & RateLimitStore & AuditEventStore & MFAStore
+    & LoginAttemptStore & RateLimitStore & AuditEventStore & MFAStore & FederationStore
