@@ -1,0 +1,201 @@
+import Foundation
+import TesseraCore
+
+/// The members of an OpenID provider's discovery document (OIDC Discovery 1.0 §3) that the relying party uses.
+struct OpenIDProviderMetadata: Sendable, Hashable {
+    var issuer: String
+    var authorizationEndpoint: String
+    var tokenEndpoint: String
+    var jwksURI: String
+    var userinfoEndpoint: String?
+    /// `token_endpoint_auth_methods_supported`; `nil` when absent (the default is `client_secret_basic`).
+    var tokenEndpointAuthMethods: [String]?
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3).
+    var issuerParameterSupported: Bool
+    /// `id_token_signing_alg_values_supported`; `nil` when absent.
+    var idTokenSigningAlgorithms: [String]?
+
+    /// The discovery document's URL: `<issuer>/.well-known/openid-configuration` (OIDC Discovery §4.1).
+    static func discoveryURL(issuer: String) -> String {
+        var base = issuer
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + "/.well-known/openid-configuration"
+    }
+
+    /// Reads and checks a discovery document for `issuer`.
+    init(document: [String: JSONValue], expectedIssuer: String) throws(FederationFailure) {
+        // OIDC Discovery §4.3: the issuer in the document must be exactly the one it was fetched for.
+        guard let issuer = document["issuer"]?.stringValue, issuer == expectedIssuer else {
+            throw .providerUnavailable(detail: "the discovery document of \(expectedIssuer) names another issuer")
+        }
+        func endpoint(_ name: String, required: Bool) throws(FederationFailure) -> String? {
+            guard let value = document[name]?.stringValue else {
+                if required { throw .providerUnavailable(detail: "the discovery document of \(issuer) has no \(name)") }
+                return nil
+            }
+            guard UpstreamURLPolicy.isAcceptable(value) else {
+                throw .providerUnavailable(detail: "the discovery document of \(issuer) has a \(name) that is not https")
+            }
+            return value
+        }
+        self.issuer = issuer
+        self.authorizationEndpoint = try endpoint("authorization_endpoint", required: true)!
+        self.tokenEndpoint = try endpoint("token_endpoint", required: true)!
+        self.jwksURI = try endpoint("jwks_uri", required: true)!
+        // An unusable userinfo endpoint only loses an optional lookup.
+        self.userinfoEndpoint = (try? endpoint("userinfo_endpoint", required: false)) ?? nil
+        self.tokenEndpointAuthMethods = document["token_endpoint_auth_methods_supported"]?.stringArray
+        self.issuerParameterSupported = document["authorization_response_iss_parameter_supported"]?.boolValue ?? false
+        self.idTokenSigningAlgorithms = document["id_token_signing_alg_values_supported"]?.stringArray
+    }
+
+    /// `client_secret_basic`, unless the provider lists `client_secret_post` and not `client_secret_basic`.
+    var clientAuthentication: UpstreamClientAuthentication {
+        guard let methods = self.tokenEndpointAuthMethods else { return .clientSecretBasic }
+        return methods.contains("client_secret_post") && !methods.contains("client_secret_basic") ? .clientSecretPost : .clientSecretBasic
+    }
+}
+
+/// An OpenID provider's discovery document and signing keys, fetched on demand and cached.
+///
+/// The document is fetched on first use and again after ``maximumMetadataAge``; a failed fetch is not cached
+/// (the next sign-in tries again), and a failed refresh keeps the previous document. The key set is fetched on
+/// first use, after ``maximumKeyAge``, and when an ID token names an unknown key — at most once per
+/// ``minimumKeyRefreshInterval``, so forged `kid`s cannot make Tessera hammer the provider. Concurrent callers
+/// share one fetch.
+actor OpenIDProviderCache {
+    let issuer: String
+    private let http: UpstreamHTTP
+    private let clock: any TimeSource
+    let maximumMetadataAge: TimeInterval
+    let maximumKeyAge: TimeInterval
+    let minimumKeyRefreshInterval: TimeInterval
+
+    private var metadata: (value: OpenIDProviderMetadata, fetchedAt: Date)?
+    private var metadataFetch: Task<Result<OpenIDProviderMetadata, FederationFailure>, Never>?
+    private var keys: UpstreamKeySet?
+    private var keysFetch: Task<Result<UpstreamKeySet, FederationFailure>, Never>?
+    private var lastKeysAttempt: Date?
+
+    init(issuer: String, http: UpstreamHTTP, clock: any TimeSource, maximumMetadataAge: TimeInterval = 3600,
+         maximumKeyAge: TimeInterval = 3600, minimumKeyRefreshInterval: TimeInterval = 30) {
+        self.issuer = issuer
+        self.http = http
+        self.clock = clock
+        self.maximumMetadataAge = maximumMetadataAge
+        self.maximumKeyAge = maximumKeyAge
+        self.minimumKeyRefreshInterval = minimumKeyRefreshInterval
+    }
+
+    /// The provider's metadata, fetched if not cached or stale.
+    func currentMetadata() async throws(FederationFailure) -> OpenIDProviderMetadata {
+        let now = self.clock.now
+        if let metadata, Self.isFresh(metadata.fetchedAt, now: now, maximumAge: self.maximumMetadataAge) {
+            return metadata.value
+        }
+        let task: Task<Result<OpenIDProviderMetadata, FederationFailure>, Never>
+        if let running = self.metadataFetch {
+            task = running
+        } else {
+            let http = self.http
+            let issuer = self.issuer
+            task = Task { await Self.fetchMetadata(issuer: issuer, http: http) }
+            self.metadataFetch = task
+        }
+        let result = await task.value
+        if self.metadataFetch == task { self.metadataFetch = nil }
+        switch result {
+        case .success(let value):
+            self.metadata = (value, now)
+            return value
+        case .failure(let failure):
+            // A provider briefly down keeps working with the document it last served.
+            if let metadata { return metadata.value }
+            throw failure
+        }
+    }
+
+    /// Forgets the cached document, so the next sign-in fetches it again.
+    func invalidateMetadata() {
+        self.metadata = nil
+    }
+
+    /// The key that verifies a signature by `algorithm` under `kid` (or the only such key, without a `kid`).
+    func verificationKey(kid: String?, algorithm: String, jwksURI: String) async throws(FederationFailure) -> UpstreamKeySet.Key {
+        let now = self.clock.now
+        if let keys, keys.uri == jwksURI, Self.isFresh(keys.fetchedAt, now: now, maximumAge: self.maximumKeyAge),
+            let key = keys.key(kid: kid, algorithm: algorithm) {
+            return key
+        }
+        let mayRefetch: Bool
+        if let keys, keys.uri == jwksURI, Self.isFresh(keys.fetchedAt, now: now, maximumAge: self.maximumKeyAge),
+            let lastKeysAttempt {
+            let elapsed = now.timeIntervalSince(lastKeysAttempt)
+            mayRefetch = elapsed >= self.minimumKeyRefreshInterval || elapsed < 0
+        } else {
+            mayRefetch = true
+        }
+        if mayRefetch || self.keysFetch != nil {
+            let task: Task<Result<UpstreamKeySet, FederationFailure>, Never>
+            if let running = self.keysFetch {
+                task = running
+            } else {
+                self.lastKeysAttempt = now
+                let http = self.http
+                task = Task { await Self.fetchKeys(uri: jwksURI, http: http, now: now) }
+                self.keysFetch = task
+            }
+            let result = await task.value
+            if self.keysFetch == task { self.keysFetch = nil }
+            switch result {
+            case .success(let fetched):
+                self.keys = fetched
+            case .failure(let failure):
+                if self.keys?.uri != jwksURI { throw failure }
+            }
+        }
+        guard let keys = self.keys, keys.uri == jwksURI else {
+            throw .providerUnavailable(detail: "the key set of \(self.issuer) is unavailable")
+        }
+        guard let key = keys.key(kid: kid, algorithm: algorithm) else {
+            throw .invalidIDToken(detail: "no \(algorithm) key \(kid.map { "with kid \($0)" } ?? "without a kid") in the provider's key set")
+        }
+        return key
+    }
+
+    private static func isFresh(_ fetchedAt: Date, now: Date, maximumAge: TimeInterval) -> Bool {
+        let age = now.timeIntervalSince(fetchedAt)
+        return age >= 0 && age < maximumAge
+    }
+
+    private static func fetchMetadata(issuer: String, http: UpstreamHTTP) async -> Result<OpenIDProviderMetadata, FederationFailure> {
+        do throws(FederationFailure) {
+            guard UpstreamURLPolicy.isAcceptable(issuer) else {
+                throw .providerUnavailable(detail: "the issuer \(issuer) is not an https URL")
+            }
+            let url = OpenIDProviderMetadata.discoveryURL(issuer: issuer)
+            let response = try await http.get(url, headers: [("Accept", "application/json")])
+            guard response.status == 200 else {
+                throw .providerUnavailable(detail: "\(UpstreamHTTP.describe(url)) answered HTTP \(response.status)")
+            }
+            guard let document = response.jsonObject else {
+                throw .providerUnavailable(detail: "\(UpstreamHTTP.describe(url)) did not answer a JSON object")
+            }
+            return .success(try OpenIDProviderMetadata(document: document, expectedIssuer: issuer))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func fetchKeys(uri: String, http: UpstreamHTTP, now: Date) async -> Result<UpstreamKeySet, FederationFailure> {
+        do throws(FederationFailure) {
+            let response = try await http.get(uri, headers: [("Accept", "application/json")])
+            guard response.status == 200 else {
+                throw .providerUnavailable(detail: "\(UpstreamHTTP.describe(uri)) answered HTTP \(response.status)")
+            }
+            return .success(try await UpstreamKeySet(jwks: response.body, uri: uri, fetchedAt: now))
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import TesseraCore
+import TesseraFederation
+import Testing
+
+@Suite("Upstream URL policy")
+struct UpstreamURLPolicyTests {
+    @Test("https anywhere, http only on loopback hosts")
+    func policy() {
+        #expect(UpstreamURLPolicy.isAcceptable("https://accounts.example.com/auth"))
+        #expect(UpstreamURLPolicy.isAcceptable("http://127.0.0.1:8080/auth"))
+        #expect(UpstreamURLPolicy.isAcceptable("http://localhost/auth"))
+        #expect(UpstreamURLPolicy.isAcceptable("http://[::1]:9000/auth"))
+        #expect(!UpstreamURLPolicy.isAcceptable("http://accounts.example.com/auth"))
+        #expect(!UpstreamURLPolicy.isAcceptable("http://127.0.0.2/auth"))
+        #expect(!UpstreamURLPolicy.isAcceptable("ftp://127.0.0.1/auth"))
+        #expect(!UpstreamURLPolicy.isAcceptable("https://example.com/auth#fragment"))
+        #expect(!UpstreamURLPolicy.isAcceptable("/relative"))
+    }
+}
