@@ -81,6 +81,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// Serve Prometheus metrics at `GET /metrics`. Default `true`. Env `TESSERA_METRICS`.
     public var metrics: Bool = true
+    /// Upstream identity providers users may sign in through (config file key `identityProviders`, an array;
+    /// see `IdentityProviderConfiguration`). Default none.
+    public var identityProviders: [IdentityProviderSettings] = []
 
     public init() {}
 
@@ -156,10 +159,14 @@ public struct TesseraConfiguration: Sendable, Equatable {
     // MARK: Loading
 
     /// Applies a JSON config file whose keys are this struct's property names.
-    public mutating func apply(configFile path: String) throws(Invalid) {
+    /// `identityProviders` secrets are read from `environment` (`clientSecretEnv`) or files.
+    public mutating func apply(configFile path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Invalid) {
         guard let data = FileManager.default.contents(atPath: path) else { throw Invalid("cannot read config file \(path)") }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw Invalid("config file \(path) is not a JSON object")
+        }
+        if let providers = object.removeValue(forKey: "identityProviders") {
+            identityProviders = try IdentityProviderConfiguration.parse(providers, environment: environment)
         }
         var values: [String: String] = [:]
         for (key, value) in object {
@@ -176,7 +183,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
 
     /// Applies `TESSERA_*` environment variables (and `TESSERA_CONFIG` first, if set).
     public mutating func apply(environment: [String: String]) throws(Invalid) {
-        if let file = environment["TESSERA_CONFIG"], !file.isEmpty { try apply(configFile: file) }
+        if let file = environment["TESSERA_CONFIG"], !file.isEmpty { try apply(configFile: file, environment: environment) }
         var values: [String: String] = [:]
         for (key, env) in Self.keys { if let value = environment[env], !value.isEmpty { values[key] = value } }
         try apply(values, source: "environment")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TesseraCore
+import TesseraFederation
 import TesseraStore
 
 /// Everything a running Tessera node holds: configuration, storage, keys and the core's endpoints.
@@ -20,10 +21,15 @@ public struct TesseraRuntime: Sendable {
     public let readiness: @Sendable () async throws -> Void
     /// Prometheus metrics of this runtime (`/metrics`); `nil` when `configuration.metrics` is off.
     public var metrics: TesseraMetrics? = nil
+    /// Sign-in through the configured upstream identity providers.
+    public var federation: FederationService { FederationService(services: services, providers: identityProviders) }
+    /// The configured upstream identity providers with their clients.
+    public var identityProviders = IdentityProviderRegistry()
 
     /// Wires a runtime over a store that is already migrated, creating signing keys on first start.
     public static func make(configuration: TesseraConfiguration, storage: any TesseraStorage, clock: any TimeSource = SystemTimeSource(),
-                            logger: Logger = Logger(label: "tessera"), readiness: @escaping @Sendable () async throws -> Void = {}) async throws -> TesseraRuntime {
+                            logger: Logger = Logger(label: "tessera"), readiness: @escaping @Sendable () async throws -> Void = {},
+                            identityProviders: IdentityProviderRegistry? = nil) async throws -> TesseraRuntime {
         let settings = configuration.oauthSettings
         let metrics = configuration.metrics ? TesseraMetrics() : nil
         let logSink: any AuditSink = metrics.map { MetricsAuditSink(metrics: $0, next: LoggingAuditSink(logger: logger)) } ?? LoggingAuditSink(logger: logger)
@@ -40,6 +46,10 @@ public struct TesseraRuntime: Sendable {
         var runtime = TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
                                      tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
         runtime.metrics = metrics
+        // Each provider's client talks to it over HTTP (discovery and keys are fetched on first use, not here).
+        runtime.identityProviders = identityProviders ?? IdentityProviderRegistry(configuration.identityProviders.map {
+            IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock))
+        })
         return runtime
     }
 }

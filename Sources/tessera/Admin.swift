@@ -56,7 +56,7 @@ struct UserCommand: AsyncParsableCommand {
                 let lockedUntil = Dictionary(locked.map { ($0.username, $0.lockedUntil ?? Date()) }, uniquingKeysWith: max)
                 for user in users {
                     let lock = lockedUntil[user.username].map { "\tlocked until \(isoFormatter($0))" } ?? ""
-                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tmfa=\(mfaUsers.contains(user.id) ? "on" : "off")\tscopes=\(user.allowedScopes)\tcreated=\(isoFormatter(user.createdAt))\(lock)")
+                    print("\(user.username)\t\(user.id)\t\(user.disabled ? "disabled" : "active")\tmfa=\(mfaUsers.contains(user.id) ? "on" : "off")\tscopes=\(user.allowedScopes)\(user.passwordHash == User.noPassword ? "\tpassword=none" : "")\tcreated=\(isoFormatter(user.createdAt))\(lock)")
                 }
                 if users.isEmpty { print("no users") }
                 let known = Set(users.map(\.username))

@@ -11,7 +11,8 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "An OAuth 2.1 and OpenID Connect authorization server.",
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, ClientCommand.self, KeysCommand.self, AuditCommand.self, DoctorCommand.self])
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, ClientCommand.self, KeysCommand.self, AuditCommand.self, DoctorCommand.self,
+                      FederationCommand.self])
 }
 
 /// Options every command shares: where the database and configuration are.

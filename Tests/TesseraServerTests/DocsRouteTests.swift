@@ -11,7 +11,7 @@ import Testing
 @Suite("GET /openapi.json and /docs")
 struct DocsRouteTests {
     /// Routes that serve HTML or static files (browser flows, their stylesheet, the docs), not described by the document.
-    static let htmlPrefixes = ["/authorize", "/login", "/consent", "/account", "/logout", "/docs", "/mfa", "/static"]
+    static let htmlPrefixes = ["/authorize", "/login", "/consent", "/account", "/logout", "/docs", "/mfa", "/static", "/federation"]
 
     @Test("the document is OpenAPI 3.1 JSON built from the issuer and lists every JSON route of the router")
     func documentListsEveryRoute() async throws {

@@ -57,7 +57,8 @@ public struct AuthorizationEndpoint: Sendable {
             if request.prompt.contains(.none) { return error(OAuthError(.consentRequired, "The user has not consented to this client.")) }
             return .consent(user: user, scopes: scopes)
         }
-        return .redirect(try await approve(request, user: user, authTime: authTime, scopes: scopes))
+        return .redirect(try await approve(request, user: user, authTime: authTime, scopes: scopes,
+                                           authenticationMethods: session?.authenticationMethods, identityProvider: session?.identityProvider))
     }
 
     /// Whether the user must be asked: the client requires consent, and there is no remembered consent
@@ -82,7 +83,9 @@ public struct AuthorizationEndpoint: Sendable {
     }
 
     /// The user is signed in and consented: remember the consent and build the success response.
-    public func approve(_ request: AuthorizationRequest, user: User, authTime: Date, scopes: ScopeSet) async throws -> String {
+    /// `authenticationMethods` and `identityProvider` are how the session signed in (they become `amr` and `idp`).
+    public func approve(_ request: AuthorizationRequest, user: User, authTime: Date, scopes: ScopeSet,
+                        authenticationMethods: [String]? = nil, identityProvider: String? = nil) async throws -> String {
         let now = services.clock.now
         let issuer = services.settings.issuer
         let existing = try await services.storage.consent(subject: user.id, clientID: request.client.id)
@@ -102,7 +105,7 @@ public struct AuthorizationEndpoint: Sendable {
                 codeDigest: Secrets.digest(code), clientID: request.client.id, subject: user.id, redirectURI: request.redirectURI,
                 redirectURIWasSent: request.redirectURIWasSent, scopes: scopes, codeChallenge: request.codeChallenge,
                 nonce: request.nonce, authTime: authTime, issuedAt: now, expiresAt: now.addingTimeInterval(codeLifetime),
-                resources: request.resources))
+                resources: request.resources, authenticationMethods: authenticationMethods, identityProvider: identityProvider))
             parameters.append(("code", code))
         case .token, .idTokenToken:
             // RFC 6749 §4.2.2: no refresh token in the implicit flow.
@@ -115,7 +118,8 @@ public struct AuthorizationEndpoint: Sendable {
                 let idToken = try await IDTokenMinter(issuer: issuer, lifetime: idTokenLifetime, keys: services.accessTokens.keys,
                                                 algorithm: request.client.idTokenAlgorithm)
                     .mint(subject: user.id, clientID: request.client.id, nonce: request.nonce, authTime: authTime, now: now, accessToken: access.token,
-                          amr: try await MFAService(services: services).authenticationMethods(userID: user.id, authTime: authTime))
+                          amr: try await MFAService(services: services).authenticationMethods(userID: user.id, authTime: authTime, recorded: authenticationMethods),
+                          idp: identityProvider)
                 parameters.append(("id_token", idToken))
             }
         }

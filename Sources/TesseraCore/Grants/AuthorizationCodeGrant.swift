@@ -75,7 +75,9 @@ public struct AuthorizationCodeGrant: GrantHandler {
                                                 algorithm: client.idTokenAlgorithm)
                 .mint(subject: record.subject, clientID: client.id, nonce: record.nonce, authTime: record.authTime, now: now,
                       accessToken: access.token,
-                      amr: try await MFAService(services: services).authenticationMethods(userID: record.subject, authTime: record.authTime))
+                      amr: try await MFAService(services: services).authenticationMethods(userID: record.subject, authTime: record.authTime,
+                                                                                          recorded: record.authenticationMethods),
+                      idp: record.identityProvider)
         }
         services.audit.record(AuditEvent(.tokenIssued, at: now, clientID: client.id, subject: record.subject,
                                          detail: ["grant_type": grantType.rawValue, "scope": record.scopes.description]))

@@ -50,10 +50,19 @@ public struct UserAuthenticator: Sendable {
             try await countFailure(username: username, at: now, clientID: clientID, subject: nil)
             throw failure
         }
-        let matches = try await services.passwords.verify(password, hash: user.passwordHash)
+        // A user created by an upstream sign-in has no password: spend the same time, then refuse.
+        let hasPassword = user.passwordHash != User.noPassword
+        let matches: Bool
+        if hasPassword {
+            matches = try await services.passwords.verify(password, hash: user.passwordHash)
+        } else {
+            try await services.passwords.verifyAgainstNothing(password)
+            matches = false
+        }
         guard matches, !user.disabled else {
+            let reason = user.disabled ? "disabled" : hasPassword ? "bad_password" : "no_password"
             services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, subject: user.id,
-                                             detail: ["reason": user.disabled ? "disabled" : "bad_password", "username": username]))
+                                             detail: ["reason": reason, "username": username]))
             try await countFailure(username: username, at: now, clientID: clientID, subject: user.id)
             throw failure
         }

@@ -37,9 +37,11 @@ public struct MFAService: Sendable {
         try await storage.mfaEnrollment(userID: userID)?.confirmed == true
     }
 
-    /// The `amr` of a browser sign-in at `authTime` (RFC 8176): `["pwd", "otp"]` when the user's MFA was on
-    /// by then (every later sign-in passed the TOTP step), else `["pwd"]`.
-    public func authenticationMethods(userID: String, authTime: Date?) async throws -> [String] {
+    /// The `amr` of a browser sign-in at `authTime` (RFC 8176): the methods the session `recorded` when it has them,
+    /// else (sessions from before they were recorded) `["pwd", "otp"]` when the user's MFA was on by then (every
+    /// later sign-in passed the TOTP step), else `["pwd"]`.
+    public func authenticationMethods(userID: String, authTime: Date?, recorded: [String]? = nil) async throws -> [String] {
+        if let recorded, !recorded.isEmpty { return recorded }
         guard let authTime, let enrollment = try await storage.mfaEnrollment(userID: userID), enrollment.confirmed,
               let confirmedAt = enrollment.confirmedAt, confirmedAt <= authTime else { return ["pwd"] }
         return ["pwd", "otp"]

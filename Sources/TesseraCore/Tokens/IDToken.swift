@@ -19,9 +19,12 @@ public struct IDTokenClaims: JWTPayload, Equatable {
     public var cHash: String?
     /// Authentication methods references (OIDC Core §2, RFC 8176): `pwd`, plus `otp` after a TOTP step.
     public var amr: [String]?
+    /// The upstream identity provider the user signed in through (the `idp` claim, as Azure AD and Keycloak
+    /// brokers use it); absent after a local sign-in.
+    public var idp: String?
 
     enum CodingKeys: String, CodingKey {
-        case iss, sub, aud, exp, iat, nonce, azp, amr
+        case iss, sub, aud, exp, iat, nonce, azp, amr, idp
         case authTime = "auth_time"
         case atHash = "at_hash"
         case cHash = "c_hash"
@@ -54,7 +57,7 @@ public struct IDTokenMinter: Sendable {
     }
 
     public func mint(subject: String, clientID: String, nonce: String?, authTime: Date?, now: Date,
-                     accessToken: String? = nil, code: String? = nil, amr: [String]? = nil) async throws -> String {
+                     accessToken: String? = nil, code: String? = nil, amr: [String]? = nil, idp: String? = nil) async throws -> String {
         let set = try keys.current
         guard let kid = set.activeKids[algorithm] else {
             throw OAuthError(.serverError, "No active signing key.", underlying: "no active \(algorithm.rawValue) key")
@@ -64,7 +67,7 @@ public struct IDTokenMinter: Sendable {
             iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: subject), aud: AudienceClaim(value: [clientID]),
             exp: ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: issuedAt),
             authTime: authTime.map { Int($0.timeIntervalSince1970) }, nonce: nonce, azp: clientID,
-            atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash), amr: amr)
+            atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash), amr: amr, idp: idp)
         let header: JWTHeader = ["typ": .string("JWT"), "alg": .string(algorithm.rawValue)]
         return try await set.collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
     }

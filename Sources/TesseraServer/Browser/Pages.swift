@@ -37,20 +37,22 @@ enum Pages {
     }()
 
     /// Renders `page` inside the layout.
-    static func render(_ page: String, title: String, _ context: [String: Any]) -> String {
+    static func render(_ page: String, title: String, _ context: [String: Any], refresh: String? = nil) -> String {
         let body = library.render(context, withTemplate: page) ?? ""
-        return library.render(["title": title, "body": body], withTemplate: "layout") ?? ""
+        var layout: [String: Any] = ["title": title, "body": body]
+        if let refresh { layout["refresh"] = refresh }
+        return library.render(layout, withTemplate: "layout") ?? ""
     }
 
     /// An HTML response with the page CSP and `no-store`.
     static func response(_ page: String, title: String, _ context: [String: Any], status: HTTPResponse.Status = .ok,
-                         cookies: [String] = [], formActions: [String] = []) -> Response {
+                         cookies: [String] = [], formActions: [String] = [], refresh: String? = nil) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
         headers[.contentSecurityPolicy] = policy(formActions: formActions)
         for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: render(page, title: title, context))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: render(page, title: title, context, refresh: refresh))))
     }
 
     /// The error page: shown instead of redirecting when the client or redirect URI cannot be trusted.
@@ -101,7 +103,8 @@ enum Pages {
         <!DOCTYPE html>
         <html lang="en">
         <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>{{title}} · Tessera</title><link rel="stylesheet" href="/static/tessera.css"></head>
+        <title>{{title}} · Tessera</title><link rel="stylesheet" href="/static/tessera.css">
+        {{#refresh}}<meta http-equiv="refresh" content="0;url={{refresh}}">{{/refresh}}</head>
         <body>{{{body}}}</body>
         </html>
         """,
@@ -119,7 +122,17 @@ enum Pages {
         <label for="username">Username</label><input type="text" id="username" name="username" value="{{username}}" autocomplete="username" required autofocus>
         <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
         <button type="submit" id="login-submit">Sign in</button>
-        </form></main>
+        </form>
+        {{#providers}}<form method="post" action="/login/federated/{{id}}" class="federated"><input type="hidden" name="csrf_token" value="{{csrf}}">
+        <input type="hidden" name="return_to" value="{{returnTo}}"><button type="submit" id="federated-{{id}}" class="secondary">Continue with {{displayName}}</button></form>{{/providers}}
+        </main>
+        """,
+        "continue": """
+        <main id="continue-page"><h1>Signed in</h1><p><a id="continue-link" href="{{target}}">Continue</a></p></main>
+        """,
+        "federation-error": """
+        <main id="federation-error"><h1>Sign-in failed</h1><p class="error" id="error-message">{{message}}</p>
+        <p><a id="retry-link" href="{{retry}}">Back to sign-in</a></p></main>
         """,
         "consent": """
         <main><h1>Allow access?</h1>
@@ -143,6 +156,12 @@ enum Pages {
         <input type="hidden" name="client_id" value="{{clientID}}"><button type="submit" id="revoke-{{clientID}}" class="secondary">Revoke</button></form></td></tr>{{/grants}}
         </tbody></table>{{/hasGrants}}
         {{> account-mfa}}
+        {{#hasLinked}}<h2>Linked sign-ins</h2><table id="linked-identities"><thead><tr><th>Provider</th><th>Account</th><th>Linked on</th><th></th></tr></thead><tbody>
+        {{/hasLinked}}{{#linked}}<tr class="linked" data-provider="{{providerID}}"><td>{{providerName}}</td><td>{{email}}</td>
+        <td>{{linkedAt}}{{#lastSignInAt}}<br><small>last used {{lastSignInAt}}</small>{{/lastSignInAt}}</td>
+        <td><form method="post" action="/account/federation/unlink"><input type="hidden" name="csrf_token" value="{{csrf}}">
+        <input type="hidden" name="provider_id" value="{{providerID}}"><input type="hidden" name="subject" value="{{subject}}">
+        <button type="submit" id="unlink-{{providerID}}" class="secondary">Unlink</button></form></td></tr>{{/linked}}{{#hasLinked}}</tbody></table>{{/hasLinked}}
         <form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{csrf}}"><button type="submit" id="logout-submit" class="secondary">Sign out</button></form>
         </main>
         """,

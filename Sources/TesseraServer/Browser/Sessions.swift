@@ -34,13 +34,16 @@ struct SessionManager: Sendable {
         return try await create(userID: nil, authTime: nil)
     }
 
-    /// A new session; signing in always creates a fresh one and deletes `replacing`.
-    func create(userID: String?, authTime: Date?, replacing old: BrowserSession? = nil) async throws -> (session: BrowserSession, cookie: String) {
+    /// A new session; signing in always creates a fresh one and deletes `replacing`. `methods` (`amr`) and
+    /// `identityProvider` (`idp`) record how the user signed in, for the ID tokens issued from it.
+    func create(userID: String?, authTime: Date?, replacing old: BrowserSession? = nil, methods: [String]? = nil,
+                identityProvider: String? = nil) async throws -> (session: BrowserSession, cookie: String) {
         if let old { try await storage.deleteSession(digest: old.idDigest) }
         let now = runtime.clock.now
         let value = Secrets.random(bytes: 32)
         let session = BrowserSession(idDigest: Secrets.digest(value), userID: userID, authTime: authTime, csrfToken: Secrets.random(bytes: 32),
-                                     createdAt: now, expiresAt: now.addingTimeInterval(lifetime))
+                                     createdAt: now, expiresAt: now.addingTimeInterval(lifetime), authenticationMethods: methods,
+                                     identityProvider: identityProvider)
         try await storage.insertSession(session)
         return (session, cookie(value, maxAge: Int(lifetime)))
     }

@@ -109,6 +109,31 @@ public enum Doctor {
         if configuration.keyRotationInterval == 0 {
             findings.append(.init(.warning, "RFC 7517 §5 (key rotation)", "automatic signing key rotation is off (keyRotationInterval 0)"))
         }
+        for provider in configuration.identityProviders { identityProviderFindings(provider, into: &findings) }
+    }
+
+    // MARK: Upstream identity providers
+
+    static func identityProviderFindings(_ provider: IdentityProviderSettings, into findings: inout [DoctorFinding]) {
+        let name = "identity provider '\(provider.id)'"
+        let urls: [String] = switch provider.kind {
+        case .openIDConnect(let issuer): [issuer]
+        case .oauth2(let endpoints, _): [endpoints.authorization, endpoints.token, endpoints.userinfo]
+        }
+        for url in urls where url.hasPrefix("http://") {
+            findings.append(.init(.warning, "RFC 9700 §2.6", "\(name) is reached over http (\(url)); only acceptable on loopback for development"))
+        }
+        if case .oauth2 = provider.kind {
+            findings.append(.init(.info, "RFC 9700 §4.4 (mix-up)",
+                                  "\(name) is plain OAuth 2.0: no ID token, the identity comes from its userinfo endpoint; prefer OpenID Connect where offered"))
+        }
+        if provider.linkByVerifiedEmail {
+            findings.append(.init(.warning, "OIDC Core §5.7",
+                                  "\(name) links first sign-ins to existing users by verified email: enable only for a provider authoritative for those addresses"))
+        }
+        if provider.trustedForMFA {
+            findings.append(.init(.info, "RFC 8176", "\(name) is trusted for MFA: Tessera's own TOTP step is skipped for users who sign in through it"))
+        }
     }
 
     // MARK: Clients

@@ -26,6 +26,7 @@ struct AuthorizationRoutes {
         router.get("account") { request, _ in try await account(request) }
         router.post("account/revoke") { request, _ in try await revoke(request) }
         MFARoutes(runtime: runtime).register(on: router)
+        FederationRoutes(runtime: runtime).register(on: router)
         router.get("static/tessera.css") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/css; charset=utf-8"
@@ -52,7 +53,7 @@ struct AuthorizationRoutes {
             let ensured = try await sessions.ensure(http)
             // After signing in, come back here without prompt=login (or it would ask forever).
             let returnTo = Self.authorizeURL(request.carriedParameters, dropping: .login)
-            return loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
+            return await loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
                                  username: request.loginHint, error: nil, redirectURI: request.redirectURI)
         case .consent(let user, let scopes):
             return consentPage(request, user: user, scopes: scopes, session: session)
@@ -82,16 +83,22 @@ struct AuthorizationRoutes {
     func loginPage(_ http: Request) async throws -> Response {
         let ensured = try await sessions.ensure(http)
         let returnTo = Self.safeReturnTo(Self.queryValue(http, "return_to"))
-        return loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: nil, username: nil, error: nil)
+        return await loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: nil, username: nil, error: nil)
     }
 
     func loginResponse(session: BrowserSession, cookie: String?, returnTo: String, clientName: String?, username: String?, error: String?,
-                       status: HTTPResponse.Status = .ok, redirectURI: String? = nil) -> Response {
+                       status: HTTPResponse.Status = .ok, redirectURI: String? = nil) async -> Response {
         var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo, "username": username ?? ""]
         if let clientName { context["clientName"] = clientName }
         if let error { context["error"] = error }
         // After signing in, /authorize may redirect straight on to the client.
-        let formActions = redirectURI.flatMap(Pages.origin(of:)).map { [$0] } ?? []
+        var formActions = redirectURI.flatMap(Pages.origin(of:)).map { [$0] } ?? []
+        let providers = await FederationRoutes(runtime: runtime).loginButtons()
+        if !providers.isEmpty {
+            context["providers"] = providers.map { ["id": $0.id, "displayName": $0.displayName] }
+            // "Continue with …" posts here and is redirected to the provider: form-action must allow its origin.
+            formActions += providers.compactMap(\.origin).filter { !formActions.contains($0) }
+        }
         return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
     }
 
@@ -108,13 +115,13 @@ struct AuthorizationRoutes {
                                                                                         password: values["password"] ?? "", clientID: nil)
         } catch let error as OAuthError where error.code == .invalidGrant {
             let pending = await pendingRedirectURI(returnTo)
-            return loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
+            return await loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
                                  error: "The username or password is incorrect.", status: .unauthorized, redirectURI: pending)
         }
         if let challenge = try await MFARoutes(runtime: runtime).challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
             return challenge
         }
-        let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session)
+        let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session, methods: ["pwd"])
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
     }
 
@@ -152,7 +159,9 @@ struct AuthorizationRoutes {
         guard values["decision"] == "allow" else { return Pages.redirect(endpoint.deny(request, user: user)) }
         do {
             let scopes = try endpoint.grantedScopes(request, user: user)
-            return Pages.redirect(try await endpoint.approve(request, user: user, authTime: authTime, scopes: scopes))
+            return Pages.redirect(try await endpoint.approve(request, user: user, authTime: authTime, scopes: scopes,
+                                                             authenticationMethods: session.authenticationMethods,
+                                                             identityProvider: session.identityProvider))
         } catch let error as OAuthError where error.code == .invalidScope {
             return Pages.redirect(AuthorizationRedirect.error(error, target: request.target, issuer: runtime.configuration.effectiveIssuer))
         }
@@ -185,6 +194,8 @@ struct AuthorizationRoutes {
             "mfaEnabled": try await MFAService(services: runtime.services).isEnabled(userID: user.id),
         ]
         if let mfaError { context["mfaError"] = mfaError }
+        let linked = try await FederationRoutes(runtime: runtime).linkedRows(userID: user.id)
+        if !linked.isEmpty { context["linked"] = linked; context["hasLinked"] = true }
         return Pages.response("account", title: "Your account", context, status: status)
     }
 

@@ -24,9 +24,11 @@ struct MFARoutes {
 
     /// After a right password: for a user with MFA, a fresh still-anonymous session bound to a challenge and a
     /// redirect to the code page; `nil` when the user has no MFA (sign in as before).
-    func challengeIfNeeded(user: User, session: BrowserSession, returnTo: String) async throws -> Response? {
-        guard try await mfa.isEnabled(userID: user.id) else { return nil }
-        let pending = try await sessions.create(userID: nil, authTime: nil, replacing: session)
+    /// `methods` and `identityProvider` are how the first step signed in; the second step adds `otp`.
+    func challengeIfNeeded(user: User, session: BrowserSession?, returnTo: String, methods: [String] = ["pwd"], identityProvider: String? = nil,
+                           force: Bool = false) async throws -> Response? {
+        if !force { guard try await mfa.isEnabled(userID: user.id) else { return nil } }
+        let pending = try await sessions.create(userID: nil, authTime: nil, replacing: session, methods: methods, identityProvider: identityProvider)
         try await mfa.startChallenge(sessionDigest: pending.session.idDigest, user: user)
         return Pages.redirect("/login/mfa?return_to=" + AuthorizationRedirect.percentEncode(returnTo), cookies: [pending.cookie])
     }
@@ -63,10 +65,12 @@ struct MFARoutes {
         guard let outcome else {
             // No live challenge: it expired (or never was). Start again from the password.
             let pending = await browser.pendingRedirectURI(returnTo)
-            return browser.loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: nil,
+            return await browser.loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: nil,
                                          error: "Your sign-in took too long. Sign in again.", status: .unauthorized, redirectURI: pending)
         }
-        let signedIn = try await sessions.create(userID: outcome.user.id, authTime: runtime.clock.now, replacing: session)
+        let methods = (session.authenticationMethods ?? ["pwd"]).filter { $0 != "otp" } + ["otp"]
+        let signedIn = try await sessions.create(userID: outcome.user.id, authTime: runtime.clock.now, replacing: session, methods: methods,
+                                                 identityProvider: session.identityProvider)
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
     }
 

@@ -119,7 +119,7 @@ struct OpenIDConfiguration: Encodable {
     /// RS256 for every client unless it registered ES256 (`id_token_signed_response_alg`).
     let idTokenSigningAlgValuesSupported = ["RS256", "ES256"]
     let tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
-    let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "amr", "name", "preferred_username", "email"]
+    let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "amr", "idp", "name", "preferred_username", "email"]
     let codeChallengeMethodsSupported = [PKCE.method]
     let promptValuesSupported = ["none", "login", "consent"]
     let authorizationResponseIssParameterSupported = true

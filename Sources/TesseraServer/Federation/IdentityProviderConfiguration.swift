@@ -1,0 +1,132 @@
+import Foundation
+import TesseraCore
+
+/// Reads the `identityProviders` array of the JSON config file into `IdentityProviderSettings`.
+///
+/// ```json
+/// "identityProviders": [
+///   { "id": "google", "displayName": "Google", "type": "oidc", "issuer": "https://accounts.google.com",
+///     "clientId": "…", "clientSecretEnv": "GOOGLE_CLIENT_SECRET", "scopes": "openid email profile" },
+///   { "id": "github", "displayName": "GitHub", "type": "oauth2",
+///     "authorizationEndpoint": "https://github.com/login/oauth/authorize",
+///     "tokenEndpoint": "https://github.com/login/oauth/access_token", "userinfoEndpoint": "https://api.github.com/user",
+///     "clientId": "…", "clientSecretFile": "/run/secrets/github", "scopes": "read:user user:email",
+///     "claims": { "subject": "id", "email": "email", "name": "name", "preferredUsername": "login" } }
+/// ]
+/// ```
+/// The client secret comes from an environment variable (`clientSecretEnv`) or a file (`clientSecretFile`); a literal
+/// `clientSecret` in the file is refused so it never lands in a repository.
+enum IdentityProviderConfiguration {
+    typealias Invalid = TesseraConfiguration.Invalid
+
+    static let keys: Set<String> = [
+        "id", "displayName", "type", "issuer", "authorizationEndpoint", "tokenEndpoint", "userinfoEndpoint", "clientId",
+        "clientSecretEnv", "clientSecretFile", "scopes", "claims", "linkByVerifiedEmail", "provisionUsers", "trustedForMFA", "userScopes",
+    ]
+    static let claimKeys: Set<String> = ["subject", "email", "emailVerified", "name", "preferredUsername"]
+
+    static func parse(_ value: Any, environment: [String: String]) throws(Invalid) -> [IdentityProviderSettings] {
+        guard let array = value as? [Any] else { throw Invalid("identityProviders must be an array of objects") }
+        var result: [IdentityProviderSettings] = []
+        for (index, element) in array.enumerated() {
+            guard let object = element as? [String: Any] else { throw Invalid("identityProviders[\(index)] must be an object") }
+            let provider = try parseProvider(object, index: index, environment: environment)
+            guard !result.contains(where: { $0.id == provider.id }) else { throw Invalid("identityProviders: the id '\(provider.id)' is used twice") }
+            result.append(provider)
+        }
+        return result
+    }
+
+    static func parseProvider(_ object: [String: Any], index: Int, environment: [String: String]) throws(Invalid) -> IdentityProviderSettings {
+        let label = "identityProviders[\(index)]"
+        if object["clientSecret"] != nil {
+            throw Invalid("\(label): a literal clientSecret is not allowed in the config file; use clientSecretEnv or clientSecretFile")
+        }
+        for key in object.keys where !keys.contains(key) { throw Invalid("\(label) has unknown key '\(key)'") }
+        func string(_ key: String, required: Bool = true) throws(Invalid) -> String? {
+            guard let raw = object[key] else {
+                if required { throw Invalid("\(label) needs '\(key)'") }
+                return nil
+            }
+            guard let value = raw as? String, !value.isEmpty else { throw Invalid("\(label).\(key) must be a non-empty string") }
+            return value
+        }
+        func bool(_ key: String, default value: Bool) throws(Invalid) -> Bool {
+            guard let raw = object[key] else { return value }
+            guard let flag = raw as? Bool else { throw Invalid("\(label).\(key) must be true or false") }
+            return flag
+        }
+        func words(_ key: String) throws(Invalid) -> [String]? {
+            guard let raw = object[key] else { return nil }
+            if let text = raw as? String { return text.split(separator: " ").map(String.init) }
+            if let list = raw as? [String] { return list }
+            throw Invalid("\(label).\(key) must be a string or an array of strings")
+        }
+        guard let id = try string("id"), IdentityProviderSettings.isValidID(id) else {
+            throw Invalid("\(label).id must be 1–32 characters of a-z, 0-9 and -")
+        }
+        let name = "identityProviders '\(id)'"
+        let displayName = try string("displayName", required: false) ?? id
+        let kind: IdentityProviderKind
+        switch try string("type") {
+        case "oidc":
+            let issuer = try string("issuer")!
+            try checkURL(issuer, key: "\(name).issuer")
+            kind = .openIDConnect(issuer: issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer)
+        case "oauth2":
+            let endpoints = OAuth2ProviderEndpoints(authorization: try string("authorizationEndpoint")!, token: try string("tokenEndpoint")!,
+                                                    userinfo: try string("userinfoEndpoint")!)
+            try checkURL(endpoints.authorization, key: "\(name).authorizationEndpoint")
+            try checkURL(endpoints.token, key: "\(name).tokenEndpoint")
+            try checkURL(endpoints.userinfo, key: "\(name).userinfoEndpoint")
+            kind = .oauth2(endpoints: endpoints, claims: try claims(object["claims"], name: name))
+        default:
+            throw Invalid("\(name).type must be \"oidc\" or \"oauth2\"")
+        }
+        let secret: String
+        if let variable = try string("clientSecretEnv", required: false) {
+            guard let value = environment[variable], !value.isEmpty else { throw Invalid("\(name): the environment variable \(variable) is not set") }
+            secret = value
+        } else if let path = try string("clientSecretFile", required: false) {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw Invalid("\(name): cannot read clientSecretFile \(path)")
+            }
+            secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !secret.isEmpty else { throw Invalid("\(name): clientSecretFile \(path) is empty") }
+        } else {
+            throw Invalid("\(name) needs clientSecretEnv or clientSecretFile")
+        }
+        var userScopes: ScopeSet?
+        if let scopes = try words("userScopes") {
+            do { userScopes = try ScopeSet(parsing: scopes.joined(separator: " ")) } catch { throw Invalid("\(name).userScopes has invalid characters") }
+        }
+        return IdentityProviderSettings(
+            id: id, displayName: displayName, kind: kind, clientID: try string("clientId")!, clientSecret: secret,
+            scopes: try words("scopes") ?? (object["type"] as? String == "oidc" ? ["openid", "email", "profile"] : []),
+            linkByVerifiedEmail: try bool("linkByVerifiedEmail", default: false), provisionUsers: try bool("provisionUsers", default: true),
+            trustedForMFA: try bool("trustedForMFA", default: false), userScopes: userScopes)
+    }
+
+    static func claims(_ raw: Any?, name: String) throws(Invalid) -> ClaimMapping {
+        guard let raw else { return ClaimMapping(subject: "id", emailVerified: nil, preferredUsername: "login") }
+        guard let object = raw as? [String: Any] else { throw Invalid("\(name).claims must be an object") }
+        for key in object.keys where !claimKeys.contains(key) { throw Invalid("\(name).claims has unknown key '\(key)'") }
+        func member(_ key: String, default value: String?) throws(Invalid) -> String? {
+            guard let raw = object[key] else { return value }
+            if raw is NSNull { return nil }
+            guard let text = raw as? String, !text.isEmpty else { throw Invalid("\(name).claims.\(key) must be a member name or null") }
+            return text
+        }
+        guard let subject = try member("subject", default: "id") else { throw Invalid("\(name).claims.subject cannot be null") }
+        return ClaimMapping(subject: subject, email: try member("email", default: "email"), emailVerified: try member("emailVerified", default: nil),
+                            name: try member("name", default: "name"), preferredUsername: try member("preferredUsername", default: "login"))
+    }
+
+    /// https, or http on a loopback host (development and tests).
+    static func checkURL(_ value: String, key: String) throws(Invalid) {
+        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
+              url.fragment == nil else { throw Invalid("\(key) must be an absolute URL") }
+        let loopback = ["127.0.0.1", "::1", "[::1]", "localhost"].contains(host.lowercased())
+        guard scheme == "https" || (scheme == "http" && loopback) else { throw Invalid("\(key) must be https (http only on loopback)") }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TesseraCore
+
+/// The browser side of signing in through upstream identity providers:
+/// - `POST /login/federated/{id}` (the login page's "Continue with …" button, CSRF-checked) starts the upstream
+///   authorization code flow and redirects there;
+/// - `GET /federation/{id}/callback` is the redirect URI registered with the provider;
+/// - `POST /account/federation/unlink` removes a linked identity.
+///
+/// Every decision (state, nonce, PKCE, token validation, linking) is `FederationService`'s; this translates HTTP
+/// and renders pages. Failures end on an error page (400, 404 for an unknown provider, 502 when the provider
+/// cannot be reached), never a 500.
+struct FederationRoutes {
+    let runtime: TesseraRuntime
+    var sessions: SessionManager { SessionManager(runtime: runtime) }
+    var federation: FederationService { runtime.federation }
+
+    func register(on router: Router<TesseraRequestContext>) {
+        router.post("login/federated/:provider") { request, context in try await start(request, providerID: context.parameters.get("provider") ?? "") }
+        router.get("federation/:provider/callback") { request, context in
+            try await callback(request, providerID: context.parameters.get("provider") ?? "")
+        }
+        router.post("account/federation/unlink") { request, _ in try await unlink(request) }
+    }
+
+    // MARK: Start
+
+    func start(_ http: Request, providerID: String) async throws -> Response {
+        var http = http
+        guard let form = try await AuthorizationRoutes.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
+        let values = AuthorizationRoutes.dictionary(form)
+        let session = try await sessions.current(http)
+        guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else {
+            return AuthorizationRoutes(runtime: runtime).csrfRefused()
+        }
+        let returnTo = AuthorizationRoutes.safeReturnTo(values["return_to"])
+        do {
+            let url = try await federation.begin(providerID: providerID, sessionDigest: session.idDigest, returnTo: returnTo)
+            return Pages.redirect(url)
+        } catch let failure as FederationFailure {
+            return failurePage(failure, returnTo: returnTo)
+        }
+    }
+
+    // MARK: Callback
+
+    func callback(_ http: Request, providerID: String) async throws -> Response {
+        guard let query = try AuthorizationRoutes.query(http) else { return failurePage(.invalidState, returnTo: nil) }
+        // A repeated parameter is as suspect as a missing one (RFC 6749 §3.1): refuse rather than pick one.
+        for name in ["code", "state", "iss", "error"] where query.filter({ $0.0 == name }).count > 1 {
+            return failurePage(.invalidState, returnTo: nil)
+        }
+        let values = AuthorizationRoutes.dictionary(query)
+        let session = try await sessions.current(http)
+        let signIn: FederatedSignIn
+        do {
+            signIn = try await federation.complete(providerID: providerID,
+                                                   callback: FederationCallback(code: values["code"], state: values["state"], issuer: values["iss"],
+                                                                                error: values["error"]),
+                                                   sessionDigest: session?.idDigest)
+        } catch let failure as FederationFailure {
+            return failurePage(failure, returnTo: nil)
+        }
+        if signIn.requiresMFA,
+           let challenge = try await MFARoutes(runtime: runtime).challengeIfNeeded(user: signIn.user, session: session, returnTo: signIn.returnTo,
+                                                                                  methods: signIn.authenticationMethods, identityProvider: providerID,
+                                                                                  force: true) {
+            return challenge
+        }
+        let signedIn = try await sessions.create(userID: signIn.user.id, authTime: runtime.clock.now, replacing: session,
+                                                 methods: signIn.authenticationMethods, identityProvider: providerID)
+        // A page, not a redirect: this request ends a redirect chain that began at the provider's own form, and
+        // browsers check that form's CSP `form-action` on every later hop (the client's redirect URI included).
+        return Pages.response("continue", title: "Signed in", ["target": signIn.returnTo], cookies: [signedIn.cookie],
+                              refresh: signIn.returnTo)
+    }
+
+    func failurePage(_ failure: FederationFailure, returnTo: String?) -> Response {
+        let status: HTTPResponse.Status = switch failure {
+        case .unknownProvider: .notFound
+        case .providerUnavailable: .badGateway
+        default: .badRequest
+        }
+        let retry = "/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo ?? "/account")
+        return Pages.response("federation-error", title: "Sign-in failed", ["message": failure.message, "retry": retry], status: status)
+    }
+
+    // MARK: Account
+
+    func unlink(_ http: Request) async throws -> Response {
+        let checked: (user: User, session: BrowserSession, values: [String: String])
+        switch try await MFARoutes(runtime: runtime).accountForm(http) {
+        case .failure(let box): return box.response
+        case .success(let value): checked = value
+        }
+        guard let providerID = checked.values["provider_id"], let subject = checked.values["subject"] else {
+            return Pages.error("No linked sign-in was named.")
+        }
+        _ = try await federation.unlink(user: checked.user, providerID: providerID, subject: subject)
+        return Pages.redirect("/account")
+    }
+
+    /// The `/account` rows of `userID`'s linked identities.
+    func linkedRows(userID: String) async throws -> [[String: Any]] {
+        try await federation.linkedIdentities(userID: userID).map { link in
+            var row: [String: Any] = [
+                "providerID": link.providerID, "subject": link.subject,
+                "providerName": runtime.identityProviders.entry(id: link.providerID)?.settings.displayName ?? link.providerID,
+                "linkedAt": AuthorizationRoutes.format(link.linkedAt),
+            ]
+            if let email = link.email { row["email"] = email }
+            if let last = link.lastSignInAt { row["lastSignInAt"] = AuthorizationRoutes.format(last) }
+            return row
+        }
+    }
+
+    // MARK: Login page
+
+    struct LoginButton: Sendable {
+        let id: String
+        let displayName: String
+        /// The origin of the provider's authorization endpoint (for the page's `form-action`), when known.
+        let origin: String?
+    }
+
+    /// One button per provider. The origin comes from the URL the provider's client would build (its discovery
+    /// document is cached after the first use); a provider that cannot be reached keeps its button and fails on use.
+    func loginButtons() async -> [LoginButton] {
+        var buttons: [LoginButton] = []
+        for entry in runtime.identityProviders.entries {
+            let url = try? await entry.client.authorizationURL(state: "-", nonce: "-", codeChallenge: "-",
+                                                               redirectURI: federation.callbackURI(providerID: entry.settings.id))
+            buttons.append(LoginButton(id: entry.settings.id, displayName: entry.settings.displayName, origin: url.flatMap(Pages.origin(of:))))
+        }
+        return buttons
+    }
+}
