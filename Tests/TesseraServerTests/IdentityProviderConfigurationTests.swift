@@ -1,0 +1,67 @@
+import Foundation
+import TesseraCore
+import TesseraServer
+import Testing
+
+@Suite("identityProviders in the config file")
+struct IdentityProviderConfigurationTests {
+    static func load(_ json: String, environment: [String: String] = ["IDP_SECRET": "from-env"]) throws -> TesseraConfiguration {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-\(UUID().uuidString).json")
+        try Data(json.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        var configuration = TesseraConfiguration()
+        try configuration.apply(configFile: file.path, environment: environment)
+        return configuration
+    }
+
+    @Test("an OpenID provider and a GitHub-style provider, with secrets from the environment and a file")
+    func parses() throws {
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("gh-\(UUID().uuidString)")
+        try Data("file-secret\n".utf8).write(to: secretFile)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let configuration = try Self.load("""
+        {"port": 9000, "identityProviders": [
+          {"id": "google", "displayName": "Google", "type": "oidc", "issuer": "https://accounts.google.com/", "clientId": "g",
+           "clientSecretEnv": "IDP_SECRET", "linkByVerifiedEmail": true},
+          {"id": "github", "displayName": "GitHub", "type": "oauth2", "authorizationEndpoint": "https://github.com/login/oauth/authorize",
+           "tokenEndpoint": "https://github.com/login/oauth/access_token", "userinfoEndpoint": "https://api.github.com/user",
+           "clientId": "h", "clientSecretFile": "\(secretFile.path)", "scopes": ["read:user", "user:email"],
+           "claims": {"subject": "id", "preferredUsername": "login", "emailVerified": null}, "userScopes": "openid read"}
+        ]}
+        """)
+        #expect(configuration.port == 9000)
+        let google = try #require(configuration.identityProviders.first)
+        #expect(google.kind == .openIDConnect(issuer: "https://accounts.google.com"))
+        #expect(google.clientSecret == "from-env" && google.scopes == ["openid", "email", "profile"])
+        #expect(google.linkByVerifiedEmail && google.provisionUsers && !google.trustedForMFA)
+        let github = configuration.identityProviders[1]
+        #expect(github.clientSecret == "file-secret" && github.scopes == ["read:user", "user:email"])
+        #expect(github.userScopes == ["openid", "read"])
+        guard case .oauth2(let endpoints, let claims) = github.kind else { Issue.record("not oauth2"); return }
+        #expect(endpoints.userinfo == "https://api.github.com/user")
+        #expect(claims.subject == "id" && claims.preferredUsername == "login" && claims.emailVerified == nil && claims.email == "email")
+        let findings = Doctor.check(.init(configuration: configuration, clients: [], keys: [], now: Date()))
+        #expect(findings.contains { $0.message.contains("identity provider 'google' links first sign-ins") })
+    }
+
+    @Test("refused: a literal secret, a missing variable, http off loopback, a bad id, a duplicate id, an unknown key or type", arguments: [
+        #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecret": "literal"}]"#,
+        #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "UNSET_VARIABLE"}]"#,
+        #"[{"id": "x", "type": "oidc", "issuer": "http://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
+        #"[{"id": "X Y", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
+        #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}, {"id": "x", "type": "oidc", "issuer": "https://j.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
+        #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET", "colour": "red"}]"#,
+        #"[{"id": "x", "type": "saml", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
+        #"[{"id": "x", "type": "oauth2", "authorizationEndpoint": "https://a.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
+        #"{"id": "x"}"#,
+    ])
+    func refused(providers: String) {
+        #expect(throws: TesseraConfiguration.Invalid.self) { _ = try Self.load(#"{"identityProviders": \#(providers)}"#) }
+    }
+
+    @Test("http is accepted on loopback (development and the interop tests)")
+    func loopback() throws {
+        let configuration = try Self.load(#"{"identityProviders": [{"id": "dev", "type": "oidc", "issuer": "http://127.0.0.1:9999", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]}"#)
+        #expect(configuration.identityProviders.first?.displayName == "dev")
+    }
+}
