@@ -25,10 +25,10 @@ public struct OAuth2ProviderClient: UpstreamProviderClient {
     /// - Parameters:
     ///   - settings: The provider; its `kind` must be `.oauth2(endpoints:claims:)` (any other kind fails every call
     ///     with ``FederationFailure/providerUnavailable(detail:)``).
-    ///   - httpClient: The HTTP client; defaults to `HTTPClient.shared`.
+    ///   - httpClient: The HTTP client; defaults to ``UpstreamProviderClients/httpClient``, which does not follow redirects.
     ///   - timeout: The time allowed for each upstream request, body included. Default 10 seconds.
     ///   - clientAuthentication: How to authenticate at the token endpoint.
-    public init(settings: IdentityProviderSettings, httpClient: HTTPClient = .shared, timeout: Duration = .seconds(10),
+    public init(settings: IdentityProviderSettings, httpClient: HTTPClient = UpstreamProviderClients.httpClient, timeout: Duration = .seconds(10),
                 clientAuthentication: UpstreamClientAuthentication = .clientSecretPost) {
         self.settings = settings
         if case .oauth2(let endpoints, let claims) = settings.kind {

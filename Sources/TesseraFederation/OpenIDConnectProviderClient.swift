@@ -25,10 +25,10 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
     ///   - settings: The provider; its `kind` must be `.openIDConnect(issuer:)` (any other kind fails every call
     ///     with ``FederationFailure/providerUnavailable(detail:)``).
     ///   - clock: The time ID tokens are validated at, and that the key cache's refresh policy follows.
-    ///   - httpClient: The HTTP client; defaults to `HTTPClient.shared`.
+    ///   - httpClient: The HTTP client; defaults to ``UpstreamProviderClients/httpClient``, which does not follow redirects.
     ///   - timeout: The time allowed for each upstream request, body included. Default 10 seconds.
     ///   - logger: Receives `federation.*` events; no-op by default.
-    public init(settings: IdentityProviderSettings, clock: any TimeSource, httpClient: HTTPClient = .shared,
+    public init(settings: IdentityProviderSettings, clock: any TimeSource, httpClient: HTTPClient = UpstreamProviderClients.httpClient,
                 timeout: Duration = .seconds(10), logger: Logger = Logger(label: "tessera.federation", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.settings = settings
         if case .openIDConnect(let issuer) = settings.kind {
@@ -63,12 +63,10 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
     /// Checks `iss` (RFC 9207), redeems the code, validates the ID token and returns the identity it states.
     public func redeem(code: String, issuerParameter: String?, codeVerifier: String, nonce: String, redirectURI: String) async throws(FederationFailure)
         -> UpstreamIdentity {
+        // RFC 9207 §2.4: a present `iss` must be the issuer; a missing one is refused when the provider promised it.
+        if let issuerParameter, issuerParameter != self.issuer { throw .issuerMismatch }
         let metadata = try await self.cache.currentMetadata()
-        if let issuerParameter {
-            guard issuerParameter == self.issuer else { throw .issuerMismatch }
-        } else if metadata.issuerParameterSupported {
-            throw .issuerMismatch
-        }
+        if issuerParameter == nil, metadata.issuerParameterSupported { throw .issuerMismatch }
         let exchange = TokenExchange(http: self.http, clientID: self.settings.clientID, clientSecret: self.settings.clientSecret)
         let tokens = try await exchange.redeem(tokenEndpoint: metadata.tokenEndpoint, code: code, codeVerifier: codeVerifier,
                                                redirectURI: redirectURI, authentication: metadata.clientAuthentication, acceptFormEncoded: false)

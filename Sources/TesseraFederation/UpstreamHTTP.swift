@@ -131,10 +131,12 @@ struct UpstreamHTTP: Sendable {
 
     /// A transport error in words, without any request content.
     static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            return String(describing: error)
+        switch error {
+        case let error as HTTPClientError: return String(describing: error)
+        case let error as IOError: return String(describing: error)
+        case let error as ChannelError: return String(describing: error)
+        default: return String(describing: type(of: error))
         }
-        return String(describing: type(of: error))
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

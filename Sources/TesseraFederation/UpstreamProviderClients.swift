@@ -4,15 +4,25 @@ import TesseraCore
 
 /// Makes the client for a configured upstream provider.
 public enum UpstreamProviderClients {
+    /// The default HTTP client for upstream providers: `HTTPClient.shared`'s settings, but redirects are not
+    /// followed — a token request must not be replayed, with the code, verifier and maybe the secret in its
+    /// body, to wherever a `307` points, nor a discovery or key request leave `https`. A redirect is an unusable
+    /// answer instead. Process-wide and never shut down, like `HTTPClient.shared`.
+    public static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// The client for `settings`: an ``OpenIDConnectProviderClient`` for `.openIDConnect`, an ``OAuth2ProviderClient``
     /// for `.oauth2`.
     /// - Parameters:
     ///   - settings: The provider.
     ///   - clock: The time ID tokens are validated at.
-    ///   - httpClient: The HTTP client; defaults to `HTTPClient.shared`.
+    ///   - httpClient: The HTTP client; defaults to ``httpClient``, which does not follow redirects.
     ///   - timeout: The time allowed for each upstream request, body included.
     ///   - logger: Receives `federation.*` events; no-op by default.
-    public static func make(_ settings: IdentityProviderSettings, clock: any TimeSource, httpClient: HTTPClient = .shared,
+    public static func make(_ settings: IdentityProviderSettings, clock: any TimeSource, httpClient: HTTPClient = UpstreamProviderClients.httpClient,
                             timeout: Duration = .seconds(10),
                             logger: Logger = Logger(label: "tessera.federation", factory: { _ in SwiftLogNoOpLogHandler() })) -> any UpstreamProviderClient {
         switch settings.kind {

@@ -121,4 +121,29 @@ struct OAuth2ProviderClientTests {
             }
         }
     }
+
+    @Test("a small integer subject is its decimal text, and a number is never a verified flag")
+    func smallInteger() async throws {
+        try await UpstreamFixture.run { fixture in
+            await fixture.configure { $0.userinfo = ["id": 1, "email": "one@example.com", "verified": 1] }
+            let identity = try await self.redeem(await self.client(fixture, claims: ClaimMapping(subject: "id", emailVerified: "verified")))
+            #expect(identity.subject == "1")
+            #expect(!identity.emailVerified)
+        }
+    }
+
+    @Test("a userinfo answer over 1 MiB is providerUnavailable")
+    func oversizedUserinfo() async throws {
+        try await UpstreamFixture.run { fixture in
+            await fixture.configure {
+                $0.userinfo = ["id": 7]
+                $0.userinfoPadding = 1 << 20
+            }
+            let result = await failure { _ = try await self.redeem(await self.client(fixture)) }
+            guard case .providerUnavailable? = result else {
+                Issue.record("expected providerUnavailable, got \(String(describing: result))")
+                return
+            }
+        }
+    }
 }

@@ -295,15 +295,42 @@ struct OpenIDConnectProviderClientTests {
     @Test("a token endpoint slower than the timeout is providerUnavailable")
     func slowTokenEndpoint() async throws {
         try await UpstreamFixture.run { fixture in
-            await fixture.configure { $0.tokenDelay = .seconds(2) }
+            await fixture.configure { $0.tokenHangs = true }
             let client = await self.client(fixture, timeout: .milliseconds(200))
             _ = try await client.authorizationURL(state: "s", nonce: "n", codeChallenge: "c", redirectURI: testRedirectURI)
             let result = await failure { _ = try await self.redeem(client) }
+            await fixture.release()
             guard case .providerUnavailable(let detail)? = result else {
                 Issue.record("expected providerUnavailable, got \(String(describing: result))")
                 return
             }
             #expect(!detail.contains("s3cret"))
+        }
+    }
+
+    @Test("a redirect from the token endpoint is not followed")
+    func redirectNotFollowed() async throws {
+        try await UpstreamFixture.run { fixture in
+            await fixture.configure { $0.tokenRedirects = true }
+            let result = await failure { _ = try await self.redeem(await self.client(fixture)) }
+            guard case .tokenExchangeFailed? = result else {
+                Issue.record("expected tokenExchangeFailed, got \(String(describing: result))")
+                return
+            }
+            #expect(await fixture.elsewhereHits == 0)
+        }
+    }
+
+    @Test("a discovery document with a plain-http endpoint off loopback is refused")
+    func insecureEndpoint() async throws {
+        try await UpstreamFixture.run { fixture in
+            await fixture.configure { $0.tokenEndpoint = "http://token.example.com/token" }
+            let client = await self.client(fixture)
+            let result = await failure { _ = try await client.authorizationURL(state: "s", nonce: "n", codeChallenge: "c", redirectURI: testRedirectURI) }
+            guard case .providerUnavailable? = result else {
+                Issue.record("expected providerUnavailable, got \(String(describing: result))")
+                return
+            }
         }
     }
 }

@@ -129,7 +129,14 @@ struct UpstreamBehavior: Sendable {
     var tokenError: String?
     /// Answer the token endpoint form-encoded, as GitHub does without `Accept: application/json`.
     var tokenFormEncoded = false
-    var tokenDelay: Duration?
+    /// Hold the token endpoint's answer until ``UpstreamFixture/release()`` (at most 5 seconds).
+    var tokenHangs = false
+    /// Answer the token request with `307` to `/elsewhere`.
+    var tokenRedirects = false
+    /// The discovery document's `token_endpoint`, instead of the fixture's own.
+    var tokenEndpoint: String?
+    /// Bytes of padding added to the userinfo answer.
+    var userinfoPadding = 0
     var userinfo: [String: TestJSON] = ["sub": "upstream-user-1", "email": "ada@example.com", "email_verified": true]
     var userinfoStatus = 200
 }
@@ -144,6 +151,8 @@ actor UpstreamFixture {
     private(set) var userinfoAgents: [String] = []
     private(set) var discoveryFetches = 0
     private(set) var jwksFetches = 0
+    private(set) var elsewhereHits = 0
+    private(set) var released = false
 
     init(keys: UpstreamKeys) {
         self.keys = keys
@@ -152,6 +161,8 @@ actor UpstreamFixture {
     var issuer: String { "http://127.0.0.1:\(self.port)" }
 
     func setPort(_ port: Int) { self.port = port }
+    func release() { self.released = true }
+    func hitElsewhere() { self.elsewhereHits += 1 }
     func configure(_ change: @Sendable (inout UpstreamBehavior) -> Void) { change(&self.behavior) }
 
     func discovery() -> Data {
@@ -160,7 +171,7 @@ actor UpstreamFixture {
         var document: [String: TestJSON] = [
             "issuer": .string(self.behavior.metadataIssuer ?? base),
             "authorization_endpoint": .string(base + self.behavior.authorizationPath),
-            "token_endpoint": .string(base + "/token"),
+            "token_endpoint": .string(self.behavior.tokenEndpoint ?? base + "/token"),
             "jwks_uri": .string(base + "/jwks"),
             "userinfo_endpoint": .string(base + "/userinfo"),
             "id_token_signing_alg_values_supported": ["ES256", "RS256"],
@@ -231,10 +242,13 @@ actor UpstreamFixture {
     func userinfo(authorization: String?, userAgent: String?) -> (status: Int, body: Data) {
         self.userinfoAuthorizations.append(authorization ?? "")
         self.userinfoAgents.append(userAgent ?? "")
-        return (self.behavior.userinfoStatus, TestJSON.data(self.behavior.userinfo))
+        var userinfo = self.behavior.userinfo
+        if self.behavior.userinfoPadding > 0 { userinfo["padding"] = .string(String(repeating: "x", count: self.behavior.userinfoPadding)) }
+        return (self.behavior.userinfoStatus, TestJSON.data(userinfo))
     }
 
-    var tokenDelay: Duration? { self.behavior.tokenDelay }
+    var tokenHangs: Bool { self.behavior.tokenHangs }
+    var tokenRedirects: Bool { self.behavior.tokenRedirects }
 
     /// The Hummingbird application serving this fixture.
     nonisolated func application() -> some ApplicationProtocol {
@@ -251,10 +265,20 @@ actor UpstreamFixture {
             let form = Self.parseForm(String(buffer: body))
             let recorded = RecordedTokenRequest(
                 authorization: request.headers[.authorization], contentType: request.headers[.contentType], accept: request.headers[.accept], form: form)
-            if let delay = await self.tokenDelay { try await Task.sleep(for: delay) }
+            if await self.tokenHangs {
+                for _ in 0..<250 where await !self.released { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            if await self.tokenRedirects {
+                _ = try await self.token(request: recorded)
+                return Response(status: .temporaryRedirect, headers: [.location: "/elsewhere"])
+            }
             let answer = try await self.token(request: recorded)
             return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
                             body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
+        router.post("elsewhere") { _, _ -> Response in
+            await self.hitElsewhere()
+            return Self.json(Data("{}".utf8))
         }
         router.get("userinfo") { request, _ -> Response in
             let answer = await self.userinfo(authorization: request.headers[.authorization], userAgent: request.headers[.userAgent])
