@@ -97,7 +97,7 @@ struct AuthorizationRoutes {
         if !providers.isEmpty {
             context["providers"] = providers.map { ["id": $0.id, "displayName": $0.displayName] }
             // "Continue with …" posts here and is redirected to the provider: form-action must allow its origin.
-            formActions += providers.compactMap(\.origin).filter { !formActions.contains($0) }
+            for origin in providers.flatMap(\.origins) where !formActions.contains(origin) { formActions.append(origin) }
         }
         return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import TesseraCore
@@ -121,19 +122,52 @@ struct FederationRoutes {
     struct LoginButton: Sendable {
         let id: String
         let displayName: String
-        /// The origin of the provider's authorization endpoint (for the page's `form-action`), when known.
-        let origin: String?
+        /// The origins the provider's authorization endpoint may have (for the page's `form-action`).
+        let origins: [String]
     }
 
-    /// One button per provider. The origin comes from the URL the provider's client would build (its discovery
-    /// document is cached after the first use); a provider that cannot be reached keeps its button and fails on use.
+    /// One button per provider, with the origins its authorization endpoint may have: a plain OAuth 2.0 provider's
+    /// is configured; an OpenID provider's is its issuer's origin (true of every major provider) plus, when the
+    /// discovery document answers within half a second (it is cached after the first use), the discovered one.
+    /// A provider that cannot be reached keeps its button and fails on use, without slowing the login page.
     func loginButtons() async -> [LoginButton] {
         var buttons: [LoginButton] = []
         for entry in runtime.identityProviders.entries {
-            let url = try? await entry.client.authorizationURL(state: "-", nonce: "-", codeChallenge: "-",
-                                                               redirectURI: federation.callbackURI(providerID: entry.settings.id))
-            buttons.append(LoginButton(id: entry.settings.id, displayName: entry.settings.displayName, origin: url.flatMap(Pages.origin(of:))))
+            var origins: [String] = []
+            switch entry.settings.kind {
+            case .oauth2(let endpoints, _):
+                origins = [Pages.origin(of: endpoints.authorization)].compactMap { $0 }
+            case .openIDConnect(let issuer):
+                origins = [Pages.origin(of: issuer)].compactMap { $0 }
+                let client = entry.client
+                let callback = federation.callbackURI(providerID: entry.settings.id)
+                let discovered = await Self.within(.milliseconds(500)) {
+                    try? await client.authorizationURL(state: "-", nonce: "-", codeChallenge: "-", redirectURI: callback)
+                }
+                if let origin = discovered.flatMap(Pages.origin(of:)), !origins.contains(origin) { origins.append(origin) }
+            }
+            buttons.append(LoginButton(id: entry.settings.id, displayName: entry.settings.displayName, origins: origins))
         }
         return buttons
     }
+
+    /// `work`'s result if it finishes within `limit`, else `nil` (the work carries on in the background).
+    static func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T?) async -> T? {
+        let first = FirstResult<T>()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            first.set(continuation)
+            Task { first.finish(await work()) }
+            Task {
+                try? await Task.sleep(for: limit)
+                first.finish(nil)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with whichever value arrives first.
+private final class FirstResult<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T?, Never>?>(nil)
+    func set(_ value: CheckedContinuation<T?, Never>) { continuation.withLock { $0 = value } }
+    func finish(_ value: T?) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }
