@@ -68,13 +68,20 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
         let metadata = try await self.cache.currentMetadata()
         if issuerParameter == nil, metadata.issuerParameterSupported { throw .issuerMismatch }
         let exchange = TokenExchange(http: self.http, clientID: self.settings.clientID, clientSecret: self.settings.clientSecret)
-        let tokens = try await exchange.redeem(tokenEndpoint: metadata.tokenEndpoint, code: code, codeVerifier: codeVerifier,
+        let tokens: UpstreamTokenResponse
+        let claims: [String: JSONValue]
+        do throws(FederationFailure) {
+            tokens = try await exchange.redeem(tokenEndpoint: metadata.tokenEndpoint, code: code, codeVerifier: codeVerifier,
                                                redirectURI: redirectURI, authentication: metadata.clientAuthentication, acceptFormEncoded: false)
-        guard let idToken = tokens.idToken else {
-            throw .invalidIDToken(detail: "the token response has no id_token")
+            guard let idToken = tokens.idToken else {
+                throw .invalidIDToken(detail: "the token response has no id_token")
+            }
+            let validator = IDTokenValidator(issuer: self.issuer, clientID: self.settings.clientID, clock: self.clock)
+            claims = try await validator.validate(idToken, nonce: nonce, accessToken: tokens.accessToken, metadata: metadata, keys: self.cache)
+        } catch {
+            if case .providerUnavailable = error { await self.cache.markMetadataStale() }
+            throw error
         }
-        let validator = IDTokenValidator(issuer: self.issuer, clientID: self.settings.clientID, clock: self.clock)
-        let claims = try await validator.validate(idToken, nonce: nonce, accessToken: tokens.accessToken, metadata: metadata, keys: self.cache)
 
         guard let subject = claims["sub"]?.stringValue else { throw .invalidIDToken(detail: "the ID token has no valid sub") }
         var identity = UpstreamIdentity(

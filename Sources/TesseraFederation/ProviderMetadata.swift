@@ -58,8 +58,9 @@ struct OpenIDProviderMetadata: Sendable, Hashable {
 
 /// An OpenID provider's discovery document and signing keys, fetched on demand and cached.
 ///
-/// The document is fetched on first use and again after ``maximumMetadataAge``; a failed fetch is not cached
-/// (the next sign-in tries again), and a failed refresh keeps the previous document. The key set is fetched on
+/// The document is fetched on first use, again after ``maximumMetadataAge``, and again after its endpoints failed
+/// (``markMetadataStale()``); a failed fetch is not cached (the next sign-in tries again), and a failed refresh
+/// keeps the previous document. The key set is fetched on
 /// first use, after ``maximumKeyAge``, and when an ID token names an unknown key — at most once per
 /// ``minimumKeyRefreshInterval``, so forged `kid`s cannot make Tessera hammer the provider. Concurrent callers
 /// share one fetch.
@@ -115,9 +116,10 @@ actor OpenIDProviderCache {
         }
     }
 
-    /// Forgets the cached document, so the next sign-in fetches it again.
-    func invalidateMetadata() {
-        self.metadata = nil
+    /// Marks the cached document stale after its endpoints failed, so the next sign-in fetches it again (the
+    /// provider may have moved them); it stays the fallback if that fetch fails.
+    func markMetadataStale() {
+        if let metadata { self.metadata = (metadata.value, .distantPast) }
     }
 
     /// The key that verifies a signature by `algorithm` under `kid` (or the only such key, without a `kid`).

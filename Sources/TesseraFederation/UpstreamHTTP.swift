@@ -7,10 +7,10 @@ import TesseraCore
 /// Which upstream URLs Tessera may talk to.
 public enum UpstreamURLPolicy {
     /// Whether `url` is an absolute `https` URL, or an `http` URL on a loopback host (`127.0.0.1`, `::1`,
-    /// `localhost`: tests and local development), with a host and no fragment.
+    /// `localhost`: tests and local development), with a host and no fragment or user info.
     public static func isAcceptable(_ url: String) -> Bool {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            let host = components.host, !host.isEmpty, components.fragment == nil
+            let host = components.host, !host.isEmpty, components.fragment == nil, components.user == nil, components.password == nil
         else {
             return false
         }

@@ -334,3 +334,44 @@ struct OpenIDConnectProviderClientTests {
         }
     }
 }
+
+@Suite("OpenIDConnectProviderClient caching")
+struct OpenIDConnectCachingTests {
+    @Test("concurrent sign-ins share one discovery and one key set fetch")
+    func concurrent() async throws {
+        try await UpstreamFixture.run { fixture in
+            let client = UpstreamProviderClients.make(oidcSettings(issuer: await fixture.issuer), clock: FixedClock(testNow))
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await client.redeem(code: "c", issuerParameter: nil, codeVerifier: testVerifier, nonce: testNonce, redirectURI: testRedirectURI).subject
+                    }
+                }
+                for try await subject in group { #expect(subject == "upstream-user-1") }
+            }
+            #expect(await fixture.discoveryFetches == 1)
+            #expect(await fixture.jwksFetches == 1)
+            #expect(await fixture.tokenRequests.count == 6)
+        }
+    }
+
+    @Test("after the token endpoint failed, the next sign-in fetches the discovery document again")
+    func refreshAfterFailure() async throws {
+        try await UpstreamFixture.run { fixture in
+            let client = UpstreamProviderClients.make(oidcSettings(issuer: await fixture.issuer), clock: FixedClock(testNow), timeout: .seconds(1))
+            await fixture.configure { $0.tokenEndpoint = "http://127.0.0.1:1/token" }
+            let first = await failure {
+                _ = try await client.redeem(code: "c", issuerParameter: nil, codeVerifier: testVerifier, nonce: testNonce, redirectURI: testRedirectURI)
+            }
+            guard case .providerUnavailable? = first else {
+                Issue.record("expected providerUnavailable, got \(String(describing: first))")
+                return
+            }
+            #expect(await fixture.discoveryFetches == 1)
+            await fixture.configure { $0.tokenEndpoint = nil }
+            let identity = try await client.redeem(code: "c", issuerParameter: nil, codeVerifier: testVerifier, nonce: testNonce, redirectURI: testRedirectURI)
+            #expect(identity.subject == "upstream-user-1")
+            #expect(await fixture.discoveryFetches == 2)
+        }
+    }
+}
