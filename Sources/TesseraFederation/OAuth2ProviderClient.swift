@@ -11,8 +11,10 @@ import TesseraCore
 /// string or an integer (read as its decimal text); the email counts as verified only when the mapped boolean
 /// member says so.
 public struct OAuth2ProviderClient: UpstreamProviderClient {
-    /// The provider's settings.
-    public let settings: IdentityProviderSettings
+    /// The provider's id (`IdentityProviderSettings.id`).
+    public var providerID: String { self.settings.id }
+    /// The settings, client secret included: kept private so no description of the client can show the secret.
+    private let settings: IdentityProviderSettings
     /// The provider's endpoints.
     public let endpoints: OAuth2ProviderEndpoints
     /// How userinfo members map to claims.
@@ -111,4 +113,11 @@ public struct OAuth2ProviderClient: UpstreamProviderClient {
             preferredUsername: member(mapping.preferredUsername)
         )
     }
+}
+
+extension OAuth2ProviderClient: CustomStringConvertible, CustomReflectable {
+    /// The provider id and token endpoint; never the client secret.
+    public var description: String { "OAuth2ProviderClient(\(self.providerID), token: \(UpstreamHTTP.describe(self.endpoints.token)))" }
+    /// A mirror without the settings, so debugging output cannot show the client secret.
+    public var customMirror: Mirror { Mirror(self, children: ["providerID": self.providerID, "endpoints": self.endpoints]) }
 }

@@ -11,8 +11,10 @@ import TesseraCore
 /// code is redeemed with `client_secret_basic` (or `client_secret_post` when that is all the provider takes), and
 /// the ID token is validated in full against the provider's JWKS before any claim is read.
 public struct OpenIDConnectProviderClient: UpstreamProviderClient {
-    /// The provider's settings.
-    public let settings: IdentityProviderSettings
+    /// The provider's id (`IdentityProviderSettings.id`).
+    public var providerID: String { self.settings.id }
+    /// The settings, client secret included: kept private so no description of the client can show the secret.
+    private let settings: IdentityProviderSettings
     /// The configured issuer identifier.
     public let issuer: String
     private let http: UpstreamHTTP
@@ -121,4 +123,11 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
         if identity.name == nil { identity.name = StandardClaims.string(claims["name"]) }
         if identity.preferredUsername == nil { identity.preferredUsername = StandardClaims.string(claims["preferred_username"]) }
     }
+}
+
+extension OpenIDConnectProviderClient: CustomStringConvertible, CustomReflectable {
+    /// The provider id and issuer; never the client secret.
+    public var description: String { "OpenIDConnectProviderClient(\(self.providerID), issuer: \(self.issuer))" }
+    /// A mirror without the settings, so debugging output cannot show the client secret.
+    public var customMirror: Mirror { Mirror(self, children: ["providerID": self.providerID, "issuer": self.issuer]) }
 }

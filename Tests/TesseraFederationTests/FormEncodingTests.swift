@@ -1,6 +1,7 @@
 import Foundation
 import TesseraCore
 import TesseraFederation
+import TesseraTesting
 import Testing
 
 @Suite("Upstream URL policy")
@@ -16,5 +17,23 @@ struct UpstreamURLPolicyTests {
         #expect(!UpstreamURLPolicy.isAcceptable("ftp://127.0.0.1/auth"))
         #expect(!UpstreamURLPolicy.isAcceptable("https://example.com/auth#fragment"))
         #expect(!UpstreamURLPolicy.isAcceptable("/relative"))
+    }
+}
+
+@Suite("Upstream clients' descriptions")
+struct ClientDescriptionTests {
+    @Test("neither description nor dump shows the client secret")
+    func noSecret() {
+        let clients: [any UpstreamProviderClient] = [
+            UpstreamProviderClients.make(oidcSettings(issuer: "https://accounts.example.com"), clock: FixedClock(testNow)),
+            UpstreamProviderClients.make(oauth2Settings(base: "https://github.example"), clock: FixedClock(testNow)),
+        ]
+        for client in clients {
+            var dumped = ""
+            dump(client, to: &dumped)
+            #expect(!String(describing: client).contains("s3cret"))
+            #expect(!String(reflecting: client).contains("s3cret"))
+            #expect(!dumped.contains("s3cret"))
+        }
     }
 }
