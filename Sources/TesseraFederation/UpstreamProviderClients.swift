@@ -7,10 +7,13 @@ public enum UpstreamProviderClients {
     /// The default HTTP client for upstream providers: `HTTPClient.shared`'s settings, but redirects are not
     /// followed — a token request must not be replayed, with the code, verifier and maybe the secret in its
     /// body, to wherever a `307` points, nor a discovery or key request leave `https`. A redirect is an unusable
-    /// answer instead. Process-wide and never shut down, like `HTTPClient.shared`.
+    /// answer instead; and a refused connection fails at once (a provider that is down answers the user quickly).
+    /// Process-wide and never shut down, like `HTTPClient.shared`.
     public static let httpClient: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.redirectConfiguration = .disallow
+        // A refused connection fails the request at once instead of being retried until the time limit.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 

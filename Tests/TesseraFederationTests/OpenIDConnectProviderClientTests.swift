@@ -274,7 +274,7 @@ struct OpenIDConnectProviderClientTests {
     @Test("an unreachable provider is providerUnavailable")
     func unreachable() async throws {
         let settings = oidcSettings(issuer: "http://127.0.0.1:1")
-        let client = UpstreamProviderClients.make(settings, clock: FixedClock(testNow), timeout: .seconds(1))
+        let client = UpstreamProviderClients.make(settings, clock: FixedClock(testNow))
         let result = await failure { _ = try await client.authorizationURL(state: "s", nonce: "n", codeChallenge: "c", redirectURI: testRedirectURI) }
         guard case .providerUnavailable? = result else {
             Issue.record("expected providerUnavailable, got \(String(describing: result))")
@@ -358,7 +358,7 @@ struct OpenIDConnectCachingTests {
     @Test("after the token endpoint failed, the next sign-in fetches the discovery document again")
     func refreshAfterFailure() async throws {
         try await UpstreamFixture.run { fixture in
-            let client = UpstreamProviderClients.make(oidcSettings(issuer: await fixture.issuer), clock: FixedClock(testNow), timeout: .seconds(1))
+            let client = UpstreamProviderClients.make(oidcSettings(issuer: await fixture.issuer), clock: FixedClock(testNow))
             await fixture.configure { $0.tokenEndpoint = "http://127.0.0.1:1/token" }
             let first = await failure {
                 _ = try await client.redeem(code: "c", issuerParameter: nil, codeVerifier: testVerifier, nonce: testNonce, redirectURI: testRedirectURI)
