@@ -29,7 +29,7 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
     ///   - clock: The time ID tokens are validated at, and that the key cache's refresh policy follows.
     ///   - httpClient: The HTTP client; defaults to ``UpstreamProviderClients/httpClient``, which does not follow redirects.
     ///   - timeout: The time allowed for each upstream request, body included. Default 10 seconds.
-    ///   - logger: Receives `federation.*` events; no-op by default.
+    ///   - logger: Receives `oauth.federation.*` events; no-op by default.
     public init(settings: IdentityProviderSettings, clock: any TimeSource, httpClient: HTTPClient = UpstreamProviderClients.httpClient,
                 timeout: Duration = .seconds(10), logger: Logger = Logger(label: "tessera.federation", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.settings = settings
@@ -109,11 +109,11 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
         do {
             response = try await self.http.get(endpoint, headers: [("Authorization", "Bearer " + accessToken), ("Accept", "application/json")])
         } catch {
-            self.logger.info("federation.userinfo_failed", metadata: ["federation.provider": .string(self.settings.id), "federation.detail": .string(String(describing: error))])
+            self.logger.info("oauth.federation.userinfo_failed", metadata: ["oauth.federation.provider": .string(self.settings.id), "oauth.federation.detail": .string(String(describing: error))])
             return
         }
         guard response.status == 200, let claims = response.jsonObject, claims["sub"]?.stringValue == identity.subject else {
-            self.logger.info("federation.userinfo_unusable", metadata: ["federation.provider": .string(self.settings.id), "http.status": .stringConvertible(response.status)])
+            self.logger.info("oauth.federation.userinfo_unusable", metadata: ["oauth.federation.provider": .string(self.settings.id), "oauth.federation.status": .stringConvertible(response.status)])
             return
         }
         if let email = StandardClaims.string(claims["email"]) {

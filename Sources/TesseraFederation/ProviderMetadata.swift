@@ -73,9 +73,9 @@ actor OpenIDProviderCache {
     let minimumKeyRefreshInterval: TimeInterval
 
     private var metadata: (value: OpenIDProviderMetadata, fetchedAt: Date)?
-    private var metadataFetch: Task<Result<OpenIDProviderMetadata, FederationFailure>, Never>?
+    private var metadataFetch = SharedFetch<OpenIDProviderMetadata>()
     private var keys: UpstreamKeySet?
-    private var keysFetch: Task<Result<UpstreamKeySet, FederationFailure>, Never>?
+    private var keysFetch = SharedFetch<UpstreamKeySet>()
     private var lastKeysAttempt: Date?
 
     init(issuer: String, http: UpstreamHTTP, clock: any TimeSource, maximumMetadataAge: TimeInterval = 3600,
@@ -94,20 +94,17 @@ actor OpenIDProviderCache {
         if let metadata, Self.isFresh(metadata.fetchedAt, now: now, maximumAge: self.maximumMetadataAge) {
             return metadata.value
         }
-        let task: Task<Result<OpenIDProviderMetadata, FederationFailure>, Never>
-        if let running = self.metadataFetch {
-            task = running
+        let result: Result<OpenIDProviderMetadata, FederationFailure>
+        if self.metadataFetch.isRunning {
+            result = await withCheckedContinuation { self.metadataFetch.waiters.append($0) }
         } else {
-            let http = self.http
-            let issuer = self.issuer
-            task = Task { await Self.fetchMetadata(issuer: issuer, http: http) }
-            self.metadataFetch = task
+            self.metadataFetch.isRunning = true
+            result = await Self.fetchMetadata(issuer: self.issuer, http: self.http)
+            if case .success(let value) = result { self.metadata = (value, now) }
+            self.metadataFetch.finish(with: result)
         }
-        let result = await task.value
-        if self.metadataFetch == task { self.metadataFetch = nil }
         switch result {
         case .success(let value):
-            self.metadata = (value, now)
             return value
         case .failure(let failure):
             // A provider briefly down keeps working with the document it last served.
@@ -137,24 +134,18 @@ actor OpenIDProviderCache {
         } else {
             mayRefetch = true
         }
-        if mayRefetch || self.keysFetch != nil {
-            let task: Task<Result<UpstreamKeySet, FederationFailure>, Never>
-            if let running = self.keysFetch {
-                task = running
+        if self.keysFetch.isRunning || mayRefetch {
+            let result: Result<UpstreamKeySet, FederationFailure>
+            if self.keysFetch.isRunning {
+                result = await withCheckedContinuation { self.keysFetch.waiters.append($0) }
             } else {
+                self.keysFetch.isRunning = true
                 self.lastKeysAttempt = now
-                let http = self.http
-                task = Task { await Self.fetchKeys(uri: jwksURI, http: http, now: now) }
-                self.keysFetch = task
+                result = await Self.fetchKeys(uri: jwksURI, http: self.http, now: now)
+                if case .success(let fetched) = result { self.keys = fetched }
+                self.keysFetch.finish(with: result)
             }
-            let result = await task.value
-            if self.keysFetch == task { self.keysFetch = nil }
-            switch result {
-            case .success(let fetched):
-                self.keys = fetched
-            case .failure(let failure):
-                if self.keys?.uri != jwksURI { throw failure }
-            }
+            if case .failure(let failure) = result, self.keys?.uri != jwksURI { throw failure }
         }
         guard let keys = self.keys, keys.uri == jwksURI else {
             throw .providerUnavailable(detail: "the key set of \(self.issuer) is unavailable")
@@ -199,5 +190,20 @@ actor OpenIDProviderCache {
         } catch {
             return .failure(error)
         }
+    }
+}
+
+/// One fetch at a time: callers that arrive while it runs wait for its result instead of fetching again.
+/// Lives inside an actor, which serializes every access.
+struct SharedFetch<Value: Sendable> {
+    var isRunning = false
+    var waiters: [CheckedContinuation<Result<Value, FederationFailure>, Never>] = []
+
+    /// Ends the fetch and hands `result` to every waiter.
+    mutating func finish(with result: Result<Value, FederationFailure>) {
+        self.isRunning = false
+        let waiters = self.waiters
+        self.waiters = []
+        for waiter in waiters { waiter.resume(returning: result) }
     }
 }

@@ -24,7 +24,7 @@ public enum UpstreamProviderClients {
     ///   - clock: The time ID tokens are validated at.
     ///   - httpClient: The HTTP client; defaults to ``httpClient``, which does not follow redirects.
     ///   - timeout: The time allowed for each upstream request, body included.
-    ///   - logger: Receives `federation.*` events; no-op by default.
+    ///   - logger: Receives `oauth.federation.*` events; no-op by default.
     public static func make(_ settings: IdentityProviderSettings, clock: any TimeSource, httpClient: HTTPClient = UpstreamProviderClients.httpClient,
                             timeout: Duration = .seconds(10),
                             logger: Logger = Logger(label: "tessera.federation", factory: { _ in SwiftLogNoOpLogHandler() })) -> any UpstreamProviderClient {
