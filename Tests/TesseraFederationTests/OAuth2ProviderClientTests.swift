@@ -146,4 +146,19 @@ struct OAuth2ProviderClientTests {
             }
         }
     }
+
+    @Test("endpoints that are plain http off loopback are refused without a request")
+    func insecureEndpoints() async throws {
+        let client = UpstreamProviderClients.make(oauth2Settings(base: "http://github.example"), clock: FixedClock(testNow))
+        guard case .providerUnavailable? = await failure({
+            _ = try await client.authorizationURL(state: "s", nonce: "n", codeChallenge: "c", redirectURI: testRedirectURI)
+        }) else {
+            Issue.record("expected providerUnavailable for the authorization endpoint")
+            return
+        }
+        guard case .providerUnavailable? = await failure({ _ = try await self.redeem(client) }) else {
+            Issue.record("expected providerUnavailable for the token endpoint")
+            return
+        }
+    }
 }

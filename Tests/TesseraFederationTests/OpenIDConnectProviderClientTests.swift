@@ -85,6 +85,8 @@ struct OpenIDConnectProviderClientTests {
         ("tampered signature", UpstreamBehavior.Signing.tampered),
         ("alg none", .none),
         ("HS256 keyed with the client secret", .hmacWithSecret),
+        ("crit header", .ecWithCrit),
+        ("RS256 header naming an EC key", .rsaHeaderOnECKey),
     ])
     func signatureFailures(_ name: String, _ signing: UpstreamBehavior.Signing) async throws {
         try await UpstreamFixture.run { fixture in
@@ -140,6 +142,34 @@ struct OpenIDConnectProviderClientTests {
             }
             let identity = try await self.redeem(await self.client(fixture))
             #expect(identity.emailVerified)
+        }
+    }
+
+    @Test("without a kid, the provider's only key for the algorithm verifies (OIDC Core §10.1)")
+    func withoutKid() async throws {
+        try await UpstreamFixture.run { fixture in
+            await fixture.configure { $0.signing = .ecWithoutKid }
+            let identity = try await self.redeem(await self.client(fixture))
+            #expect(identity.subject == "upstream-user-1")
+        }
+    }
+
+    @Test("a key published for encryption, or an algorithm the provider does not list, does not verify ID tokens")
+    func keyUseAndListedAlgorithms() async throws {
+        try await UpstreamFixture.run { fixture in
+            await fixture.configure { $0.ecKeyUse = "enc" }
+            guard case .invalidIDToken? = await failure({ _ = try await self.redeem(await self.client(fixture)) }) else {
+                Issue.record("expected invalidIDToken for an encryption key")
+                return
+            }
+            await fixture.configure {
+                $0.ecKeyUse = "sig"
+                $0.signingAlgorithms = ["RS256"]
+            }
+            guard case .invalidIDToken? = await failure({ _ = try await self.redeem(await self.client(fixture)) }) else {
+                Issue.record("expected invalidIDToken for an unlisted algorithm")
+                return
+            }
         }
     }
 

@@ -113,7 +113,7 @@ struct RecordedTokenRequest: Sendable {
 
 /// How the fixture behaves; each test changes what it needs.
 struct UpstreamBehavior: Sendable {
-    enum Signing: Sendable { case ec, rsa, rotated, tampered, none, hmacWithSecret }
+    enum Signing: Sendable { case ec, rsa, rotated, tampered, none, hmacWithSecret, ecWithoutKid, ecWithCrit, rsaHeaderOnECKey }
 
     /// The discovery document's `issuer`; `nil` means the fixture's own.
     var metadataIssuer: String?
@@ -122,6 +122,10 @@ struct UpstreamBehavior: Sendable {
     var authorizationPath = "/authorize"
     /// Whether the JWKS publishes the rotated key `ec-2`.
     var publishRotatedKey = false
+    /// The `use` of the key `ec-1` in the JWKS.
+    var ecKeyUse = "sig"
+    /// `id_token_signing_alg_values_supported`.
+    var signingAlgorithms: [String] = ["ES256", "RS256"]
     var signing = Signing.ec
     var editClaims: @Sendable (inout [String: TestJSON]) -> Void = { _ in }
     var omitIDToken = false
@@ -174,7 +178,7 @@ actor UpstreamFixture {
             "token_endpoint": .string(self.behavior.tokenEndpoint ?? base + "/token"),
             "jwks_uri": .string(base + "/jwks"),
             "userinfo_endpoint": .string(base + "/userinfo"),
-            "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+            "id_token_signing_alg_values_supported": .array(self.behavior.signingAlgorithms.map(TestJSON.string)),
             "authorization_response_iss_parameter_supported": .bool(self.behavior.issuerParameterSupported),
         ]
         if let methods = self.behavior.authMethods { document["token_endpoint_auth_methods_supported"] = .array(methods.map(TestJSON.string)) }
@@ -183,7 +187,12 @@ actor UpstreamFixture {
 
     func jwks() -> Data {
         self.jwksFetches += 1
-        var keys = [self.keys.ecJWK(self.keys.ecKey, kid: "ec-1"), self.keys.rsaJWK]
+        var ecKey = self.keys.ecJWK(self.keys.ecKey, kid: "ec-1")
+        if case .object(var members) = ecKey {
+            members["use"] = .string(self.behavior.ecKeyUse)
+            ecKey = .object(members)
+        }
+        var keys = [ecKey, self.keys.rsaJWK]
         if self.behavior.publishRotatedKey { keys.append(self.keys.ecJWK(self.keys.rotatedKey, kid: "ec-2")) }
         return TestJSON.data(["keys": .array(keys)])
     }
@@ -216,6 +225,12 @@ actor UpstreamFixture {
             otherClaims["sub"] = "someone-else"
             parts[1] = base64URL(TestJSON.data(otherClaims))
             return parts.joined(separator: ".")
+        case .ecWithoutKid:
+            return try UpstreamKeys.sign(header: ["alg": "ES256"], claims: claims, with: self.keys.ecSigner)
+        case .ecWithCrit:
+            return try UpstreamKeys.sign(header: ["alg": "ES256", "kid": "ec-1", "crit": ["exp"], "exp": 1], claims: claims, with: self.keys.ecSigner)
+        case .rsaHeaderOnECKey:
+            return try UpstreamKeys.sign(header: ["alg": "RS256", "kid": "ec-1"], claims: claims, with: self.keys.ecSigner)
         case .none:
             return base64URL(TestJSON.data(["alg": "none"])) + "." + base64URL(TestJSON.data(claims)) + "."
         case .hmacWithSecret:
