@@ -552,6 +552,39 @@ def test_account_lists_and_unlinks_an_identity_then_a_new_sign_in_provisions_ane
     assert mock.errors == []
 
 
+def test_unlink_needs_the_csrf_token_and_only_touches_the_signed_in_users_links(fed, mock):
+    b = fed.b
+
+    def sign_in(sub: str):
+        mock.identity = {"sub": sub, "preferred_username": "idor-" + generate_token(4).lower()}
+        session = requests.Session()
+        _, response = upstream_round_trip(b, session, "mock", MOCK_NAME, "/login?return_to=%2Faccount")
+        account = follow_continue(b, session, response)
+        return session, account, re.search(r'id="account-username">([^<]*)<', account.text).group(1)
+
+    victim_sub, attacker_sub = "victim-" + generate_token(8), "attacker-" + generate_token(8)
+    _, _, victim = sign_in(victim_sub)
+    session, account, attacker = sign_in(attacker_sub)
+    own = next(f for f in forms(account.text) if f.action == "/account/federation/unlink")
+    assert own.fields["subject"] == attacker_sub
+
+    # Another user's link, named in a forged form: nothing happens to it.
+    session.post(f"{b.url}/account/federation/unlink", data={**own.fields, "subject": victim_sub}, timeout=10)
+    # The own link without the CSRF token: refused.
+    refused = session.post(f"{b.url}/account/federation/unlink", data={**own.fields, "csrf_token": "forged"},
+                           allow_redirects=False, timeout=10)
+    assert refused.status_code in (400, 403), refused.status_code
+    assert f'value="{attacker_sub}"' in session.get(f"{b.url}/account", timeout=10).text
+    # Both identities still sign in as their users.
+    assert sign_in(victim_sub)[2] == victim
+    assert sign_in(attacker_sub)[2] == attacker
+    victim_id = next(u.id for u in users(b) if u.username == victim)
+    attacker_id = next(u.id for u in users(b) if u.username == attacker)
+    # Events are flushed in order: once the attacker's last sign-in is listed, an unlink before it would be too.
+    wait_audit(b, "federation.sign_in", lambda e: e.sub == attacker_id, at_least=2)
+    assert not [e for e in audit(b, "federation.unlinked") if e.sub in (victim_id, attacker_id)]
+
+
 # --- linking by verified email ---------------------------------------------------------------------
 
 
