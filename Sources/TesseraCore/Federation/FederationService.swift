@@ -223,6 +223,11 @@ public struct FederationService: Sendable {
         (1...16).contains(value.utf8.count) && value.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
     }
 
+    /// Records a callback the routes refused before it reached `complete` (a malformed or repeated parameter).
+    public func refuse(_ failure: FederationFailure, providerID: String) {
+        fail(failure, providerID: providerID, at: services.clock.now)
+    }
+
     func fail(_ failure: FederationFailure, providerID: String, at now: Date) {
         var detail = ["provider": IdentityProviderSettings.isValidID(providerID) ? providerID : "invalid", "reason": failure.reason]
         switch failure {

@@ -48,9 +48,11 @@ struct FederationRoutes {
     // MARK: Callback
 
     func callback(_ http: Request, providerID: String) async throws -> Response {
-        guard let query = try AuthorizationRoutes.query(http) else { return failurePage(.invalidState, returnTo: nil) }
-        // A repeated parameter is as suspect as a missing one (RFC 6749 §3.1): refuse rather than pick one.
-        for name in ["code", "state", "iss", "error"] where query.filter({ $0.0 == name }).count > 1 {
+        // A malformed query or a repeated parameter is as suspect as a missing one (RFC 6749 §3.1): refuse (and
+        // audit) rather than pick one.
+        guard let query = try AuthorizationRoutes.query(http),
+              ["code", "state", "iss", "error"].allSatisfy({ name in query.filter { $0.0 == name }.count <= 1 }) else {
+            federation.refuse(.invalidState, providerID: providerID)
             return failurePage(.invalidState, returnTo: nil)
         }
         let values = AuthorizationRoutes.dictionary(query)
