@@ -60,7 +60,9 @@ struct IDTokenValidator: Sendable {
     }
 
     private func check(_ claims: [String: JSONValue], nonce: String, accessToken: String?, algorithm: UpstreamSignatureAlgorithm) throws(FederationFailure) {
-        guard claims["iss"]?.stringValue == self.issuer else {
+        // Google documents that its ID tokens may carry `accounts.google.com` without the scheme; accept exactly that alias.
+        let googleAlias = self.issuer == "https://accounts.google.com" && claims["iss"]?.stringValue == "accounts.google.com"
+        guard claims["iss"]?.stringValue == self.issuer || googleAlias else {
             throw .invalidIDToken(detail: "the ID token's iss is not the provider's issuer")
         }
         let audience: [String]
