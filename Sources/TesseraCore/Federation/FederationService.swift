@@ -133,7 +133,12 @@ public struct FederationService: Sendable {
     }
 
     /// Removes one of `user`'s linked identities. Returns whether it existed.
+    /// - Throws: `OAuthError.invalidRequest` when it is the only way the user can sign in (no password, no other link).
     public func unlink(user: User, providerID: String, subject: String) async throws -> Bool {
+        let links = try await storage.federatedIdentities(userID: user.id)
+        if user.passwordHash == User.noPassword, links.count == 1, links[0].providerID == providerID, links[0].subject == subject {
+            throw OAuthError.invalidRequest("This is the only way you can sign in: it cannot be unlinked until the account has a password or another linked sign-in.")
+        }
         let removed = try await storage.deleteFederatedIdentity(userID: user.id, providerID: providerID, subject: subject)
         if removed {
             services.audit.record(AuditEvent(.federationUnlinked, at: services.clock.now, subject: user.id, detail: ["provider": providerID]))

@@ -156,7 +156,7 @@ enum Pages {
         <input type="hidden" name="client_id" value="{{clientID}}"><button type="submit" id="revoke-{{clientID}}" class="secondary">Revoke</button></form></td></tr>{{/grants}}
         </tbody></table>{{/hasGrants}}
         {{> account-mfa}}
-        {{#hasLinked}}<h2>Linked sign-ins</h2><table id="linked-identities"><thead><tr><th>Provider</th><th>Account</th><th>Linked on</th><th></th></tr></thead><tbody>
+        {{#hasLinked}}<h2>Linked sign-ins</h2>{{#linkError}}<p class="error" id="link-error">{{linkError}}</p>{{/linkError}}<table id="linked-identities"><thead><tr><th>Provider</th><th>Account</th><th>Linked on</th><th></th></tr></thead><tbody>
         {{/hasLinked}}{{#linked}}<tr class="linked" data-provider="{{providerID}}"><td>{{providerName}}</td><td>{{email}}</td>
         <td>{{linkedAt}}{{#lastSignInAt}}<br><small>last used {{lastSignInAt}}</small>{{/lastSignInAt}}</td>
         <td><form method="post" action="/account/federation/unlink"><input type="hidden" name="csrf_token" value="{{csrf}}">

@@ -65,7 +65,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         case "/token", "/introspect":
             guard configuration.tokenRateLimit > 0 else { return nil }
             return (String(path.dropFirst()), RateLimit(limit: configuration.tokenRateLimit, window: TimeInterval(configuration.rateLimitWindow)))
-        case "/login", "/login/mfa", _ where path.hasPrefix("/login/federated/"):
+        case _ where path == "/login" || path == "/login/mfa" || path.hasPrefix("/login/federated/"):
             // One window per IP for both steps: password guesses and second-factor guesses share it (and starting
             // an upstream sign-in, which stores a pending state).
             guard configuration.loginRateLimit > 0 else { return nil }

@@ -177,7 +177,8 @@ struct AuthorizationRoutes {
         return try await accountPage(user: user, session: session)
     }
 
-    func accountPage(user: User, session: BrowserSession, mfaError: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func accountPage(user: User, session: BrowserSession, mfaError: String? = nil, linkError: String? = nil,
+                     status: HTTPResponse.Status = .ok) async throws -> Response {
         var grants: [[String: Any]] = []
         for consent in try await runtime.storage.consents(subject: user.id) {
             // A deleted client's consent is meaningless (its tokens are gone with it): hide it.
@@ -196,6 +197,7 @@ struct AuthorizationRoutes {
         if let mfaError { context["mfaError"] = mfaError }
         let linked = try await FederationRoutes(runtime: runtime).linkedRows(userID: user.id)
         if !linked.isEmpty { context["linked"] = linked; context["hasLinked"] = true }
+        if let linkError { context["linkError"] = linkError }
         return Pages.response("account", title: "Your account", context, status: status)
     }
 

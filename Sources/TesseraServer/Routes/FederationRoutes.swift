@@ -101,7 +101,12 @@ struct FederationRoutes {
         guard let providerID = checked.values["provider_id"], let subject = checked.values["subject"] else {
             return Pages.error("No linked sign-in was named.")
         }
-        _ = try await federation.unlink(user: checked.user, providerID: providerID, subject: subject)
+        do {
+            _ = try await federation.unlink(user: checked.user, providerID: providerID, subject: subject)
+        } catch let error as OAuthError where error.code == .invalidRequest {
+            return try await AuthorizationRoutes(runtime: runtime).accountPage(user: checked.user, session: checked.session,
+                                                                              linkError: error.errorDescription, status: .badRequest)
+        }
         return Pages.redirect("/account")
     }
 
