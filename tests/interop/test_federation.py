@@ -366,6 +366,19 @@ def browser_sign_in(driver, fed, client, redirect_uri, display_name, scope="open
     return claims, token, steps
 
 
+def click_and_wait(driver, xpath: str):
+    """Clicks and waits until the browser shows the next document (not a half-unloaded old one)."""
+    driver.execute_script("document.documentElement.dataset.seen = '1'")
+    driver.find_element(By.XPATH, xpath).click()
+
+    def loaded(d):
+        try:
+            return d.execute_script("return document.readyState === 'complete' && document.documentElement.dataset.seen !== '1'")
+        except WebDriverException:
+            return False
+    wait_for(driver, loaded)
+
+
 def clear_cookies(driver):
     """A new browser session: every cookie of every host goes (delete_all_cookies only clears the current host)."""
     driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
@@ -539,8 +552,8 @@ def test_account_lists_and_unlinks_an_identity_then_a_new_sign_in_provisions_ane
     unlink = "//form[@action='/account/federation/unlink']//*[normalize-space(.)='Unlink' or @value='Unlink']"
 
     # The only way this password-less user can sign in: Unlink is refused, with the reason, and the link stays.
-    browser.find_element(By.XPATH, unlink).click()
-    refusal = wait_for(browser, EC.presence_of_element_located((By.ID, "link-error"))).text
+    click_and_wait(browser, unlink)
+    refusal = browser.find_element(By.ID, "link-error").text
     assert "only way you can sign in" in refusal
     assert browser.find_elements(By.XPATH, unlink)
 
@@ -551,7 +564,7 @@ def test_account_lists_and_unlinks_an_identity_then_a_new_sign_in_provisions_ane
     while True:
         browser.get(f"{b.url}/account")
         wait_for(browser, EC.presence_of_element_located((By.ID, "account-username")))
-        browser.find_element(By.XPATH, unlink).click()
+        click_and_wait(browser, unlink)
         wait_for(browser, EC.presence_of_element_located((By.ID, "account-username")))
         if not browser.find_elements(By.ID, "link-error") or time.monotonic() > deadline:
             break
