@@ -86,12 +86,40 @@ struct FederationServiceTests {
             let user = try await Self.addUser(ambiguous, name)
             try await ambiguous.harness.storage.setUserProfile(userID: user.id, profile: UserProfile(email: "erin@idp.example"))
         }
-        await #expect(throws: FederationFailure.noLocalAccount) { try await Self.complete(ambiguous, state: try await Self.begin(ambiguous)) }
+        await #expect(throws: FederationFailure.ambiguousEmail) { try await Self.complete(ambiguous, state: try await Self.begin(ambiguous)) }
 
         let disabled = try await Self.make()
         let first = try await Self.complete(disabled, state: try await Self.begin(disabled))
         try await disabled.harness.storage.setDisabled(userID: first.user.id, disabled: true)
         await #expect(throws: FederationFailure.accountDisabled) { try await Self.complete(disabled, state: try await Self.begin(disabled)) }
+    }
+
+    @Test("an address claimed at a provider not trusted for email is never copied to a profile, so it cannot pre-hijack the owner's link")
+    func noPreHijacking() async throws {
+        let audit = RecordingAuditSink()
+        let harness = try await CoreHarness(audit: audit)
+        let email = "victim@example.org"
+        let untrusted = ScriptedUpstreamProvider(identity: UpstreamIdentity(providerID: "cheap", subject: "attacker", email: email, emailVerified: true))
+        let trusted = ScriptedUpstreamProvider(identity: UpstreamIdentity(providerID: "corp", subject: "victim", email: email, emailVerified: true))
+        func settings(_ id: String, trustEmail: Bool) -> IdentityProviderSettings {
+            IdentityProviderSettings(id: id, displayName: id, kind: .openIDConnect(issuer: "https://\(id).example"), clientID: "c", clientSecret: "s",
+                                     scopes: ["openid"], linkByVerifiedEmail: trustEmail)
+        }
+        let service = FederationService(services: harness.services, providers: IdentityProviderRegistry([
+            .init(settings: settings("cheap", trustEmail: false), client: untrusted), .init(settings: settings("corp", trustEmail: true), client: trusted),
+        ]))
+        let session = Secrets.digest("s")
+        func signIn(_ id: String, _ upstream: ScriptedUpstreamProvider) async throws -> FederatedSignIn {
+            _ = try await service.begin(providerID: id, sessionDigest: session, returnTo: "/account")
+            let state = try #require(upstream.authorized.last).state
+            return try await service.complete(providerID: id, callback: FederationCallback(code: "c", state: state, issuer: nil, error: nil),
+                                              sessionDigest: session)
+        }
+        let attacker = try await signIn("cheap", untrusted)
+        #expect(try await harness.storage.userProfile(userID: attacker.user.id).email == nil)
+        let victim = try await signIn("corp", trusted)
+        #expect(victim.user.id != attacker.user.id)
+        #expect(try await harness.storage.userProfile(userID: victim.user.id).email == email, "the trusted provider's verified address is kept")
     }
 
     @Test("concurrent first sign-ins of one identity end in one link and one active user")

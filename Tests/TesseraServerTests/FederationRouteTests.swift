@@ -83,11 +83,12 @@ struct FederationRouteTests {
             #expect(redeemed.code == "up-code" && redeemed.nonce == sent.nonce)
             #expect(PKCE.challenge(for: redeemed.verifier) == sent.challenge, "PKCE S256: the verifier matches the challenge sent")
 
-            // A provisioned user: no password, username from the upstream preferred username, verified email on the profile.
+            // A provisioned user: no password, username from the upstream preferred username; the email stays on the link
+            // (this provider is not trusted for email, so it is not copied to the profile).
             let users = try await f.server.store.listUsers().filter { $0.username.hasPrefix("carol") }
             let carol = try #require(users.first)
             #expect(users.count == 1 && carol.username == "carol" && carol.passwordHash == User.noPassword)
-            #expect(try await f.server.store.userProfile(userID: carol.id).email == "carol@idp.example")
+            #expect(try await f.server.store.userProfile(userID: carol.id).email == nil)
 
             let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
             #expect(consent.status == .ok && consent.html.contains(#"id="consent-allow""#))
@@ -198,8 +199,8 @@ struct FederationRouteTests {
             let link = try #require(try await f.server.store.federatedIdentity(providerID: "idp", subject: "up-123"))
             #expect((link.userID == dave.id) == expectLinked, "trusted=\(trusted) verified=\(verified)")
             if !expectLinked {
-                // A provisioned user gets the email only when it was verified: no unverified address can attract a later link.
-                #expect(try await f.server.store.userProfile(userID: link.userID).email == (verified ? "carol@idp.example" : nil))
+                // Not linked: the new user's profile gets no email (dave has it, or it is unverified, or the provider is not trusted for it).
+                #expect(try await f.server.store.userProfile(userID: link.userID).email == nil)
             } else {
                 #expect(try await f.events(.federationLinked).first?.detail["method"] == "verified_email")
             }

@@ -718,12 +718,14 @@ def test_totp_still_applies_after_an_upstream_sign_in_unless_the_provider_is_tru
     email = f"{name}@corp.example"
     mock.identity = {"sub": "mfa-" + generate_token(8), "email": email, "email_verified": True, "preferred_username": name}
 
-    # Provisioned through mock (the verified email is copied to the profile); TOTP enrolled from /account.
+    # Provisioned through mock (not trusted for email, so its address is not copied to the profile: an administrator
+    # confirms it below); TOTP enrolled from /account.
     session = requests.Session()
     _, response = upstream_round_trip(b, session, "mock", MOCK_NAME, "/login?return_to=%2Faccount")
     account = follow_continue(b, session, response)
     assert f'id="account-username">{name}<' in account.text
     user_id = next(u.id for u in users(b) if u.username == name)
+    b.cli("user", "profile", name, "--email", email)
     setup_form = next(f for f in forms(account.text) if f.action == "/account/mfa/setup")
     setup = session.post(f"{b.url}/account/mfa/setup", data=setup_form.fields, timeout=10)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', setup.text).group(1)

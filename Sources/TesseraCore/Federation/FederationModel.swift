@@ -133,6 +133,8 @@ public enum FederationFailure: Error, Sendable, Hashable {
     case invalidUserinfo(detail: String)
     /// The identity links to nobody and the provider may not create users.
     case noLocalAccount
+    /// The verified email belongs to several local users, so the identity cannot be linked by it.
+    case ambiguousEmail
     /// The linked local user is disabled.
     case accountDisabled
 
@@ -150,6 +152,7 @@ public enum FederationFailure: Error, Sendable, Hashable {
         case .nonceMismatch: "nonce_mismatch"
         case .invalidUserinfo: "invalid_userinfo"
         case .noLocalAccount: "no_local_account"
+        case .ambiguousEmail: "ambiguous_email"
         case .accountDisabled: "account_disabled"
         }
     }
@@ -168,6 +171,7 @@ public enum FederationFailure: Error, Sendable, Hashable {
         case .invalidIDToken, .nonceMismatch: "The sign-in provider's identity token could not be verified."
         case .invalidUserinfo: "The sign-in provider did not return a usable identity."
         case .noLocalAccount: "No account is linked to this identity, and new accounts cannot be created through this provider."
+        case .ambiguousEmail: "Several accounts use this email address, so this sign-in cannot be linked to one of them. Ask an administrator."
         case .accountDisabled: "This account is disabled."
         }
     }

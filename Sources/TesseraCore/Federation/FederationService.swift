@@ -52,9 +52,10 @@ public struct FederatedSignIn: Sendable, Hashable {
 ///
 /// Linking rules: an identity already linked signs in as its user. Otherwise, when the provider is trusted for
 /// email (`linkByVerifiedEmail`) and says the email is verified, it links to the one local user with that profile
-/// email. Otherwise, when the provider may provision, a new local user without a password is created; only a
-/// verified email is copied to its profile, so an unverified address can never later attract another identity
-/// (account pre-hijacking). Every outcome is an audit event; nothing secret is recorded.
+/// email. Otherwise, when the provider may provision, a new local user without a password is created; its profile
+/// gets the email only from a provider trusted for email (see `profileEmail`), so an address merely claimed upstream
+/// can never later attract another identity (account pre-hijacking). Every outcome is an audit event; nothing
+/// secret is recorded.
 public struct FederationService: Sendable {
     public let services: GrantServices
     public let providers: IdentityProviderRegistry
@@ -159,7 +160,7 @@ public struct FederationService: Sendable {
         }
         if provider.linkByVerifiedEmail, identity.emailVerified, let email = identity.email, !email.isEmpty {
             let matches = try await storage.userIDs(email: email)
-            if matches.count > 1 { throw FederationFailure.noLocalAccount }  // ambiguous: never guess
+            if matches.count > 1 { throw FederationFailure.ambiguousEmail }  // never guess
             if let userID = matches.first, let user = try await storage.user(id: userID) {
                 guard !user.disabled else { throw FederationFailure.accountDisabled }
                 return try await link(identity, to: user, method: "verified_email", at: now)
@@ -198,12 +199,21 @@ public struct FederationService: Sendable {
                 continue
             }
             try await storage.setUserProfile(userID: user.id, profile: UserProfile(name: identity.name,
-                                                                                   email: identity.emailVerified ? identity.email : nil))
+                                                                                   email: try await profileEmail(identity, provider: provider)))
             services.audit.record(AuditEvent(.userProvisioned, at: now, subject: user.id,
                                              detail: ["provider": identity.providerID, "username": username]))
             return user
         }
         throw StoreError(.conflict, "no free username for a provisioned user")
+    }
+
+    /// The email a provisioned user's profile gets: only one the provider is trusted for (`linkByVerifiedEmail`)
+    /// and says is verified, and that no other local user has. Any other address stays on the link only, so an
+    /// address someone merely claimed at an untrusted provider can never draw a later link to their account
+    /// (account pre-hijacking) nor make the real owner's address ambiguous.
+    func profileEmail(_ identity: UpstreamIdentity, provider: IdentityProviderSettings) async throws -> String? {
+        guard provider.linkByVerifiedEmail, identity.emailVerified, let email = identity.email, !email.isEmpty else { return nil }
+        return try await storage.userIDs(email: email).isEmpty ? email : nil
     }
 
     /// A username from the upstream preferred username or email local part: lower-case letters, digits, `.`, `_`, `-`.
