@@ -84,6 +84,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Upstream identity providers users may sign in through (config file key `identityProviders`, an array;
     /// see `IdentityProviderConfiguration`). Default none.
     public var identityProviders: [IdentityProviderSettings] = []
+    /// Why some provider's client secret could not be read (checked by `requireIdentityProviderSecrets()`).
+    public var identityProviderSecretProblems: [String] = []
 
     public init() {}
 
@@ -139,6 +141,12 @@ public struct TesseraConfiguration: Sendable, Equatable {
         _ = try TrustedProxies(parsing: trustedProxies)
     }
 
+    /// Fails when a provider's client secret is missing: run by the commands that use the secrets (`serve`,
+    /// `federation list`), so other admin commands work with the config file without them.
+    public func requireIdentityProviderSecrets() throws(Invalid) {
+        if let problem = identityProviderSecretProblems.first { throw Invalid(problem) }
+    }
+
     /// The core's protocol settings.
     public var oauthSettings: OAuthSettings {
         var settings = OAuthSettings(issuer: effectiveIssuer)
@@ -166,7 +174,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
             throw Invalid("config file \(path) is not a JSON object")
         }
         if let providers = object.removeValue(forKey: "identityProviders") {
-            identityProviders = try IdentityProviderConfiguration.parse(providers, environment: environment)
+            (identityProviders, identityProviderSecretProblems) = try IdentityProviderConfiguration.parse(providers, environment: environment)
         }
         var values: [String: String] = [:]
         for (key, value) in object {

@@ -48,7 +48,7 @@ public struct TesseraRuntime: Sendable {
         runtime.metrics = metrics
         // Each provider's client talks to it over HTTP (discovery and keys are fetched on first use, not here).
         runtime.identityProviders = identityProviders ?? IdentityProviderRegistry(configuration.identityProviders.map {
-            IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock))
+            IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock, logger: logger))
         })
         return runtime
     }

@@ -16,6 +16,7 @@ struct FederationCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let configuration = try common.configuration()
+                do { try configuration.requireIdentityProviderSecrets() } catch { throw CLIError("\(error)") }
                 for provider in configuration.identityProviders {
                     let source = switch provider.kind {
                     case .openIDConnect(let issuer): "type=oidc\tissuer=\(issuer)"

@@ -33,6 +33,7 @@ struct Serve: AsyncParsableCommand {
                 if !trustedProxy.isEmpty { configuration.trustedProxies = trustedProxy }
                 if let metrics { configuration.metrics = metrics }
             }
+            do { try configuration.requireIdentityProviderSecrets() } catch { throw CLIError("\(error)") }
             let server: HTTPServerBuilder
             do { server = try httpServer(for: configuration) } catch { throw CLIError("\(error)") }
             let logger = makeLogger(configuration)

@@ -46,7 +46,6 @@ struct IdentityProviderConfigurationTests {
 
     @Test("refused: a literal secret, a missing variable, http off loopback, a bad id, a duplicate id, an unknown key or type", arguments: [
         #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecret": "literal"}]"#,
-        #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "UNSET_VARIABLE"}]"#,
         #"[{"id": "x", "type": "oidc", "issuer": "http://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
         #"[{"id": "X Y", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
         #"[{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}, {"id": "x", "type": "oidc", "issuer": "https://j.example", "clientId": "c", "clientSecretEnv": "IDP_SECRET"}]"#,
@@ -57,6 +56,15 @@ struct IdentityProviderConfigurationTests {
     ])
     func refused(providers: String) {
         #expect(throws: TesseraConfiguration.Invalid.self) { _ = try Self.load(#"{"identityProviders": \#(providers)}"#) }
+    }
+
+    @Test("a missing secret is reported where secrets are needed (serve, federation list), not while reading the file")
+    func missingSecret() throws {
+        let configuration = try Self.load(#"{"identityProviders": [{"id": "x", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretEnv": "UNSET_VARIABLE"}, {"id": "y", "type": "oidc", "issuer": "https://i.example", "clientId": "c", "clientSecretFile": "/nonexistent/secret"}]}"#)
+        #expect(configuration.identityProviderSecretProblems.count == 2)
+        #expect(throws: TesseraConfiguration.Invalid("identityProviders 'x': the environment variable UNSET_VARIABLE is not set")) {
+            try configuration.requireIdentityProviderSecrets()
+        }
     }
 
     @Test("http is accepted on loopback (development and the interop tests)")

@@ -110,6 +110,9 @@ public enum Doctor {
             findings.append(.init(.warning, "RFC 7517 §5 (key rotation)", "automatic signing key rotation is off (keyRotationInterval 0)"))
         }
         for provider in configuration.identityProviders { identityProviderFindings(provider, into: &findings) }
+        for problem in configuration.identityProviderSecretProblems {
+            findings.append(.init(.error, "RFC 6749 §2.3.1", "\(problem): `tessera serve` will refuse to start"))
+        }
     }
 
     // MARK: Upstream identity providers

@@ -25,19 +25,24 @@ enum IdentityProviderConfiguration {
     ]
     static let claimKeys: Set<String> = ["subject", "email", "emailVerified", "name", "preferredUsername"]
 
-    static func parse(_ value: Any, environment: [String: String]) throws(Invalid) -> [IdentityProviderSettings] {
+    /// The providers, and the problems with their secrets (an unset variable, an unreadable or empty file): those are
+    /// reported by `requireIdentityProviderSecrets()` where the secrets are needed (`serve`, `federation list`), so
+    /// other admin commands run with the same config file need not see them.
+    static func parse(_ value: Any, environment: [String: String]) throws(Invalid) -> (providers: [IdentityProviderSettings], secretProblems: [String]) {
         guard let array = value as? [Any] else { throw Invalid("identityProviders must be an array of objects") }
         var result: [IdentityProviderSettings] = []
+        var problems: [String] = []
         for (index, element) in array.enumerated() {
             guard let object = element as? [String: Any] else { throw Invalid("identityProviders[\(index)] must be an object") }
-            let provider = try parseProvider(object, index: index, environment: environment)
+            let provider = try parseProvider(object, index: index, environment: environment, problems: &problems)
             guard !result.contains(where: { $0.id == provider.id }) else { throw Invalid("identityProviders: the id '\(provider.id)' is used twice") }
             result.append(provider)
         }
-        return result
+        return (result, problems)
     }
 
-    static func parseProvider(_ object: [String: Any], index: Int, environment: [String: String]) throws(Invalid) -> IdentityProviderSettings {
+    static func parseProvider(_ object: [String: Any], index: Int, environment: [String: String],
+                              problems: inout [String]) throws(Invalid) -> IdentityProviderSettings {
         let label = "identityProviders[\(index)]"
         if object["clientSecret"] != nil {
             throw Invalid("\(label): a literal clientSecret is not allowed in the config file; use clientSecretEnv or clientSecretFile")
@@ -83,16 +88,18 @@ enum IdentityProviderConfiguration {
         default:
             throw Invalid("\(name).type must be \"oidc\" or \"oauth2\"")
         }
-        let secret: String
+        var secret = ""
         if let variable = try string("clientSecretEnv", required: false) {
-            guard let value = environment[variable], !value.isEmpty else { throw Invalid("\(name): the environment variable \(variable) is not set") }
-            secret = value
-        } else if let path = try string("clientSecretFile", required: false) {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw Invalid("\(name): cannot read clientSecretFile \(path)")
+            if let value = environment[variable], !value.isEmpty { secret = value } else {
+                problems.append("\(name): the environment variable \(variable) is not set")
             }
-            secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !secret.isEmpty else { throw Invalid("\(name): clientSecretFile \(path) is empty") }
+        } else if let path = try string("clientSecretFile", required: false) {
+            if let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) {
+                secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if secret.isEmpty { problems.append("\(name): clientSecretFile \(path) is empty") }
+            } else {
+                problems.append("\(name): cannot read clientSecretFile \(path)")
+            }
         } else {
             throw Invalid("\(name) needs clientSecretEnv or clientSecretFile")
         }
