@@ -166,6 +166,11 @@ struct FederationRouteTests {
             f.upstream.failure = .providerUnavailable(detail: "timeout")
             let down = try await FederationHarness.start(client, returnTo: "/account")
             #expect(try await client.get("/federation/idp/callback?code=c&state=\(down.state)", cookie: down.cookie).status == .badGateway)
+
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains(#"tessera_federated_sign_ins_total{result="success"} 1"#))
+            #expect(metrics.contains(#"tessera_federated_sign_ins_total{result="invalid_state"} 5"#))
+            #expect(metrics.contains(#"tessera_federated_sign_ins_total{result="provider_unavailable"} 1"#))
         }
         let reasons = try await f.events(.federationFailed).compactMap { $0.detail["reason"] }
         #expect(reasons.filter { $0 == "invalid_state" }.count == 5, "the repeated state too")

@@ -28,6 +28,7 @@ public final class TesseraMetrics: Sendable {
     private let grants = Mutex<[String: Counter]>([:])
     private let tokenErrors = Mutex<[String: Counter]>([:])
     private let logins: [Bool: Counter]
+    private let federatedSignIns = Mutex<[String: Counter]>([:])
     private let auditPending: Gauge
 
     /// At most this many distinct values per label (beyond it: `other`).
@@ -90,6 +91,13 @@ public final class TesseraMetrics: Sendable {
     /// A password check: login form or password grant.
     public func login(succeeded: Bool) { logins[succeeded]!.increment() }
 
+    /// An upstream sign-in's outcome: `success` or the failure reason (a closed set: `FederationFailure.reason`).
+    public func federatedSignIn(result: String) {
+        counter(in: federatedSignIns, value: result, label: "result", descriptor: MetricNameDescriptor(
+            namespace: "tessera", metricName: "federated_sign_ins", unitName: "total",
+            helpText: "Sign-ins through upstream identity providers by result (success or failure reason).")).increment()
+    }
+
     /// The Prometheus text exposition (format 0.0.4) of every metric, after sampling the gauges.
     public func exposition(auditPending pending: Int?) -> [UInt8] {
         if let pending { auditPending.set(Int64(pending)) }
@@ -111,7 +119,7 @@ public final class TesseraMetrics: Sendable {
     }
 }
 
-/// Counts tokens issued per grant type and login outcomes from the audit events the core already emits,
+/// Counts tokens issued per grant type, login and upstream sign-in outcomes from the audit events the core already emits,
 /// then passes each event on.
 struct MetricsAuditSink: AuditSink {
     let metrics: TesseraMetrics
@@ -123,6 +131,8 @@ struct MetricsAuditSink: AuditSink {
         case .tokenRefreshed: metrics.tokenIssued(grantType: GrantType.refreshToken.rawValue)
         case .loginSucceeded: metrics.login(succeeded: true)
         case .loginFailed: metrics.login(succeeded: false)
+        case .federationSignIn: metrics.federatedSignIn(result: "success")
+        case .federationFailed: metrics.federatedSignIn(result: event.detail["reason"] ?? "unknown")
         default: break
         }
         next.record(event)
