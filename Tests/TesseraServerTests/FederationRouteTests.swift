@@ -178,6 +178,25 @@ struct FederationRouteTests {
         #expect(try await f.events(.federationFailed).allSatisfy { !$0.detail.values.contains { $0.contains("s3cret") } })
     }
 
+    @Test("idp_hint on /authorize goes straight to that provider; an unknown hint shows the login page")
+    func idpHint() async throws {
+        let f = try await FederationHarness.make()
+        try await f.test { client in
+            let hinted = try await client.get(BrowserHarness.authorizeQuery + "&idp_hint=idp")
+            #expect(hinted.status == .seeOther && hinted.location?.hasPrefix("https://idp.example/authorize?") == true)
+            let cookie = try #require(hinted.sessionCookie)
+            let state = try #require(f.upstream.authorized.last).state
+            let back = try await client.get("/federation/idp/callback?code=c&state=\(state)", cookie: cookie)
+            #expect(back.status == .ok && back.html.contains(#"content="0;url=/authorize?"#))
+            let session = try #require(back.sessionCookie)
+            let consent = try await client.get(BrowserHarness.authorizeQuery + "&idp_hint=idp", cookie: session)
+            #expect(consent.status == .ok && consent.html.contains(#"id="consent-allow""#), "signed in: the hint is not followed again")
+
+            let unknown = try await client.get(BrowserHarness.authorizeQuery + "&idp_hint=nope")
+            #expect(unknown.status == .ok && unknown.html.contains(#"id="login-submit""#))
+        }
+    }
+
     @Test("an expired state is refused")
     func expiredState() async throws {
         let clock = FixedClock()

@@ -50,8 +50,8 @@ public struct AuthorizationEndpoint: Sendable {
         do {
             scopes = try services.scopePolicy.grant(requested: request.requestedScopes, clientAllowed: request.client.allowedScopes,
                                                     userAllowed: user.allowedScopes)
-        } catch let e as OAuthError {
-            return error(e)
+        } catch let failure {
+            return error(failure)
         }
         if try await needsConsent(request, user: user, scopes: scopes) {
             if request.prompt.contains(.none) { return error(OAuthError(.consentRequired, "The user has not consented to this client.")) }

@@ -53,6 +53,17 @@ struct AuthorizationRoutes {
             let ensured = try await sessions.ensure(http)
             // After signing in, come back here without prompt=login (or it would ask forever).
             let returnTo = Self.authorizeURL(request.carriedParameters, dropping: .login)
+            // `idp_hint=<provider id>` (like Keycloak's kc_idp_hint): go straight to that upstream provider.
+            if let hint = parameters.first(where: { $0.0 == "idp_hint" })?.1, runtime.identityProviders.entry(id: hint) != nil {
+                let federation = FederationRoutes(runtime: runtime)
+                do {
+                    let url = try await runtime.federation.begin(providerID: hint, sessionDigest: ensured.session.idDigest,
+                                                                 returnTo: Self.safeReturnTo(returnTo))
+                    return Pages.redirect(url, cookies: ensured.cookie.map { [$0] } ?? [])
+                } catch let failure as FederationFailure {
+                    return federation.failurePage(failure, returnTo: returnTo)
+                }
+            }
             return await loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
                                  username: request.loginHint, error: nil, redirectURI: request.redirectURI)
         case .consent(let user, let scopes):
