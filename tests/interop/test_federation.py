@@ -683,6 +683,28 @@ def test_return_to_stays_on_tessera_and_upstream_text_is_escaped(fed, mock):
     assert "&lt;b&gt;bold&lt;/b&gt;@mock.example" in account.text  # the linked sign-in's upstream email, escaped
 
 
+def test_idp_hint_skips_the_login_page(fed, mock):
+    """`idp_hint=<id>` on /authorize goes straight to that provider and, after it, back to the authorization request."""
+    b = fed.b
+    mock.identity = {"sub": "hint-" + generate_token(8), "preferred_username": "hint-" + generate_token(4).lower()}
+    redirect_uri = "http://127.0.0.1:9/never-fetched"
+    client = add_browser_client(b, redirect_uri, scopes=("openid", "read"), consent=False)
+    verifier = generate_token(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": redirect_uri, "scope": "openid read",
+             "state": "st", "nonce": "n", "code_challenge": challenge, "code_challenge_method": "S256"}
+    session = requests.Session()
+    started = session.get(f"{b.url}/authorize?" + urlencode({**query, "idp_hint": "mock"}), allow_redirects=False, timeout=10)
+    assert started.status_code == 303 and started.headers["Location"].startswith(mock.issuer), started.text[:500]
+    callback_url = requests.get(started.headers["Location"], allow_redirects=False, timeout=10).headers["Location"]
+    target = continue_target(session.get(callback_url, allow_redirects=False, timeout=10))
+    assert target.startswith("/authorize?")
+    landing = session.get(urljoin(b.url, target), allow_redirects=False, timeout=10)
+    assert landing.status_code == 303 and "code=" in landing.headers["Location"], landing.text[:500]
+    unknown = requests.get(f"{b.url}/authorize?" + urlencode({**query, "idp_hint": "nope"}), allow_redirects=False, timeout=10)
+    assert unknown.status_code == 200 and 'id="login-submit"' in unknown.text
+
+
 def test_a_disabled_user_cannot_sign_in_upstream(fed, mock):
     b = fed.b
     name = "dis-" + generate_token(6).lower()
