@@ -97,6 +97,8 @@ let package = Package(
             name: "TesseraFederation",
             dependencies: [
                 "TesseraCore",
+                // Its JOSE primitives (strict base64url) are the resource-server toolkit's.
+                "TesseraResourceServer",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

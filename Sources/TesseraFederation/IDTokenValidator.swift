@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JWTKit
 import TesseraCore
+import TesseraResourceServer
 
 /// Validates an upstream ID token (OIDC Core §3.1.3.7) and reads the identity from it.
 ///
@@ -25,8 +26,8 @@ struct IDTokenValidator: Sendable {
         guard token.utf8.count <= self.maximumLength else { throw .invalidIDToken(detail: "the ID token is too long") }
         let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }),
-            let headerBytes = Self.base64URLDecode(parts[0]), let payloadBytes = Self.base64URLDecode(parts[1]),
-            let signature = Self.base64URLDecode(parts[2]),
+            let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2]),
             let header = JSONValue.object(from: Data(headerBytes))
         else {
             throw .invalidIDToken(detail: "the ID token is not a compact JWS")
@@ -120,34 +121,6 @@ struct IDTokenValidator: Sendable {
         default: digest = Data(SHA256.hash(data: data))
         }
         return Data(digest.prefix(digest.count / 2)).base64URLEncodedString()
-    }
-
-    /// Strict unpadded base64url: `nil` for padding, other alphabets, or non-canonical trailing bits.
-    static func base64URLDecode(_ input: some Collection<UInt8>) -> [UInt8]? {
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for character in input {
-            let value: UInt8
-            switch character {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
-            case UInt8(ascii: "-"): value = 62
-            case UInt8(ascii: "_"): value = 63
-            default: return nil
-            }
-            accumulator = (accumulator << 6) | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
-            }
-        }
-        guard bits < 6, accumulator == 0 else { return nil }
-        return output
     }
 }
 

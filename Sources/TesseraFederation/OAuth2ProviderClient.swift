@@ -47,6 +47,9 @@ public struct OAuth2ProviderClient: UpstreamProviderClient {
     /// The scopes asked of the provider: the configured ones, without duplicates.
     public var requestedScopes: [String] { self.settings.scopes.requestedScopes(adding: nil) }
 
+    /// The configured authorization endpoint.
+    public func authorizationEndpoint() async throws(FederationFailure) -> String { self.endpoints.authorization }
+
     /// The authorization endpoint with the code flow's parameters and PKCE S256; `nonce` is not sent (OAuth 2.0 has none).
     public func authorizationURL(state: String, nonce: String, codeChallenge: String, redirectURI: String) async throws(FederationFailure) -> String {
         guard UpstreamURLPolicy.isAcceptable(self.endpoints.authorization) else {

@@ -47,6 +47,11 @@ public struct OpenIDConnectProviderClient: UpstreamProviderClient {
     /// The scopes asked of the provider: the configured ones, with `openid` first when missing.
     public var requestedScopes: [String] { self.settings.scopes.requestedScopes(adding: "openid") }
 
+    /// The discovered `authorization_endpoint`.
+    public func authorizationEndpoint() async throws(FederationFailure) -> String {
+        try await self.cache.currentMetadata().authorizationEndpoint
+    }
+
     /// The provider's `authorization_endpoint` with the code flow's parameters (OIDC Core §3.1.2.1, RFC 7636).
     public func authorizationURL(state: String, nonce: String, codeChallenge: String, redirectURI: String) async throws(FederationFailure) -> String {
         let metadata = try await self.cache.currentMetadata()

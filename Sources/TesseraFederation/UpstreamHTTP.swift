@@ -172,23 +172,6 @@ enum FormEncoding {
         return output
     }
 
-    /// A query component for a URL: every byte but the RFC 3986 unreserved characters percent-encoded
-    /// (a space as `%20`), so any parser reads it back unchanged.
-    static func encodeQueryComponent(_ value: String) -> String {
-        var output = ""
-        output.reserveCapacity(value.utf8.count)
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                output.append(percentEncoded(byte))
-            }
-        }
-        return output
-    }
-
     /// Parses a form-encoded body (`+` is a space); `nil` when a part is not valid percent-encoding.
     static func decode(_ body: String) -> [String: String]? {
         var fields: [String: String] = [:]
@@ -209,7 +192,8 @@ enum FormEncoding {
 
     /// `url` with `parameters` appended to its query (`&` when it already has one, else `?`).
     static func appendingQuery(_ parameters: [(String, String)], to url: String) -> String {
-        let query = parameters.map { encodeQueryComponent($0.0) + "=" + encodeQueryComponent($0.1) }.joined(separator: "&")
+        let query = parameters.map { AuthorizationRedirect.percentEncode($0.0) + "=" + AuthorizationRedirect.percentEncode($0.1) }
+            .joined(separator: "&")
         if url.contains("?") {
             return url.hasSuffix("?") || url.hasSuffix("&") ? url + query : url + "&" + query
         }

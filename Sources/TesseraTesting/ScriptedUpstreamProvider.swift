@@ -25,6 +25,8 @@ public final class ScriptedUpstreamProvider: UpstreamProviderClient, @unchecked 
     public var redeemed: [(code: String, verifier: String, nonce: String)] { lock.withLock { _redeemed } }
     public var authorized: [(state: String, nonce: String, challenge: String, redirectURI: String)] { lock.withLock { _authorized } }
 
+    public func authorizationEndpoint() async throws(FederationFailure) -> String { "https://idp.example/authorize" }
+
     public func authorizationURL(state: String, nonce: String, codeChallenge: String, redirectURI: String) async throws(FederationFailure) -> String {
         lock.withLock { _authorized.append((state, nonce, codeChallenge, redirectURI)) }
         return "https://idp.example/authorize?state=\(state)&nonce=\(nonce)&code_challenge=\(codeChallenge)"

@@ -58,10 +58,7 @@ struct AuthorizeResourceRouteTests {
             let consent = try await client.get(try #require(signedIn.location), cookie: session)
             #expect(consent.status == .ok)
             #expect(Self.hiddenValues(consent.html, "resource") == [Self.a, Self.b], "the consent form carries every resource")
-            var fields: [(String, String)] = []
-            for name in ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] {
-                fields.append((name, try #require(consent.hidden(name), "\(name)")))
-            }
+            var fields = try consent.consentFields()
             fields += Self.hiddenValues(consent.html, "resource").map { ("resource", $0) }
             let allowed = try await client.postPage("/consent", formEncode(fields + [("csrf_token", try #require(consent.hidden("csrf_token"))),
                                                                                      ("decision", "allow")]), cookie: session)

@@ -81,10 +81,7 @@ struct BrowserLogoutTests {
             let session = try await signIn(client)
             // Get an ID token through the code flow.
             let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
-            var fields: [(String, String)] = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")]
-            for name in ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] {
-                fields.append((name, try #require(consent.hidden(name))))
-            }
+            let fields = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")] + (try consent.consentFields())
             let allowed = try await client.postPage("/consent", formEncode(fields), cookie: session)
             let landing = try #require(allowed.location)
             let code = try #require(queryItems(landing)["code"])

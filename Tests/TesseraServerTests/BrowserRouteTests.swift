@@ -47,6 +47,13 @@ extension TestResponse {
     }
 
     var location: String? { headers[.location] }
+
+    /// The authorization request parameters a consent page carries in its form.
+    func consentFields(sourceLocation: SourceLocation = #_sourceLocation) throws -> [(String, String)] {
+        try ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"].map { name in
+            (name, try #require(hidden(name), "\(name)", sourceLocation: sourceLocation))
+        }
+    }
 }
 
 extension TestClientProtocol {
@@ -154,10 +161,7 @@ struct BrowserRouteTests {
             #expect(consent.html.contains("Photo App"))
             #expect(consent.html.contains(#"id="consent-allow""#) && consent.html.contains(#"id="consent-deny""#))
             #expect(consent.html.contains("Confirm your identity"))
-            var fields: [(String, String)] = []
-            for name in ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] {
-                fields.append((name, try #require(consent.hidden(name), "\(name)")))
-            }
+            let fields = try consent.consentFields()
             let consentCSRF = try #require(consent.hidden("csrf_token"))
             let forgedConsent = try await client.postPage("/consent", formEncode(fields + [("csrf_token", csrf), ("decision", "allow")]), cookie: session)
             #expect(forgedConsent.status == .forbidden, "the anonymous session's token is dead")

@@ -92,10 +92,7 @@ struct FederationRouteTests {
 
             let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
             #expect(consent.status == .ok && consent.html.contains(#"id="consent-allow""#))
-            var fields: [(String, String)] = []
-            for name in ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] {
-                fields.append((name, try #require(consent.hidden(name))))
-            }
+            let fields = try consent.consentFields()
             let allowed = try await client.postPage("/consent", formEncode(fields + [("csrf_token", try #require(consent.hidden("csrf_token"))),
                                                                                     ("decision", "allow")]), cookie: session)
             let allowedLocation = try #require(allowed.location)

@@ -99,10 +99,7 @@ struct MFARouteTests {
             #expect(full != pending)
             let consent = try await client.get(returnTo, cookie: full)
             #expect(consent.html.contains(#"id="consent-allow""#))
-            var fields: [(String, String)] = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")]
-            for name in ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] {
-                fields.append((name, try #require(consent.hidden(name), "\(name)")))
-            }
+            let fields = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")] + (try consent.consentFields())
             let allowed = try await client.postPage("/consent", formEncode(fields), cookie: full)
             let location = try #require(allowed.location)
             let code = try #require(queryItems(location)["code"])

@@ -180,6 +180,8 @@ public enum FederationFailure: Error, Sendable, Hashable {
 /// The upstream leg of one provider: building the authorization request and turning the callback into a
 /// verified identity. Implemented over HTTP by `TesseraFederation`; the core never sees HTTP.
 public protocol UpstreamProviderClient: Sendable {
+    /// The provider's authorization endpoint (the login page's CSP `form-action` must allow its origin).
+    func authorizationEndpoint() async throws(FederationFailure) -> String
     /// The URL to send the browser to: the authorization code flow with PKCE S256, `state` and (OIDC) `nonce`.
     func authorizationURL(state: String, nonce: String, codeChallenge: String, redirectURI: String) async throws(FederationFailure) -> String
     /// Checks the callback's `iss` (RFC 9207), redeems `code` with `codeVerifier`, validates the ID token fully

@@ -163,26 +163,32 @@ public struct FederationService: Sendable {
             if matches.count > 1 { throw FederationFailure.ambiguousEmail }  // never guess
             if let userID = matches.first, let user = try await storage.user(id: userID) {
                 guard !user.disabled else { throw FederationFailure.accountDisabled }
-                return try await link(identity, to: user, method: "verified_email", at: now)
+                return try await link(identity, to: user, method: .verifiedEmail, at: now)
             }
         }
         guard provider.provisionUsers else { throw FederationFailure.noLocalAccount }
         let user = try await provision(identity, provider: provider, at: now)
-        return try await link(identity, to: user, method: "provisioned", at: now)
+        return try await link(identity, to: user, method: .provisioned, at: now)
     }
 
     /// Stores the link; when a concurrent first sign-in linked the identity first, its user wins.
-    func link(_ identity: UpstreamIdentity, to user: User, method: String, at now: Date) async throws -> User {
+    /// How a first sign-in found its local user (the `method` of `federation.linked`).
+    enum LinkMethod: String {
+        case provisioned
+        case verifiedEmail = "verified_email"
+    }
+
+    func link(_ identity: UpstreamIdentity, to user: User, method: LinkMethod, at now: Date) async throws -> User {
         let record = FederatedIdentity(providerID: identity.providerID, subject: identity.subject, userID: user.id,
                                        email: identity.email, linkedAt: now)
         if try await storage.insertFederatedIdentity(record) {
             services.audit.record(AuditEvent(.federationLinked, at: now, subject: user.id,
-                                             detail: ["provider": identity.providerID, "method": method]))
+                                             detail: ["provider": identity.providerID, "method": method.rawValue]))
             return user
         }
         guard let winner = try await storage.federatedIdentity(providerID: identity.providerID, subject: identity.subject),
               let linked = try await storage.user(id: winner.userID) else { throw FederationFailure.noLocalAccount }
-        if method == "provisioned" { try await storage.setDisabled(userID: user.id, disabled: true) }  // the loser's spare user
+        if method == .provisioned { try await storage.setDisabled(userID: user.id, disabled: true) }  // the loser's spare user
         return linked
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import TesseraCore
+import TesseraFederation
 
 /// Reads the `identityProviders` array of the JSON config file into `IdentityProviderSettings`.
 ///
@@ -129,11 +130,10 @@ enum IdentityProviderConfiguration {
                             name: try member("name", default: "name"), preferredUsername: try member("preferredUsername", default: "login"))
     }
 
-    /// https, or http on a loopback host (development and tests).
+    /// The upstream clients' rule (`UpstreamURLPolicy`): https, or http on a loopback host (development and tests).
     static func checkURL(_ value: String, key: String) throws(Invalid) {
-        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
-              url.fragment == nil else { throw Invalid("\(key) must be an absolute URL") }
-        let loopback = ["127.0.0.1", "::1", "[::1]", "localhost"].contains(host.lowercased())
-        guard scheme == "https" || (scheme == "http" && loopback) else { throw Invalid("\(key) must be https (http only on loopback)") }
+        guard UpstreamURLPolicy.isAcceptable(value) else {
+            throw Invalid("\(key) must be an absolute https URL (http only on loopback), without user info or fragment")
+        }
     }
 }

@@ -55,13 +55,12 @@ struct AuthorizationRoutes {
             let returnTo = Self.authorizeURL(request.carriedParameters, dropping: .login)
             // `idp_hint=<provider id>` (like Keycloak's kc_idp_hint): go straight to that upstream provider.
             if let hint = parameters.first(where: { $0.0 == "idp_hint" })?.1, runtime.identityProviders.entry(id: hint) != nil {
-                let federation = FederationRoutes(runtime: runtime)
                 do {
                     let url = try await runtime.federation.begin(providerID: hint, sessionDigest: ensured.session.idDigest,
                                                                  returnTo: Self.safeReturnTo(returnTo))
                     return Pages.redirect(url, cookies: ensured.cookie.map { [$0] } ?? [])
                 } catch let failure as FederationFailure {
-                    return federation.failurePage(failure, returnTo: returnTo)
+                    return FederationRoutes(runtime: runtime).failurePage(failure, returnTo: returnTo)
                 }
             }
             return await loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,

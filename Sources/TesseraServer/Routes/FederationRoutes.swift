@@ -133,26 +133,18 @@ struct FederationRoutes {
         let origins: [String]
     }
 
-    /// One button per provider, with the origins its authorization endpoint may have: a plain OAuth 2.0 provider's
-    /// is configured; an OpenID provider's is its issuer's origin (true of every major provider) plus, when the
-    /// discovery document answers within half a second (it is cached after the first use), the discovered one.
+    /// One button per provider, with the origins its authorization endpoint may have: the endpoint's own when the
+    /// client knows it within half a second (configured for plain OAuth 2.0; discovered, then cached, for OpenID),
+    /// and an OpenID provider's issuer origin (true of every major provider) when discovery is slow or failing.
     /// A provider that cannot be reached keeps its button and fails on use, without slowing the login page.
     func loginButtons() async -> [LoginButton] {
         var buttons: [LoginButton] = []
         for entry in runtime.identityProviders.entries {
             var origins: [String] = []
-            switch entry.settings.kind {
-            case .oauth2(let endpoints, _):
-                origins = [Pages.origin(of: endpoints.authorization)].compactMap { $0 }
-            case .openIDConnect(let issuer):
-                origins = [Pages.origin(of: issuer)].compactMap { $0 }
-                let client = entry.client
-                let callback = federation.callbackURI(providerID: entry.settings.id)
-                let discovered = await Self.within(.milliseconds(500)) {
-                    try? await client.authorizationURL(state: "-", nonce: "-", codeChallenge: "-", redirectURI: callback)
-                }
-                if let origin = discovered.flatMap(Pages.origin(of:)), !origins.contains(origin) { origins.append(origin) }
-            }
+            if case .openIDConnect(let issuer) = entry.settings.kind, let origin = Pages.origin(of: issuer) { origins.append(origin) }
+            let client = entry.client
+            let endpoint = await Self.within(.milliseconds(500)) { try? await client.authorizationEndpoint() }
+            if let origin = endpoint.flatMap(Pages.origin(of:)), !origins.contains(origin) { origins.append(origin) }
             buttons.append(LoginButton(id: entry.settings.id, displayName: entry.settings.displayName, origins: origins))
         }
         return buttons
