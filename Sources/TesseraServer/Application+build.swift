@@ -2,18 +2,22 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import TesseraCore
 
 /// Builds the Hummingbird application for a runtime: routes, middleware and background services.
-/// `server` is `.http1()` or, for `--tls-cert`, the builder from `httpServer(for:)`.
+/// `server` is `.http1()` or the builder from `httpServer(for:)` (connection guard, TLS). `onServerRunning`
+/// runs once the listening socket is bound (it gets that channel).
 public func buildApplication(runtime: TesseraRuntime, extraServices: [any Service] = [],
-                             server: HTTPServerBuilder = .http1()) -> some ApplicationProtocol {
+                             server: HTTPServerBuilder = .http1(),
+                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     let router = buildRouter(runtime: runtime)
     var app = Application(
         router: router,
         server: server,
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "Tessera"),
+        onServerRunning: onServerRunning,
         logger: runtime.logger)
     app.addServices(MaintenanceService(runtime: runtime))
     if let audit = runtime.services.audit as? BufferedAuditSink {
@@ -32,13 +36,13 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     router.add(middleware: OAuthErrorMiddleware())
     let routeTable = RouteTable()
     router.add(middleware: MethodNotAllowedMiddleware(routes: routeTable))
-    router.add(middleware: RateLimitMiddleware(runtime: runtime))
-    TokenRoutes(runtime: runtime).register(on: router)
+    // Each rate limit sits on the routes it protects (not on path strings), so `/token/` or `//login` count too.
+    TokenRoutes(runtime: runtime).register(on: router.rateLimited(.token, runtime: runtime))
     DiscoveryRoutes(runtime: runtime).register(on: router)
     RevocationRoutes(runtime: runtime).register(on: router)
-    IntrospectionRoutes(runtime: runtime).register(on: router)
-    RegistrationRoutes(runtime: runtime).register(on: router)
-    AuthorizationRoutes(runtime: runtime).register(on: router)
+    IntrospectionRoutes(runtime: runtime).register(on: router.rateLimited(.introspect, runtime: runtime))
+    RegistrationRoutes(runtime: runtime).register(on: router, create: router.rateLimited(.register, runtime: runtime))
+    AuthorizationRoutes(runtime: runtime).register(on: router, login: router.rateLimited(.login, runtime: runtime))
     OpenIDRoutes(runtime: runtime).register(on: router)
     HealthRoutes(runtime: runtime).register(on: router)
     if let metrics = runtime.metrics { MetricsRoutes(runtime: runtime, metrics: metrics).register(on: router) }

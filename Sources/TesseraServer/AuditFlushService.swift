@@ -12,7 +12,9 @@ struct AuditFlushService: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        // Cancellation ends the loop too (the group cancels when another service fails, e.g. the server cannot
+        // bind): the sleep then throws at once, and looping on it would spin a core forever.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {}

@@ -81,6 +81,19 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// Serve Prometheus metrics at `GET /metrics`. Default `true`. Env `TESSERA_METRICS`.
     public var metrics: Bool = true
+    /// Bearer token `GET /metrics` requires (compared in constant time); without one the endpoint is public.
+    /// Default none. Env `TESSERA_METRICS_TOKEN`, or `TESSERA_METRICS_TOKEN_FILE` naming a file that holds it.
+    public var metricsToken: String?
+    /// Seconds a connection may take to send a whole request head (from connecting, or from the first byte of
+    /// a keep-alive connection's next request); then it is closed. Default `10`. Env `TESSERA_HEADER_TIMEOUT`.
+    public var headerTimeout: Int = 10
+    /// Seconds a request body may take to arrive after its head. Default `30`. Env `TESSERA_BODY_TIMEOUT`.
+    public var bodyTimeout: Int = 30
+    /// Seconds a keep-alive connection may stay idle between requests. Default `60`. Env `TESSERA_IDLE_TIMEOUT`.
+    public var idleTimeout: Int = 60
+    /// Most connections open at once on this node; more are closed as soon as they are accepted. Default `10000`.
+    /// Env `TESSERA_MAX_CONNECTIONS`.
+    public var maxConnections: Int = 10_000
     /// Upstream identity providers users may sign in through (config file key `identityProviders`, an array;
     /// see `IdentityProviderConfiguration`). Default none.
     public var identityProviders: [IdentityProviderSettings] = []
@@ -139,6 +152,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         do { _ = try ScopeSet(parsing: defaultScopes) } catch { throw Invalid("defaultScopes has invalid characters") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw Invalid("tlsCert and tlsKey must be given together") }
         _ = try TrustedProxies(parsing: trustedProxies)
+        guard headerTimeout >= 1, bodyTimeout >= 1, idleTimeout >= 1 else { throw Invalid("headerTimeout, bodyTimeout and idleTimeout must be at least 1 second") }
+        guard maxConnections >= 1 else { throw Invalid("maxConnections must be at least 1") }
+        if let metricsToken, metricsToken.count < 16 { throw Invalid("metricsToken must be at least 16 characters") }
     }
 
     /// Fails when a provider's client secret is missing: run by the commands that use the secrets (`serve`,
@@ -213,6 +229,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
         "tlsCert": "TESSERA_TLS_CERT", "tlsKey": "TESSERA_TLS_KEY", "trustedProxies": "TESSERA_TRUSTED_PROXIES", "metrics": "TESSERA_METRICS",
+        "metricsToken": "TESSERA_METRICS_TOKEN", "metricsTokenFile": "TESSERA_METRICS_TOKEN_FILE",
+        "headerTimeout": "TESSERA_HEADER_TIMEOUT", "bodyTimeout": "TESSERA_BODY_TIMEOUT", "idleTimeout": "TESSERA_IDLE_TIMEOUT",
+        "maxConnections": "TESSERA_MAX_CONNECTIONS",
     ]
 
     private mutating func apply(_ values: [String: String], source: String) throws(Invalid) {
@@ -259,6 +278,17 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = values["tlsCert"] { tlsCert = v }
         if let v = values["tlsKey"] { tlsKey = v }
         if let v = values["trustedProxies"] { trustedProxies = TrustedProxies.split(v) }
+        if let v = values["metricsToken"] { metricsToken = v }
+        if let path = values["metricsTokenFile"] {
+            guard let data = FileManager.default.contents(atPath: path),
+                  let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
+            else { throw Invalid("metricsTokenFile from \(source): cannot read a token from \(path)") }
+            metricsToken = token
+        }
+        if let v = try int("headerTimeout") { headerTimeout = v }
+        if let v = try int("bodyTimeout") { bodyTimeout = v }
+        if let v = try int("idleTimeout") { idleTimeout = v }
+        if let v = try int("maxConnections") { maxConnections = v }
         if let raw = values["metrics"] {
             switch raw.lowercased() {
             case "true", "1", "yes", "on": metrics = true

@@ -3,6 +3,8 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
+import Synchronization
 import TesseraCore
 import TesseraServer
 import TesseraStore
@@ -45,12 +47,28 @@ struct Serve: AsyncParsableCommand {
                     let credentials = try await Provisioning(storage: store, passwords: runtime.services.passwords).provisionDemo(issuer: configuration.effectiveIssuer)
                     printDemo(credentials, issuer: configuration.effectiveIssuer)
                 }
-                logger.info("Tessera listening", metadata: ["issuer": .string(configuration.effectiveIssuer),
-                                                            "database": .string(DatabaseLocation(configuration.database).description)])
                 runtime.metrics?.bootstrapMetricsSystem()
-                try await buildApplication(runtime: runtime, server: server).runService()
+                // "listening" only once the socket is bound; a bind failure is one error line and exit status 1.
+                let bound = Atomic<Bool>(false)
+                let database = DatabaseLocation(configuration.database).description
+                let app = buildApplication(runtime: runtime, server: server) { channel in
+                    bound.store(true, ordering: .relaxed)
+                    logger.info("Tessera listening", metadata: ["issuer": .string(configuration.effectiveIssuer),
+                                                                "address": .string(channel.localAddress?.description ?? "?"),
+                                                                "database": .string(database)])
+                }
+                do {
+                    try await app.runService()
+                } catch let error as IOError where !bound.load(ordering: .relaxed) {
+                    throw CLIError("cannot listen on \(configuration.host):\(configuration.port): \(Self.reason(error.errnoCode))")
+                }
             }
         }
+    }
+
+    /// The socket error as the one line `serve` prints (`address already in use`).
+    static func reason(_ code: CInt) -> String {
+        String(cString: strerror(code)).lowercased()
     }
 
     func printDemo(_ demo: Provisioning.DemoCredentials, issuer: String) {

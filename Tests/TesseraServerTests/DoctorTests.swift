@@ -56,6 +56,7 @@ struct DoctorTests {
         configuration.openRegistration = true
         configuration.trustedProxies = ["0.0.0.0/0"]
         configuration.keyRotationInterval = 0
+        configuration.keyEncryptionKeys = [KeyEncryption.newEncodedKey()] // a missing KEK is checked in SecretsAtRestServerTests
         let findings = check(configuration)
         #expect(Set(errors(findings)) == ["RFC 8414 §2, RFC 6749 §3.2", "OWASP Password Storage", "RFC 9700 §4.13"])
         let warnings = findings.filter { $0.severity == .warning }.map(\.message)
@@ -82,5 +83,20 @@ struct DoctorTests {
         #expect(warnings.count == 1)
         #expect(warnings.first?.message.contains("old") == true && warnings.first?.message.contains("40 days") == true)
         #expect(check(keys: []).contains { $0.message.contains("no signing keys yet") })
+    }
+
+    @Test("Metrics without a token are a warning off loopback only; a token or metrics off silence it")
+    func publicMetrics() {
+        func metricsWarnings(_ adjust: (inout TesseraConfiguration) -> Void) -> [DoctorFinding] {
+            var configuration = TesseraConfiguration()
+            configuration.issuer = "https://auth.example.com"
+            adjust(&configuration)
+            return check(configuration).filter { $0.severity == .warning && $0.message.contains("/metrics") }
+        }
+        #expect(metricsWarnings { $0.host = "0.0.0.0" }.count == 1)
+        #expect(metricsWarnings { $0.host = "0.0.0.0" }.first?.reference == "RFC 6750 §2.1")
+        #expect(metricsWarnings { $0.host = "127.0.0.1" }.isEmpty)
+        #expect(metricsWarnings { $0.host = "0.0.0.0"; $0.metricsToken = "0123456789abcdef0123" }.isEmpty)
+        #expect(metricsWarnings { $0.host = "0.0.0.0"; $0.metrics = false }.isEmpty)
     }
 }

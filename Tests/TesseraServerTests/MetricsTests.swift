@@ -47,6 +47,27 @@ struct MetricsTests {
         }
     }
 
+    @Test("With metricsToken, /metrics answers only its bearer; others get 401 with WWW-Authenticate: Bearer (RFC 6750 §3)")
+    func bearerToken() async throws {
+        let token = "metrics-secret-0123456789"
+        let harness = try await ServerHarness.make { $0.metricsToken = token }
+        try await harness.test { client in
+            let anonymous = try await client.execute(uri: "/metrics", method: .get)
+            #expect(anonymous.status == .unauthorized)
+            #expect(anonymous.headers[.wwwAuthenticate] == #"Bearer realm="tessera-metrics""#)
+            #expect(!String(buffer: anonymous.body).contains("tessera_"))
+            for wrong in ["Bearer metrics-secret-0123456788", "Bearer \(token)x", "Basic \(token)", "Bearer"] {
+                let response = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: wrong])
+                #expect(response.status == .unauthorized, "\(wrong)")
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true, "\(wrong)")
+                #expect(!String(buffer: response.body).contains("tessera_"), "\(wrong)")
+            }
+            let scrape = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "bearer \(token)"])
+            #expect(scrape.status == .ok)
+            #expect(String(buffer: scrape.body).contains("tessera_http_requests_total"))
+        }
+    }
+
     @Test("Label values per metric are capped")
     func labelCap() {
         let metrics = TesseraMetrics()

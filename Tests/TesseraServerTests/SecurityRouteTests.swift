@@ -84,6 +84,35 @@ struct SecurityRouteTests {
         }
     }
 
+    @Test("every spelling of a limited path that reaches its route (/token/, //token, /login/, //login, /register/) is counted")
+    func pathVariantsAreCounted() async throws {
+        let harness = try await ServerHarness.make {
+            $0.tokenRateLimit = 2; $0.rateLimitWindow = 60; $0.loginRateLimit = 2; $0.openRegistration = true; $0.registrationRateLimit = 2
+        }
+        let metadata = #"{"client_name":"mcp","redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none"}"#
+        try await harness.test { client in
+            // Unauthenticated token requests count against the IP address: /token/ and //token share /token's window.
+            for path in ["/token/", "//token"] {
+                let response = try await client.postForm("grant_type=client_credentials", to: path)
+                #expect(response.status == .unauthorized, "\(path) reaches the token route")
+            }
+            try await client.postForm("grant_type=client_credentials", to: "/token").expectOAuthError(.tooManyRequests, "too_many_requests")
+            try await client.postForm("grant_type=client_credentials", to: "/token/").expectOAuthError(.tooManyRequests, "too_many_requests")
+
+            for path in ["/login/", "//login"] {
+                #expect(try await client.postForm("username=alice&password=x", to: path).status != .tooManyRequests, "\(path)")
+            }
+            try await client.postForm("username=alice&password=x", to: "/login").expectOAuthError(.tooManyRequests, "too_many_requests")
+            try await client.postForm("username=alice&password=x", to: "//login").expectOAuthError(.tooManyRequests, "too_many_requests")
+
+            for path in ["/register/", "//register"] {
+                #expect(try await client.sendJSON(metadata, to: path).status == .created, "\(path) reaches the registration route")
+            }
+            try await client.sendJSON(metadata, to: "/register").expectOAuthError(.tooManyRequests, "too_many_requests")
+            try await client.sendJSON(metadata, to: "/register/").expectOAuthError(.tooManyRequests, "too_many_requests")
+        }
+    }
+
     @Test("the login limit recovers when its one-minute window ends")
     func loginRateLimitRecovers() async throws {
         let clock = FixedClock(Date(timeIntervalSince1970: 1_800_000_000))

@@ -117,3 +117,40 @@ def test_audit_events_are_persisted_and_listed_without_secrets(start_tessera):
     assert "login.failed" not in only_issued.stdout
     for secret in (user.password, client.client_secret, ok.json()["access_token"], ok.json().get("refresh_token") or "-"):
         assert secret not in listing.stdout
+
+
+def _raw_post(server, path: str, body: str, content_type: str) -> int:
+    """POSTs to a raw request-target, exactly as written (`//token` would be normalized by most clients)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.putrequest("POST", path, skip_accept_encoding=True)
+    connection.putheader("Content-Type", content_type)
+    connection.putheader("Content-Length", str(len(body.encode())))
+    connection.endheaders(body.encode())
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_path_variants_are_rate_limited_like_the_canonical_paths(start_tessera):
+    # The router ignores empty path components, so `/token/` and `//token` reach /token: each limit is on the
+    # route, and every spelling counts in the same window (issue 13, item 2).
+    server = start_tessera({
+        "TESSERA_TOKEN_RATE_LIMIT": "3", "TESSERA_RATE_LIMIT_WINDOW": "600",
+        "TESSERA_LOGIN_RATE_LIMIT": "3",
+        "TESSERA_OPEN_REGISTRATION": "true", "TESSERA_REGISTRATION_RATE_LIMIT": "3",
+    })
+    form = "application/x-www-form-urlencoded"
+    token = [_raw_post(server, path, "grant_type=client_credentials", form)
+             for path in ["/token/", "//token", "/token/", "//token", "/token"]]
+    assert token == [401, 401, 401, 429, 429], token
+
+    login = [_raw_post(server, path, "username=nobody&password=wrong", form)
+             for path in ["/login/", "//login", "/login/", "//login", "/login"]]
+    assert 429 not in login[:3] and login[3:] == [429, 429], login
+
+    metadata = '{"client_name":"mcp","redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none"}'
+    register = [_raw_post(server, path, metadata, "application/json")
+                for path in ["/register/", "//register", "/register/", "//register", "/register"]]
+    assert register == [201, 201, 201, 429, 429], register

@@ -109,6 +109,10 @@ public enum Doctor {
         if configuration.keyRotationInterval == 0 {
             findings.append(.init(.warning, "RFC 7517 §5 (key rotation)", "automatic signing key rotation is off (keyRotationInterval 0)"))
         }
+        if configuration.metrics, configuration.metricsToken == nil, !isLoopback(configuration.host) {
+            findings.append(.init(.warning, "RFC 6750 §2.1",
+                                  "metrics are served to anyone at \(configuration.host):\(configuration.port)/metrics; set metricsToken (TESSERA_METRICS_TOKEN) or turn metrics off"))
+        }
         for provider in configuration.identityProviders { identityProviderFindings(provider, into: &findings) }
         for problem in configuration.identityProviderSecretProblems {
             findings.append(.init(.error, "RFC 6749 §2.3.1", "\(problem): `tessera serve` will refuse to start"))

@@ -2,16 +2,21 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import NIOCore
 import NIOSSL
 
 /// The HTTP server for a configuration: plain HTTP/1.1, or HTTPS with the PEM certificate chain and key of
 /// `tlsCert` / `tlsKey` (swift-nio-ssl). Both files are read and checked here, at start-up, so a wrong path
 /// or a key that does not match the certificate is one clear error instead of failed handshakes later.
+/// Either way every connection runs ``ConnectionGuardHandler``: the head, body and idle timeouts and the
+/// `maxConnections` bound of the configuration.
 public func httpServer(for configuration: TesseraConfiguration) throws(TesseraConfiguration.Invalid) -> HTTPServerBuilder {
-    guard let certPath = configuration.tlsCert, let keyPath = configuration.tlsKey else { return .http1() }
+    let http1 = HTTPServerBuilder.http1(configuration: .guarded(timeouts: configuration.connectionTimeouts,
+                                                                limit: ConnectionLimit(maximum: configuration.maxConnections)))
+    guard let certPath = configuration.tlsCert, let keyPath = configuration.tlsKey else { return http1 }
     let tls = try tlsConfiguration(certificate: certPath, key: keyPath)
     do {
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(http1, tlsConfiguration: tls)
     } catch {
         throw TesseraConfiguration.Invalid("cannot set up TLS: \(error)")
     }
@@ -42,4 +47,11 @@ public func tlsConfiguration(certificate certPath: String, key keyPath: String) 
         throw TesseraConfiguration.Invalid("TLS key \(keyPath) does not match certificate \(certPath)")
     }
     return configuration
+}
+
+extension TesseraConfiguration {
+    /// `headerTimeout`, `bodyTimeout` and `idleTimeout` as the connection guard uses them.
+    public var connectionTimeouts: ConnectionTimeouts {
+        ConnectionTimeouts(head: .seconds(Int64(headerTimeout)), body: .seconds(Int64(bodyTimeout)), idle: .seconds(Int64(idleTimeout)))
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import TesseraCore
 
@@ -21,17 +22,35 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// `GET /metrics`: Prometheus text exposition (format 0.0.4).
+/// `GET /metrics`: Prometheus text exposition (format 0.0.4). With `metricsToken` set, only for a request
+/// bearing it (RFC 6750 §2.1; compared in constant time): otherwise 401 with `WWW-Authenticate: Bearer` (§3).
 struct MetricsRoutes {
     let runtime: TesseraRuntime
     let metrics: TesseraMetrics
 
     func register(on router: Router<TesseraRequestContext>) {
-        router.get("metrics") { _, _ in
+        let expected = runtime.configuration.metricsToken.map(Secrets.digest)
+        router.get("metrics") { request, _ in
+            if let expected, !Self.bears(request, expected) {
+                let presented = request.headers[.authorization] != nil
+                // §3.1: no error code when the request carried no credentials at all.
+                let challenge = presented ? #"Bearer realm="tessera-metrics", error="invalid_token""# : #"Bearer realm="tessera-metrics""#
+                return OAuthErrorMiddleware<TesseraRequestContext>.response(
+                    for: OAuthError(.invalidToken, "The metrics endpoint needs its bearer token."), status: .unauthorized,
+                    extraHeaders: [.wwwAuthenticate: challenge])
+            }
             let pending = (runtime.services.audit as? BufferedAuditSink)?.pending
             let body = metrics.exposition(auditPending: pending)
             return Response(status: .ok, headers: [.contentType: TesseraMetrics.contentType],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
+    }
+
+    /// Whether `request` carries the token whose digest is `expected` (digests compared, so neither length nor content leaks).
+    private static func bears(_ request: Request, _ expected: Data) -> Bool {
+        let presented: String?
+        do { presented = try BearerHeader.token(request) } catch { return false }  // malformed: answered like a wrong token
+        guard let token = presented else { return false }
+        return Secrets.constantTimeEquals(Secrets.digest(token), expected)
     }
 }

@@ -3,41 +3,64 @@ import HTTPTypes
 import Hummingbird
 import TesseraCore
 
-/// Node-local rate limits (``LocalRateLimiter``; a cluster of N nodes admits up to N × each limit).
+/// The node-local limits, one per group of routes (RFC 6749 §10.10: limit guessing at the endpoints that
+/// take credentials).
+enum RateLimitKind: String, Sendable {
+    /// `POST /token`: `tokenRateLimit` per `rateLimitWindow`, per authenticated client or per IP address.
+    case token
+    /// `POST /introspect`: like `token`, in its own window.
+    case introspect
+    /// `POST /login`, `POST /login/mfa`, `POST /login/federated/{provider}`: one shared `loginRateLimit` window per
+    /// IP address a minute, so password guesses, second-factor guesses and upstream sign-ins (which store a
+    /// pending state) draw on the same budget.
+    case login
+    /// Open `POST /register` (no `Authorization`): `registrationRateLimit` per IP address a minute.
+    case register
+}
+
+/// Node-local rate limits (``LocalRateLimiter``; a cluster of N nodes admits up to N × each limit), attached
+/// to the routes they protect through a route group, so every spelling of a path that reaches the handler
+/// (`/token/`, `//token`) is counted the same.
 ///
-/// - `/token` and `/introspect`: a request that names a client in HTTP Basic is counted against that
+/// - `.token` and `.introspect`: a request that names a client in HTTP Basic is counted against that
 ///   client **only once the client has authenticated** (any answer but 401); a failed authentication, or
 ///   a request without Basic credentials, is counted against the caller's IP address. So a wrong secret
 ///   can never use up a client's window. Both windows are checked before the request runs; counting
 ///   after it means up to one request per concurrent connection may pass the limit, which is harmless.
-/// - `POST /login` and open `POST /register`: per IP address, counted before the request runs.
+/// - `.login` and `.register` (open registration only): per IP address, counted before the request runs.
 ///
 /// Over the limit: 429 `too_many_requests` with `Retry-After`.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
+    let kind: RateLimitKind
     let runtime: TesseraRuntime
     let limiter: LocalRateLimiter
 
-    init(runtime: TesseraRuntime, limiter: LocalRateLimiter = LocalRateLimiter()) {
+    init(_ kind: RateLimitKind, runtime: TesseraRuntime, limiter: LocalRateLimiter = LocalRateLimiter()) {
+        self.kind = kind
         self.runtime = runtime
         self.limiter = limiter
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .post, let (name, limit) = limit(for: request.uri.path) else { return try await next(request, context) }
-        if name == "register", request.headers[.authorization] != nil { return try await next(request, context) }
-        let ipKey = "\(name):ip:\(context.clientIP)"
+        guard let limit else { return try await next(request, context) }
+        let ipKey = "\(kind.rawValue):ip:\(context.clientIP)"
         let now = runtime.clock.now
-        guard name == "token" || name == "introspect" else {
-            if let retryAfter = limiter.hit(ipKey, limit: limit, at: now) { return tooManyRequests(name, retryAfter, context) }
+        switch kind {
+        case .register where request.headers[.authorization] != nil:
+            return try await next(request, context)  // initial access token: not open registration
+        case .login, .register:
+            if let retryAfter = limiter.hit(ipKey, limit: limit, at: now) { return tooManyRequests(retryAfter, context) }
             return try await next(request, context)
+        case .token, .introspect:
+            break
         }
         let authorization = BasicAuthorization(header: request.headers[.authorization])
         var context = context
         context.basicAuthorization = authorization  // parsed once: the route authenticates with it
-        let clientKey = authorization.clientID.map { "\(name):client:\($0)" }
+        let clientKey = authorization.clientID.map { "\(kind.rawValue):client:\($0)" }
         if let retryAfter = limiter.check(ipKey, limit: limit, at: now) ?? clientKey.flatMap({ limiter.check($0, limit: limit, at: now) }) {
-            return tooManyRequests(name, retryAfter, context)
+            return tooManyRequests(retryAfter, context)
         }
         let response: Response
         do {
@@ -52,29 +75,33 @@ struct RateLimitMiddleware: RouterMiddleware {
         return response
     }
 
-    private func tooManyRequests(_ name: String, _ retryAfter: Int, _ context: Context) -> Response {
-        context.logger.notice("rate limited", metadata: ["oauth.endpoint": .string(name)])
+    private func tooManyRequests(_ retryAfter: Int, _ context: Context) -> Response {
+        context.logger.notice("rate limited", metadata: ["oauth.endpoint": .string(kind.rawValue)])
         return OAuthErrorMiddleware<Context>.response(
             for: OAuthError(.tooManyRequests, "Too many requests; retry after \(retryAfter) seconds."),
             extraHeaders: [.retryAfter: String(retryAfter)])
     }
 
-    private func limit(for path: String) -> (String, RateLimit)? {
+    /// The limit in force (read per request), or `nil` when this kind is off.
+    private var limit: RateLimit? {
         let configuration = runtime.configuration
-        switch path {
-        case "/token", "/introspect":
+        switch kind {
+        case .token, .introspect:
             guard configuration.tokenRateLimit > 0 else { return nil }
-            return (String(path.dropFirst()), RateLimit(limit: configuration.tokenRateLimit, window: TimeInterval(configuration.rateLimitWindow)))
-        case _ where path == "/login" || path == "/login/mfa" || path.hasPrefix("/login/federated/"):
-            // One window per IP for both steps: password guesses and second-factor guesses share it (and starting
-            // an upstream sign-in, which stores a pending state).
+            return RateLimit(limit: configuration.tokenRateLimit, window: TimeInterval(configuration.rateLimitWindow))
+        case .login:
             guard configuration.loginRateLimit > 0 else { return nil }
-            return ("login", RateLimit(limit: configuration.loginRateLimit, window: 60))
-        case "/register":
+            return RateLimit(limit: configuration.loginRateLimit, window: 60)
+        case .register:
             guard configuration.openRegistration else { return nil }
-            return ("register", RateLimit(limit: configuration.registrationRateLimit, window: 60))
-        default:
-            return nil
+            return RateLimit(limit: configuration.registrationRateLimit, window: 60)
         }
+    }
+}
+
+extension RouterMethods<TesseraRequestContext> {
+    /// A group of this router's routes behind the `kind` rate limit (one counter set for the whole group).
+    func rateLimited(_ kind: RateLimitKind, runtime: TesseraRuntime) -> RouterGroup<TesseraRequestContext> {
+        group().add(middleware: RateLimitMiddleware(kind, runtime: runtime))
     }
 }

@@ -14,19 +14,20 @@ struct AuthorizationRoutes {
     var sessions: SessionManager { SessionManager(runtime: runtime) }
     var endpoint: AuthorizationEndpoint { runtime.authorizationEndpoint }
 
-    func register(on router: Router<TesseraRequestContext>) {
+    /// `login` is the `.login` rate-limited group: every `POST` that takes a sign-in attempt goes there.
+    func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
         router.get("authorize") { request, _ in try await authorize(request, parameters: try Self.query(request)) }
         router.post("authorize") { request, _ in
             var request = request
             return try await authorize(request, parameters: try await Self.form(&request, runtime: runtime))
         }
         router.get("login") { request, _ in try await loginPage(request) }
-        router.post("login") { request, _ in try await login(request) }
+        login.post("login") { request, _ in try await self.login(request) }
         router.post("consent") { request, _ in try await consent(request) }
         router.get("account") { request, _ in try await account(request) }
         router.post("account/revoke") { request, _ in try await revoke(request) }
-        MFARoutes(runtime: runtime).register(on: router)
-        FederationRoutes(runtime: runtime).register(on: router)
+        MFARoutes(runtime: runtime).register(on: router, login: login)
+        FederationRoutes(runtime: runtime).register(on: router, login: login)
         router.get("static/tessera.css") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/css; charset=utf-8"

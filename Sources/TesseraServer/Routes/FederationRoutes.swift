@@ -18,8 +18,8 @@ struct FederationRoutes {
     var sessions: SessionManager { SessionManager(runtime: runtime) }
     var federation: FederationService { runtime.federation }
 
-    func register(on router: Router<TesseraRequestContext>) {
-        router.post("login/federated/:provider") { request, context in try await start(request, providerID: context.parameters.get("provider") ?? "") }
+    func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
+        login.post("login/federated/:provider") { request, context in try await start(request, providerID: context.parameters.get("provider") ?? "") }
         router.get("federation/:provider/callback") { request, context in
             try await callback(request, providerID: context.parameters.get("provider") ?? "")
         }

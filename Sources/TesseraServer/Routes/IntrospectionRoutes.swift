@@ -6,7 +6,8 @@ import TesseraCore
 struct IntrospectionRoutes {
     let runtime: TesseraRuntime
 
-    func register(on router: Router<TesseraRequestContext>) {
+    /// Adds `POST /introspect` to `router` (the `.introspect` rate-limited group).
+    func register(on router: some RouterMethods<TesseraRequestContext>) {
         router.post("introspect") { request, context in
             var request = request
             let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, context: context, runtime: runtime)

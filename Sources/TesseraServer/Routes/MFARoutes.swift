@@ -12,9 +12,9 @@ struct MFARoutes {
     var mfa: MFAService { MFAService(services: runtime.services) }
     var browser: AuthorizationRoutes { AuthorizationRoutes(runtime: runtime) }
 
-    func register(on router: Router<TesseraRequestContext>) {
+    func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
         router.get("login/mfa") { request, _ in try await challengePage(request) }
-        router.post("login/mfa") { request, _ in try await verify(request) }
+        login.post("login/mfa") { request, _ in try await verify(request) }
         router.post("account/mfa/setup") { request, _ in try await setup(request) }
         router.post("account/mfa/confirm") { request, _ in try await confirm(request) }
         router.post("account/mfa/disable") { request, _ in try await disable(request) }

@@ -4,12 +4,13 @@ import TesseraCore
 
 /// `POST /register` (RFC 7591 §3) and `GET`/`PUT`/`DELETE /register/{client_id}` (RFC 7592 §2).
 /// Every decision is the core's `RegistrationEndpoint`; this type only decodes HTTP. Open registration
-/// (no initial access token) is rate limited per IP address by `RateLimitMiddleware`.
+/// (no initial access token) is rate limited per IP address by `RateLimitMiddleware` on the `create` group.
 struct RegistrationRoutes {
     let runtime: TesseraRuntime
 
-    func register(on router: Router<TesseraRequestContext>) {
-        router.post("register") { request, _ in
+    /// Adds `POST /register` to `create` (the `.register` rate-limited group) and the management routes to `router`.
+    func register(on router: Router<TesseraRequestContext>, create: RouterGroup<TesseraRequestContext>) {
+        create.post("register") { request, _ in
             var request = request
             let token = try BearerHeader.token(request)
             let body = try await jsonBody(&request)

@@ -8,7 +8,8 @@ import TesseraCore
 struct TokenRoutes {
     let runtime: TesseraRuntime
 
-    func register(on router: Router<TesseraRequestContext>) {
+    /// Adds `POST /token` to `router` (the `.token` rate-limited group).
+    func register(on router: some RouterMethods<TesseraRequestContext>) {
         router.post("token") { request, context in
             do {
                 return try await token(request, context: context)
