@@ -83,6 +83,8 @@ let package = Package(
         .target(
             name: "TesseraResourceServer",
             dependencies: [
+                // Only for the JOSE primitives (strict `Base64URL`); never the store (TesseraStore).
+                "TesseraCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -97,7 +99,7 @@ let package = Package(
             name: "TesseraFederation",
             dependencies: [
                 "TesseraCore",
-                // Its JOSE primitives (strict base64url) are the resource-server toolkit's.
+                // Its JOSE verification shares the toolkit's; strict base64url is the core's `Base64URL`.
                 "TesseraResourceServer",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

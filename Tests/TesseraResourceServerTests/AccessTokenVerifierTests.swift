@@ -2,6 +2,7 @@ import Foundation
 import JWTKit
 import Testing
 
+import TesseraCore
 import TesseraResourceServer
 
 @Suite("AccessTokenVerifier (RFC 9068 §4)")

@@ -3,6 +3,7 @@ import JWTKit
 import TesseraTesting
 import Testing
 
+import TesseraCore
 import TesseraResourceServer
 
 /// Property tests for JWT parsing and verification (RFC 7515 compact serialization, RFC 9068): random
@@ -62,6 +63,27 @@ struct CompactJWSPropertyTests {
             let mutated = String(decoding: bytes, as: UTF8.self)
             await #expect(throws: (any Error).self, "flip \(bit) at \(index)") { _ = try await verifier.verify(mutated) }
             bytes[index] ^= bit
+        }
+    }
+
+    @Test("RFC 7515 §2: padded or non-canonical spellings of a valid token never verify", arguments: ["ES256", "RS256"])
+    func spellings(alg: String) async throws {
+        var random = SeededRandom(seed: alg == "ES256" ? 0x7515E : 0x7515F)
+        for _ in 0..<20 {
+            let subject = ClaimValue.string("s-\(random.next())")  // varies every segment's last character
+            let token = alg == "ES256" ? try issuer.token { $0["sub"] = subject } : try issuer.rsaToken { $0["sub"] = subject }
+            _ = try await verifier.verify(token)  // the canonical spelling is valid
+            let variants = TokenSpellings.variants(of: token)
+            #expect(variants.count == 2, "ES256 (64 bytes) and RS256 (256 bytes) signatures leave pad bits")
+            for variant in variants {
+                await #expect(throws: TokenVerificationError.self, "\(variant)") { _ = try await verifier.verify(variant) }
+            }
+            // A padded or non-canonical header or payload segment as well.
+            let parts = token.split(separator: ".").map(String.init)
+            let segment = random.int(in: 0...1)
+            var changed = parts
+            changed[segment] = random.bool() ? parts[segment] + "=" : (TokenSpellings.nonCanonicalLastCharacter(parts[segment]) ?? parts[segment] + "==")
+            await #expect(throws: TokenVerificationError.self) { _ = try await verifier.verify(changed.joined(separator: ".")) }
         }
     }
 

@@ -18,52 +18,18 @@ public struct ConsentManagement: Sendable {
     }
 }
 
-/// Verifies Tessera's own tokens for OpenID Connect endpoints (userinfo, logout hints).
+/// Verifies Tessera's own ID tokens presented back to it (logout hints); `/userinfo` is ``UserInfoEndpoint``.
 public struct OpenIDTokens: Sendable {
     public let services: GrantServices
     public init(services: GrantServices) { self.services = services }
 
-    /// The claims of a valid access token carrying `openid` (OIDC Core §5.3.1), or `invalid_token` /
-    /// `insufficient_scope`.
-    public func verifyUserInfoToken(_ token: String) async throws -> AccessTokenClaims {
-        let claims: AccessTokenClaims
-        do {
-            claims = try await services.accessTokens.keys.current.collection.verify(token, as: AccessTokenClaims.self)
-        } catch {
-            throw OAuthError(.invalidToken, "The access token is invalid or expired.")
-        }
-        guard claims.iss.value == services.settings.issuer else { throw OAuthError(.invalidToken, "The access token was not issued here.") }
-        if try await services.storage.isAccessTokenRevoked(jti: claims.jti.value) {
-            throw OAuthError(.invalidToken, "The access token was revoked.")
-        }
-        guard ScopeSet((claims.scope ?? "").split(separator: " ").map(String.init)).contains("openid") else {
-            throw OAuthError(.insufficientScope, "The access token lacks the openid scope.")
-        }
-        return claims
-    }
-
     /// The claims of an ID token we issued, signature and issuer checked, expiry ignored
-    /// (OIDC RP-Initiated Logout §2: an expired hint is still a hint).
+    /// (OIDC RP-Initiated Logout §2: an expired hint is still a hint). Only the canonical spelling of the
+    /// compact JWS is accepted (``JWSCompactForm``).
     public func verifyIDTokenHint(_ token: String) async -> IDTokenHint? {
-        guard let hint = try? await services.accessTokens.keys.current.collection.verify(token, as: IDTokenHint.self),
+        guard let hint = try? await services.accessTokens.keys.current.verifyCompact(token, as: IDTokenHint.self),
               hint.iss == services.settings.issuer else { return nil }
         return hint
-    }
-
-    /// The UserInfo response (OIDC Core §5.3.2) for the scopes of the token.
-    public func userInfo(for claims: AccessTokenClaims) async throws -> [String: String] {
-        guard let user = try await services.storage.user(id: claims.sub.value), !user.disabled else {
-            throw OAuthError(.invalidToken, "The user no longer exists.")
-        }
-        let scopes = ScopeSet((claims.scope ?? "").split(separator: " ").map(String.init))
-        let profile = try await services.storage.userProfile(userID: user.id)
-        var result = ["sub": user.id]
-        if scopes.contains("profile") {
-            result["preferred_username"] = user.username
-            if let name = profile.name { result["name"] = name }
-        }
-        if scopes.contains("email"), let email = profile.email { result["email"] = email }
-        return result
     }
 }
 

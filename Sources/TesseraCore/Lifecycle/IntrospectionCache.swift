@@ -110,13 +110,3 @@ public final class IntrospectionCache: Sendable {
         state.entries.removeAll()
     }
 }
-
-/// The `kid` in the protected header of a compact JWS, or `nil`.
-func jwsKeyID(_ token: String) -> String? {
-    guard let dot = token.firstIndex(of: ".") else { return nil }
-    var base64 = token[..<dot].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-    guard let data = Data(base64Encoded: base64),
-          let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-    return header["kid"] as? String
-}

@@ -38,23 +38,25 @@ public struct IntrospectionResponse: Sendable, Codable, Equatable {
 
 /// `POST /introspect` (RFC 7662).
 ///
-/// Who may ask (§2.1, §4): the caller must authenticate as a confidential client. Any such client may
-/// introspect **access tokens**, whoever they were issued to — a resource server is typically its own
+/// Who may ask (§2.1, §4): the caller must authenticate as a confidential client. Any such client registered
+/// by an operator (CLI or initial access token) may introspect **access tokens**, whoever they were issued to — a resource server is typically its own
 /// client and must be able to check the tokens presented to it (the RFC's intent; Hydra does the same).
 /// **Refresh tokens** are only reported to the client they were issued to; for anyone else they are
-/// `{"active": false}`, since only their owner ever holds them legitimately.
+/// `{"active": false}`, since only their owner ever holds them legitimately. A client from open registration
+/// (``Client/registeredAnonymously``) is likewise told only about tokens issued to itself.
 ///
 /// Access tokens go through a node-local ``IntrospectionCache``: a revocation on this node answers
 /// `active: false` at once; one on another node, or a deleted client, within
 /// ``IntrospectionCache/recheckInterval`` (2 s by default).
 public struct IntrospectionEndpoint: Sendable {
     public let services: GrantServices
-    public let reader: IssuedAccessTokenReader
+    /// The access-token checks, shared with ``UserInfoEndpoint``.
+    public let accessTokens: AccessTokenStatusCheck
     public let clientAuthenticator: ClientAuthenticator
 
     public init(services: GrantServices) {
         self.services = services
-        self.reader = IssuedAccessTokenReader(issuer: services.settings.issuer, keys: services.accessTokens.keys)
+        self.accessTokens = AccessTokenStatusCheck(services: services)
         self.clientAuthenticator = ClientAuthenticator(clients: services.storage, clock: services.clock)
     }
 
@@ -62,7 +64,15 @@ public struct IntrospectionEndpoint: Sendable {
         let client = try await clientAuthenticator.authenticate(request, at: "introspect", audit: services.audit)
         guard !client.isPublic else { throw OAuthError.invalidClient("Introspection requires a confidential client.") }
         let token = try request.required("token")
-        if request["token_type_hint"] == "refresh_token" {
+        let answer = try await lookUp(token, hint: request["token_type_hint"], caller: client)
+        // RFC 7662 §4: only clients an operator registered (CLI, initial access token) learn about other clients'
+        // tokens; a self-registered client (open registration) is told only about its own.
+        if client.registeredAnonymously, answer.clientID != client.id { return .inactive }
+        return answer
+    }
+
+    private func lookUp(_ token: String, hint: String?, caller client: Client) async throws -> IntrospectionResponse {
+        if hint == "refresh_token" {
             if let answer = try await refreshToken(token, caller: client) { return answer }
             return try await accessToken(token) ?? .inactive
         }
@@ -71,45 +81,15 @@ public struct IntrospectionEndpoint: Sendable {
     }
 
     /// `nil` when `token` is not one of our JWTs; `.inactive` when it is but is expired or revoked.
-    ///
-    /// Uses ``GrantServices/introspectionCache``: a token seen before skips the signature check while its
-    /// key is published, and the database (revocation list, client) is asked at most once per
-    /// ``IntrospectionCache/recheckInterval`` per token; revocations made on this node apply at once.
     func accessToken(_ token: String) async throws -> IntrospectionResponse? {
-        let cache = services.introspectionCache
-        let key = IntrospectionCache.key(token)
-        let now = services.clock.now
-        var entry = cache.entry(key)
-        if let cached = entry, (try? services.accessTokens.keys.current.records.contains { $0.kid == cached.kid }) != true {
-            cache.remove(key) // its signing key is gone: verify afresh (and fail)
-            entry = nil
+        switch try await accessTokens.status(of: token) {
+        case .notIssuedHere: return nil
+        case .inactive: return .inactive
+        case .active(let claims):
+            return IntrospectionResponse(active: true, scope: claims.scope, clientID: claims.clientID, sub: claims.sub.value,
+                                         exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
+                                         iss: claims.iss.value, aud: claims.aud.value, tokenType: "access_token", jti: claims.jti.value)
         }
-        let claims: IssuedAccessTokenClaims
-        if let entry {
-            claims = entry.claims
-        } else {
-            guard let read = await reader.read(token) else { return nil }
-            claims = read
-        }
-        guard claims.exp.value > now else {
-            cache.remove(key)
-            return .inactive
-        }
-        guard !cache.isRevokedLocally(jti: claims.jti.value) else { return .inactive }
-        if entry == nil || !cache.isFresh(entry!, now: now) {
-            guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value),
-                  // RFC 7592 §2.3: deleting a client invalidates the access tokens issued to it.
-                  try await services.storage.client(id: claims.clientID) != nil else {
-                cache.remove(key)
-                return .inactive
-            }
-            if let kid = entry?.kid ?? jwsKeyID(token) {
-                cache.store(IntrospectionCache.Entry(claims: claims, kid: kid, checkedAt: now), for: key)
-            }
-        }
-        return IntrospectionResponse(active: true, scope: claims.scope, clientID: claims.clientID, sub: claims.sub.value,
-                                     exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
-                                     iss: claims.iss.value, aud: claims.aud.value, tokenType: "access_token", jti: claims.jti.value)
     }
 
     /// `nil` when `token` is no refresh token we know.
@@ -122,5 +102,71 @@ public struct IntrospectionEndpoint: Sendable {
                                      sub: record.subject, exp: Int(record.expiresAt.timeIntervalSince1970),
                                      iat: Int(record.issuedAt.timeIntervalSince1970), iss: services.settings.issuer, aud: record.audience,
                                      tokenType: "refresh_token", jti: record.id)
+    }
+}
+
+/// Where a presented access token stands: the one decision behind `/introspect` (RFC 7662) and
+/// `/userinfo` (OIDC Core §5.3), so both refuse exactly the same tokens.
+public enum AccessTokenStatus: Sendable, Equatable {
+    /// Not a canonical compact JWS signed by our keys for our issuer (maybe a refresh token, maybe garbage).
+    case notIssuedHere
+    /// Ours, but expired, revoked (RFC 7009), its client was deleted (RFC 7592 §2.3) or its user disabled.
+    case inactive
+    /// Ours and live.
+    case active(IssuedAccessTokenClaims)
+}
+
+/// Checks a presented access token: canonical compact JWS (``JWSCompactForm``), signature by a published
+/// key, our `iss`, `exp` against the injected clock, the `jti` revocation list, that its client
+/// still exists (RFC 7592 §2.3), and that its user is not disabled.
+///
+/// Uses ``GrantServices/introspectionCache``: a token seen before skips the signature check while its
+/// key is published, and the database (revocation list, client) is asked at most once per
+/// ``IntrospectionCache/recheckInterval`` per token; revocations made on this node apply at once.
+/// A failure to load the keys or to reach the store is thrown, never reported as an inactive token.
+public struct AccessTokenStatusCheck: Sendable {
+    public let services: GrantServices
+    public let reader: IssuedAccessTokenReader
+
+    public init(services: GrantServices) {
+        self.services = services
+        self.reader = IssuedAccessTokenReader(issuer: services.settings.issuer, keys: services.accessTokens.keys)
+    }
+
+    public func status(of token: String) async throws -> AccessTokenStatus {
+        let cache = services.introspectionCache
+        let key = IntrospectionCache.key(token)
+        let now = services.clock.now
+        var entry = cache.entry(key)
+        if let cached = entry, !(try services.accessTokens.keys.current.records.contains { $0.kid == cached.kid }) {
+            cache.remove(key) // its signing key is gone: verify afresh (and fail)
+            entry = nil
+        }
+        let claims: IssuedAccessTokenClaims
+        if let entry {
+            claims = entry.claims
+        } else {
+            guard let read = try await reader.read(token) else { return .notIssuedHere }
+            claims = read
+        }
+        guard claims.exp.value > now else {
+            cache.remove(key)
+            return .inactive
+        }
+        guard !cache.isRevokedLocally(jti: claims.jti.value) else { return .inactive }
+        if entry == nil || !cache.isFresh(entry!, now: now) {
+            guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value),
+                  // RFC 7592 §2.3: deleting a client invalidates the access tokens issued to it.
+                  try await services.storage.client(id: claims.clientID) != nil,
+                  // A disabled user's tokens are inactive (account recovery, `UserSessions`); a client's own `sub` names no user.
+                  try await services.storage.user(id: claims.sub.value)?.disabled != true else {
+                cache.remove(key)
+                return .inactive
+            }
+            if let kid = entry?.kid ?? JWSCompactForm.keyID(token) {
+                cache.store(IntrospectionCache.Entry(claims: claims, kid: kid, checkedAt: now), for: key)
+            }
+        }
+        return .active(claims)
     }
 }

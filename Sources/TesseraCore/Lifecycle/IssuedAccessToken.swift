@@ -13,12 +13,14 @@ public struct IssuedAccessTokenReader: Sendable {
         self.keys = keys
     }
 
-    /// The claims of `token`, or `nil` when it is not a well-formed JWT signed by us for our issuer.
-    public func read(_ token: String) async -> IssuedAccessTokenClaims? {
-        // A JWS compact serialization has exactly three parts; refresh tokens have none.
-        guard token.utf8.count < 16_384, token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { return nil }
-        guard let set = try? keys.current else { return nil }
-        guard let claims = try? await set.collection.verify(token, as: IssuedAccessTokenClaims.self) else { return nil }
+    /// The claims of `token`, or `nil` when it is not a canonical compact JWS (``JWSCompactForm``) signed by
+    /// us for our issuer. Throws only when the keys cannot be had (`server_error`): that is not the
+    /// token's fault and must not read as "invalid token".
+    public func read(_ token: String) async throws -> IssuedAccessTokenClaims? {
+        // Three canonical base64url segments (RFC 7515 §7.1, §2); refresh tokens have no dots.
+        guard token.utf8.count < 16_384, JWSCompactForm.isCanonical(token) else { return nil }
+        let set = try keys.current
+        guard let claims = try? await set.verifyCompact(token, as: IssuedAccessTokenClaims.self) else { return nil }
         guard claims.iss.value == issuer else { return nil }
         return claims
     }

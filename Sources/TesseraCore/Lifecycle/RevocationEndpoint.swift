@@ -59,7 +59,7 @@ public struct RevocationEndpoint: Sendable {
 
     /// `nil` when `token` is not a live access token issued to this client.
     private func revokeAccessToken(_ token: String, client: Client) async throws -> Outcome? {
-        guard let claims = await reader.read(token), claims.clientID == client.id else { return nil }
+        guard let claims = try await reader.read(token), claims.clientID == client.id else { return nil }
         let now = services.clock.now
         guard claims.exp.value > now else { return nil } // already dead: nothing to remember
         try await services.storage.revokeAccessToken(jti: claims.jti.value, clientID: client.id, expiresAt: claims.exp.value, at: now)

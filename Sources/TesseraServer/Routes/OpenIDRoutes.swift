@@ -17,8 +17,9 @@ struct OpenIDRoutes {
         router.get(".well-known/openid-configuration") { _, _ in
             JSON.response(data: discovery, cacheControl: "public, max-age=300")
         }
-        router.get("userinfo") { request, _ in try await userInfo(request) }
-        router.post("userinfo") { request, _ in try await userInfo(request) }
+        let userInfoEndpoint = UserInfoEndpoint(services: runtime.services)
+        router.get("userinfo") { request, _ in try await userInfo(request, endpoint: userInfoEndpoint) }
+        router.post("userinfo") { request, _ in try await userInfo(request, endpoint: userInfoEndpoint) }
         router.get("logout") { request, _ in
             try await logout(request, parameters: (try AuthorizationRoutes.query(request)) ?? [], viaForm: false)
         }
@@ -31,7 +32,10 @@ struct OpenIDRoutes {
 
     // MARK: /userinfo
 
-    func userInfo(_ request: Request) async throws -> Response {
+    /// Reads the bearer token (RFC 6750 §2.1) and translates the core's ``UserInfoEndpoint`` decision:
+    /// `invalid_token` 401 and `insufficient_scope` 403 with `WWW-Authenticate` (RFC 6750 §3); key or
+    /// store failures propagate to the error middleware (500/503).
+    func userInfo(_ request: Request, endpoint: UserInfoEndpoint) async throws -> Response {
         guard let header = request.headers[.authorization] else {
             return Self.bearerError(nil, status: .unauthorized)
         }
@@ -40,8 +44,7 @@ struct OpenIDRoutes {
             return Self.bearerError(OAuthError(.invalidRequest, "Use the Bearer scheme."), status: .badRequest)
         }
         do {
-            let claims = try await tokens.verifyUserInfoToken(String(parts[1]).trimmingCharacters(in: .whitespaces))
-            return JSON.response(try await tokens.userInfo(for: claims))
+            return JSON.response(try await endpoint.handle(accessToken: String(parts[1]).trimmingCharacters(in: .whitespaces)))
         } catch let error as OAuthError where error.code == .invalidToken || error.code == .insufficientScope {
             return Self.bearerError(error, status: error.code == .invalidToken ? .unauthorized : .forbidden)
         }
