@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -42,7 +43,8 @@ public struct TesseraRuntime: Sendable {
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
         let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
-                                     audit: BufferedAuditSink(store: storage, next: logSink, logger: logger), logger: logger)
+                                     audit: BufferedAuditSink(store: storage, next: logSink, logger: logger), logger: logger,
+                                     auditKey: auditUsernameKey(configuration: configuration))
         var runtime = TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
                                      tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
         runtime.metrics = metrics
@@ -51,6 +53,15 @@ public struct TesseraRuntime: Sendable {
             IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock, logger: logger))
         })
         return runtime
+    }
+}
+
+extension TesseraRuntime {
+    /// HOOK (audit key): the key of the `username_hmac` that failed-login audit events record for usernames naming
+    /// no user. For now a random key per start — HMACs are comparable within one run of one node only. To be derived
+    /// from the key-encryption key (HKDF-SHA256, info "tessera audit username") so every node and restart agree.
+    static func auditUsernameKey(configuration: TesseraConfiguration) -> SymmetricKey {
+        SymmetricKey(size: .bits256)
     }
 }
 

@@ -40,6 +40,26 @@ struct SQLCaseWhen: SQLExpression {
     }
 }
 
+/// `CASE WHEN c1 THEN v1 WHEN c2 THEN v2 … ELSE otherwise END`: the first true branch wins.
+struct SQLCase: SQLExpression {
+    let branches: [(condition: any SQLExpression, then: any SQLExpression)]
+    let otherwise: any SQLExpression
+
+    func serialize(to serializer: inout SQLSerializer) {
+        guard !branches.isEmpty else { return otherwise.serialize(to: &serializer) }
+        serializer.write("CASE")
+        for branch in branches {
+            serializer.write(" WHEN ")
+            branch.condition.serialize(to: &serializer)
+            serializer.write(" THEN ")
+            branch.then.serialize(to: &serializer)
+        }
+        serializer.write(" ELSE ")
+        otherwise.serialize(to: &serializer)
+        serializer.write(" END")
+    }
+}
+
 /// Per-account lockout state. Every change is one statement, atomic on SQLite and PostgreSQL.
 extension SQLStore {
     public func loginAttempts(username: String) async throws -> LoginAttemptState? {
@@ -48,35 +68,60 @@ extension SQLStore {
         }
     }
 
-    public func recordLoginFailure(username: String, at date: Date, window: TimeInterval) async throws -> Int {
-        let cutoff = date.addingTimeInterval(-window).millis
+    public func reserveLoginAttempt(username: String, at date: Date, policy: LockoutPolicy) async throws -> LoginAttemptReservation? {
+        @Sendable func column(_ name: String) -> SQLColumn { SQLColumn(name, table: "login_attempts") }
+        let now = date.millis
+        let cutoff = date.addingTimeInterval(-policy.window).millis
+        // Stale (`LoginAttemptState.isStale`): the last failure and the last lock's end both left the window.
+        let stale = SQLBinaryExpression(
+            SQLBinaryExpression(column("last_failure_at"), .lessThan, SQLBind(cutoff)), .and,
+            SQLGroupExpression(SQLBinaryExpression(SQLBinaryExpression(column("locked_until"), .is, SQLLiteral.null), .or,
+                                                   SQLBinaryExpression(column("locked_until"), .lessThan, SQLBind(cutoff)))))
+        let newCount = SQLGroupExpression(SQLCaseWhen(condition: stale, then: SQLLiteral.numeric("1"),
+                                                      otherwise: SQLBinaryExpression(column("failures"), .add, SQLLiteral.numeric("1"))))
+        // The lock for the new count, from LockoutPolicy's schedule (highest step first); below the threshold the
+        // old (expired) lock stays, for the staleness rule.
+        let lock = SQLCase(branches: policy.lockSchedule.reversed().map { step in
+            (SQLBinaryExpression(newCount, .greaterThanOrEqual, SQLLiteral.numeric(String(step.failures))),
+             SQLBind(date.addingTimeInterval(step.delay).millis))
+        }, otherwise: column("locked_until"))
+        let firstLock = policy.lockEnd(afterFailures: 1, at: date)
         return try await engine.withWriter { db in
-            // One upsert: insert 1, or add 1 to the row (restarting at 1 when the last failure left the window).
+            // One conditional upsert: the row is counted (and maybe locked) only if it is not locked at `now`;
+            // a locked row is left alone and no row comes back.
             let row = try await db.insert(into: "login_attempts")
                 .columns("username", "failures", "last_failure_at", "locked_until")
-                .values(SQLBind(username), SQLBind(1), SQLBind(date.millis), SQLLiteral.null)
+                .values(SQLBind(username), SQLBind(1), SQLBind(now), firstLock.map { SQLBind($0.millis) as any SQLExpression } ?? SQLLiteral.null)
                 .onConflict(with: ["username"]) { update in
                     update
-                        .set("failures", to: SQLCaseWhen(
-                            condition: SQLBinaryExpression(SQLColumn("last_failure_at", table: "login_attempts"), .lessThan, SQLBind(cutoff)),
-                            then: SQLBind(1),
-                            otherwise: SQLBinaryExpression(SQLColumn("failures", table: "login_attempts"), .add, SQLLiteral.numeric("1"))))
-                        .set("last_failure_at", to: SQLBind(date.millis))
+                        .set("failures", to: newCount)
+                        .set("last_failure_at", to: SQLBind(now))
+                        .set("locked_until", to: lock)
+                        .where(SQLGroupExpression(SQLBinaryExpression(
+                            SQLBinaryExpression(column("locked_until"), .is, SQLLiteral.null), .or,
+                            SQLBinaryExpression(column("locked_until"), .lessThanOrEqual, SQLBind(now)))))
                 }
                 .returning("failures")
                 .first()
-            guard let row else { throw StoreError(.notFound, "The failure was not recorded.") }
-            return try row.decode(column: "failures", as: Int.self)
+            guard let row else { return nil }
+            let failures = try row.decode(column: "failures", as: Int.self)
+            return LoginAttemptReservation(username: username, failures: failures,
+                                           lockedUntil: policy.lockEnd(afterFailures: failures, at: date), at: date)
         }
     }
 
-    public func lockLogin(username: String, until: Date) async throws {
+    public func releaseLoginAttempt(_ reservation: LoginAttemptReservation) async throws {
         try await engine.withWriter { db in
-            try await db.update("login_attempts")
-                .set("locked_until", to: SQLBind(until.millis))
-                .where("username", .equal, username)
-                .where { $0.where("locked_until", .is, SQLLiteral.null).orWhere("locked_until", .lessThan, until.millis) }
-                .run()
+            var update = db.update("login_attempts")
+                .set("failures", to: SQLCaseWhen(condition: SQLBinaryExpression(SQLColumn("failures"), .greaterThan, SQLLiteral.numeric("0")),
+                                                 then: SQLBinaryExpression(SQLColumn("failures"), .subtract, SQLLiteral.numeric("1")),
+                                                 otherwise: SQLLiteral.numeric("0")))
+            if let lock = reservation.lockedUntil {
+                update = update.set("locked_until", to: SQLCaseWhen(
+                    condition: SQLBinaryExpression(SQLColumn("locked_until"), .equal, SQLBind(lock.millis)),
+                    then: SQLLiteral.null, otherwise: SQLColumn("locked_until")))
+            }
+            try await update.where("username", .equal, reservation.username).run()
         }
     }
 

@@ -4,18 +4,23 @@ import TesseraCore
 extension MemoryStore {
     public func loginAttempts(username: String) -> LoginAttemptState? { loginAttemptStates[username] }
 
-    public func recordLoginFailure(username: String, at date: Date, window: TimeInterval) -> Int {
-        var state = loginAttemptStates[username] ?? LoginAttemptState(username: username, failures: 0, lastFailureAt: date)
-        state.failures = state.lastFailureAt < date.addingTimeInterval(-window) ? 1 : state.failures + 1
+    public func reserveLoginAttempt(username: String, at date: Date, policy: LockoutPolicy) -> LoginAttemptReservation? {
+        let previous = loginAttemptStates[username]
+        if let previous, previous.isLocked(at: date) { return nil }
+        var state = previous ?? LoginAttemptState(username: username, failures: 0, lastFailureAt: date)
+        state.failures = previous?.isStale(at: date, window: policy.window) ?? true ? 1 : state.failures + 1
         state.lastFailureAt = date
+        let lock = policy.lockEnd(afterFailures: state.failures, at: date)
+        if let lock { state.lockedUntil = lock }
         loginAttemptStates[username] = state
-        return state.failures
+        return LoginAttemptReservation(username: username, failures: state.failures, lockedUntil: lock, at: date)
     }
 
-    public func lockLogin(username: String, until: Date) {
-        guard var state = loginAttemptStates[username] else { return }
-        if state.lockedUntil.map({ $0 < until }) ?? true { state.lockedUntil = until }
-        loginAttemptStates[username] = state
+    public func releaseLoginAttempt(_ reservation: LoginAttemptReservation) {
+        guard var state = loginAttemptStates[reservation.username] else { return }
+        state.failures = max(state.failures - 1, 0)
+        if let lock = reservation.lockedUntil, state.lockedUntil == lock { state.lockedUntil = nil }
+        loginAttemptStates[reservation.username] = state
     }
 
     public func clearLoginAttempts(username: String) -> Bool { loginAttemptStates.removeValue(forKey: username) != nil }

@@ -5,42 +5,78 @@ import Testing
 /// Conformance checks for the security stores (login failure counters and locks).
 extension StoreConformance {
     public static func loginFailuresCountAndLock(_ store: any TesseraStorage) async throws {
+        let policy = LockoutPolicy(threshold: 3, window: 900, initialDelay: 60, maximumDelay: 240)
+        func reserve(_ username: String, _ offset: TimeInterval) async throws -> LoginAttemptReservation? {
+            try await store.reserveLoginAttempt(username: username, at: epoch.addingTimeInterval(offset), policy: policy)
+        }
         #expect(try await store.loginAttempts(username: "alice") == nil)
-        #expect(try await store.recordLoginFailure(username: "alice", at: epoch, window: 900) == 1)
-        #expect(try await store.recordLoginFailure(username: "alice", at: epoch.addingTimeInterval(10), window: 900) == 2)
-        #expect(try await store.recordLoginFailure(username: "ghost", at: epoch, window: 900) == 1, "counted per username")
-        #expect(try await store.recordLoginFailure(username: "alice", at: epoch.addingTimeInterval(20), window: 900) == 3)
+        #expect(try await reserve("alice", 0) == LoginAttemptReservation(username: "alice", failures: 1, lockedUntil: nil, at: epoch))
+        #expect(try await reserve("alice", 10)?.failures == 2)
+        #expect(try await reserve("ghost", 0)?.failures == 1, "counted per username")
+        let third = try #require(try await reserve("alice", 20))
+        #expect(third.failures == 3)
+        #expect(third.lockedUntil == epoch.addingTimeInterval(80), "the reservation reaching the threshold locks in the same statement")
         var alice = try #require(try await store.loginAttempts(username: "alice"))
-        #expect(alice.failures == 3)
-        #expect(alice.lastFailureAt == epoch.addingTimeInterval(20))
-        #expect(alice.lockedUntil == nil)
+        #expect(alice == LoginAttemptState(username: "alice", failures: 3, lastFailureAt: epoch.addingTimeInterval(20), lockedUntil: epoch.addingTimeInterval(80)))
 
-        try await store.lockLogin(username: "alice", until: epoch.addingTimeInterval(120))
-        try await store.lockLogin(username: "alice", until: epoch.addingTimeInterval(60))
-        alice = try #require(try await store.loginAttempts(username: "alice"))
-        #expect(alice.lockedUntil == epoch.addingTimeInterval(120), "a lock never shrinks")
+        #expect(try await reserve("alice", 30) == nil, "refused while locked")
+        #expect(try await store.loginAttempts(username: "alice") == alice, "a refused reservation changes nothing")
         #expect(try await store.lockedLogins(at: epoch.addingTimeInterval(30)).map(\.username) == ["alice"])
-        #expect(try await store.lockedLogins(at: epoch.addingTimeInterval(120)).isEmpty, "expired at lockedUntil")
+        #expect(try await store.lockedLogins(at: epoch.addingTimeInterval(80)).isEmpty, "expired at lockedUntil")
 
-        #expect(try await store.recordLoginFailure(username: "alice", at: epoch.addingTimeInterval(2000), window: 900) == 1,
-                "the count restarts when the previous failure left the window")
-        #expect(try await store.purgeLoginAttempts(before: epoch.addingTimeInterval(1000)) == 1, "ghost's stale state goes")
-        #expect(try await store.loginAttempts(username: "ghost") == nil)
+        // Each further failure after a lock doubles it, up to the maximum (the CASE built from the policy's schedule).
+        var at: TimeInterval = 80
+        for (failures, delay) in [(4, 120.0), (5, 240.0), (6, 240.0)] {
+            let next = try #require(try await reserve("alice", at))
+            #expect(next.failures == failures)
+            #expect(next.lockedUntil == epoch.addingTimeInterval(at + delay))
+            at += delay
+        }
+        // A right password with a second factor due takes its reservation back: one failure less, its lock lifted.
+        let right = try #require(try await reserve("alice", at))
+        #expect(right.failures == 7 && right.lockedUntil == epoch.addingTimeInterval(at + 240))
+        try await store.releaseLoginAttempt(right)
+        alice = try #require(try await store.loginAttempts(username: "alice"))
+        #expect(alice.failures == 6)
+        #expect(!alice.isLocked(at: epoch.addingTimeInterval(at)))
 
-        #expect(try await store.clearLoginAttempts(username: "alice"))
-        #expect(try await store.clearLoginAttempts(username: "alice") == false)
+        #expect(try await reserve("ghost", 2000)?.failures == 1, "the count restarts when the previous failure left the window")
+        #expect(try await store.purgeLoginAttempts(before: epoch.addingTimeInterval(at)) == 0, "nothing stale yet")
+        #expect(try await store.purgeLoginAttempts(before: epoch.addingTimeInterval(at + 1000)) == 1, "alice's stale state goes")
         #expect(try await store.loginAttempts(username: "alice") == nil)
+
+        #expect(try await store.clearLoginAttempts(username: "ghost"))
+        #expect(try await store.clearLoginAttempts(username: "ghost") == false)
+        #expect(try await store.loginAttempts(username: "ghost") == nil)
     }
 
-    public static func concurrentLoginFailuresAllCount(_ store: any TesseraStorage) async throws {
-        let counts = try await withThrowingTaskGroup(of: Int.self) { group in
-            for i in 0..<20 {
-                group.addTask { try await store.recordLoginFailure(username: "bob", at: epoch.addingTimeInterval(Double(i) / 100), window: 900) }
+    /// Issue 20 item 9: a failure is stale only when the last failure *and* the last lock's end left the window,
+    /// so a lock longer than the window does not reset the count the moment it ends.
+    public static func loginLockEndKeepsTheCount(_ store: any TesseraStorage) async throws {
+        let policy = LockoutPolicy(threshold: 2, window: 900, initialDelay: 1000, maximumDelay: 4000)
+        for _ in 0..<2 { _ = try await store.reserveLoginAttempt(username: "carol", at: epoch, policy: policy) }
+        #expect(try await store.loginAttempts(username: "carol")?.lockedUntil == epoch.addingTimeInterval(1000))
+        let after = try #require(try await store.reserveLoginAttempt(username: "carol", at: epoch.addingTimeInterval(1001), policy: policy))
+        #expect(after.failures == 3, "the lock ended 1 s ago: the count goes on")
+        #expect(after.lockedUntil == epoch.addingTimeInterval(3001))
+        let stale = try #require(try await store.reserveLoginAttempt(username: "carol", at: epoch.addingTimeInterval(3001 + 901), policy: policy))
+        #expect(stale.failures == 1 && stale.lockedUntil == nil, "both the failure and the lock left the window")
+    }
+
+    /// 20 reservations racing at one instant: exactly `threshold` are granted (counts 1…threshold), the last one locks.
+    public static func concurrentReservationsStopAtTheThreshold(_ store: any TesseraStorage) async throws {
+        let policy = LockoutPolicy()
+        let reservations = try await withThrowingTaskGroup(of: LoginAttemptReservation?.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await store.reserveLoginAttempt(username: "bob", at: epoch, policy: policy) }
             }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
+            return try await group.reduce(into: [LoginAttemptReservation?]()) { $0.append($1) }
         }
-        #expect(counts.sorted() == Array(1...20), "each concurrent failure gets its own count")
-        #expect(try await store.loginAttempts(username: "bob")?.failures == 20)
+        let granted = reservations.compactMap { $0 }
+        #expect(granted.map(\.failures).sorted() == Array(1...policy.threshold), "exactly threshold reserved")
+        #expect(granted.compactMap(\.lockedUntil) == [epoch.addingTimeInterval(60)], "one lock, the first one's length")
+        #expect(try await store.loginAttempts(username: "bob") == LoginAttemptState(username: "bob", failures: 5, lastFailureAt: epoch,
+                                                                                    lockedUntil: epoch.addingTimeInterval(60)))
     }
 }
 

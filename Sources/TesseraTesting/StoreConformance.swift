@@ -33,7 +33,8 @@ public enum StoreConformance {
         Check(name: "initial access tokens", run: initialAccessTokens),
         // Security (StoreConformance+Security.swift)
         Check(name: "login failures count and lock", run: loginFailuresCountAndLock),
-        Check(name: "concurrent login failures all count", run: concurrentLoginFailuresAllCount),
+        Check(name: "a lock's end keeps the failure count", run: loginLockEndKeepsTheCount),
+        Check(name: "concurrent login reservations stop at the threshold", run: concurrentReservationsStopAtTheThreshold),
         Check(name: "rate limit counters", run: rateLimitCounters),
         Check(name: "audit events", run: auditEvents),
         // MFA (StoreConformance+MFA.swift)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TesseraCore
 import TesseraTesting
 import Testing
@@ -101,4 +102,102 @@ struct LockoutTests {
         _ = await attempt(core, svc, "alice", "wrong")
         #expect(await attempt(core, svc, "alice", "wonderland") == nil)
     }
+
+    @Test("a lock longer than the window keeps the count: sequential failures double the lock up to 1 hour (issue 20 item 9)")
+    func escalatesToOneHour() async throws {
+        let core = try await CoreHarness()
+        let svc = try await core.confidentialClient()
+        _ = try await core.addUser()
+        for _ in 0..<5 { _ = await attempt(core, svc, "alice", "wrong") }
+        var lock: TimeInterval = 60
+        #expect(try await core.storage.loginAttempts(username: "alice")?.lockedUntil == core.clock.now.addingTimeInterval(lock))
+        for expected in [120.0, 240, 480, 960, 1920, 3600, 3600] {
+            core.clock.advance(by: lock + 1)
+            #expect(await attempt(core, svc, "alice", "wrong")?.errorDescription == "The username or password is incorrect.")
+            let state = try #require(try await core.storage.loginAttempts(username: "alice"))
+            #expect(state.lockedUntil == core.clock.now.addingTimeInterval(expected), "after \(state.failures) failures")
+            lock = expected
+        }
+        #expect(try await core.storage.loginAttempts(username: "alice")?.failures == 12)
+    }
+
+    @Test("20 concurrent wrong guesses and then the right one: at most 5 passwords checked, no token (issue 13 item 3)")
+    func concurrentGuessesCheckAtMostThreshold() async throws {
+        let audit = RecordingAuditSink()
+        let core = try await CoreHarness(audit: audit)
+        let svc = try await core.confidentialClient()
+        _ = try await core.addUser()
+        let hasher = CountingHasher(core.hasher)
+        let services = GrantServices(settings: core.services.settings, clock: core.clock, storage: core.storage,
+                                     accessTokens: core.services.accessTokens, passwords: hasher, audit: audit)
+        let endpoint = TokenEndpoint(services: services)
+        @Sendable func guess(_ password: String) async -> Bool {
+            let request = try? TokenRequest(parameters: [("grant_type", "password"), ("username", "alice"), ("password", password)], basicCredentials: svc)
+            guard let request else { return false }
+            return (try? await endpoint.handle(request)) != nil
+        }
+        let tokens = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<20 { group.addTask { await guess("wrong-\(i)") } }
+            group.addTask {
+                // The right password arrives while the first wrong ones are being checked.
+                for _ in 0..<1000 where hasher.checks < 5 { try? await Task.sleep(for: .milliseconds(5)) }
+                return await guess("wonderland")
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(!tokens.contains(true), "no token")
+        #expect(hasher.checks == 5, "only the 5 reserved guesses were checked")
+        #expect(audit.events.filter { $0.kind == .loginFailed }.count == 5)
+        #expect(audit.events.filter { $0.kind == .loginRefusedLocked }.count == 16)
+        #expect(audit.events.filter { $0.kind == .accountLocked }.map { $0.detail["locked_seconds"] } == ["60"],
+                "a burst locks no longer than the same number of sequential failures")
+    }
+
+    @Test("a password typed into the username field never reaches the audit log; a real username does (issue 13 item 10)")
+    func auditNamesOnlyRealUsers() async throws {
+        let audit = RecordingAuditSink()
+        let core = try await CoreHarness(audit: audit)
+        let svc = try await core.confidentialClient()
+        _ = try await core.addUser()
+        let typed = "Tr0ub4dor&3-typed-as-username"
+        _ = await attempt(core, svc, "alice", "wrong")
+        for _ in 0..<6 { _ = await attempt(core, svc, typed, "wonderland") }
+        let failedAlice = try #require(audit.events.first { $0.kind == .loginFailed })
+        #expect(failedAlice.detail["username"] == "alice" && failedAlice.detail["username_hmac"] == nil)
+        let hmac = core.services.auditUsername(typed, names: nil)["username_hmac"]
+        #expect(hmac?.count == 32 && hmac?.allSatisfy(\.isHexDigit) == true, "16 bytes, hex")
+        let unknown = audit.events.filter { $0.detail["username"] != "alice" && $0.kind != .tokenIssued }
+        #expect(Set(unknown.map(\.kind)) == [.loginFailed, .accountLocked, .loginRefusedLocked])
+        for event in unknown {
+            #expect(event.detail["username"] == nil && event.detail["username_hmac"] == hmac, "\(event.kind.rawValue)")
+        }
+        for event in audit.events {
+            #expect(!event.detail.values.contains { $0.contains(typed) }, "\(event.kind.rawValue) leaks what was typed")
+        }
+        let other = GrantServices(settings: core.services.settings, clock: core.clock, storage: core.storage,
+                                  accessTokens: core.services.accessTokens, passwords: core.hasher, audit: audit)
+        #expect(other.auditUsername(typed, names: nil) != core.services.auditUsername(typed, names: nil), "keyed: another key, another value")
+    }
+}
+
+/// Counts password checks and holds each one for a moment, so concurrent attempts overlap as on a busy server.
+final class CountingHasher: PasswordHasher {
+    let inner: any PasswordHasher
+    private let count = Mutex(0)
+    init(_ inner: any PasswordHasher) { self.inner = inner }
+
+    var checks: Int { count.withLock { $0 } }
+
+    func hash(_ password: String) async throws -> String { try await inner.hash(password) }
+    func verify(_ password: String, hash: String) async throws -> Bool {
+        count.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        return try await inner.verify(password, hash: hash)
+    }
+    func verifyAgainstNothing(_ password: String) async throws {
+        count.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        try await inner.verifyAgainstNothing(password)
+    }
+    func needsRehash(_ hash: String) -> Bool { inner.needsRehash(hash) }
 }

@@ -9,7 +9,7 @@ struct MFATests {
     func enrolled(_ core: CoreHarness, _ user: User) async throws -> (TOTPGenerator, [String]) {
         let mfa = MFAService(services: core.services)
         _ = try await mfa.beginEnrollment(user: user)
-        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).secret
+        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).plaintextSecret(core.keyEncryption)
         let generator = TOTPGenerator(secret: secret)
         let codes = try await mfa.confirmEnrollment(user: user, code: generator.code(at: core.clock.now))
         return (generator, codes)
@@ -42,7 +42,7 @@ struct MFATests {
         #expect(try await mfa.isEnabled(userID: user.id) == false)
         await expectOAuthError(.invalidGrant) { _ = try await mfa.confirmEnrollment(user: user, code: "000000") }
         #expect(try await mfa.pendingSetup(user: user) == setup, "the same key is shown again")
-        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).secret
+        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).plaintextSecret(core.keyEncryption)
         let codes = try await mfa.confirmEnrollment(user: user, code: TOTPGenerator(secret: secret).code(at: core.clock.now))
         #expect(codes.count == 10 && Set(codes).count == 10)
         #expect(codes.allSatisfy(RecoveryCodes.looksLikeRecoveryCode))
@@ -115,6 +115,33 @@ struct MFATests {
         #expect(try await core.storage.loginAttempts(username: "alice")?.failures == 5)
         #expect(try await mfa.verify(user: user, code: generator.code(at: core.clock.now), clientID: nil) == .totp)
         #expect(try await core.storage.loginAttempts(username: "alice") == nil, "a right second factor resets the counter")
+    }
+
+    @Test("20 concurrent wrong codes: at most 5 are checked, the rest are refused as locked (issue 20 item 8)")
+    func concurrentCodesStopAtTheThreshold() async throws {
+        let audit = RecordingAuditSink()
+        let core = try await CoreHarness(audit: audit)
+        let user = try await core.addUser()
+        let (generator, _) = try await enrolled(core, user)
+        core.clock.advance(by: 30)
+        let mfa = MFAService(services: core.services)
+        let valid = [-30.0, 0, 30].map { generator.code(at: core.clock.now.addingTimeInterval($0)) }
+        let wrong = (100_000..<100_030).map { String($0) }.filter { !valid.contains($0) }.prefix(20)
+        let accepted = await withTaskGroup(of: Bool.self) { group in
+            for code in wrong {
+                group.addTask { (try? await mfa.verify(user: user, code: code, clientID: nil)) != nil }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(!accepted.contains(true))
+        #expect(audit.events.filter { $0.kind == .mfaFailed }.count == 5, "only the 5 reserved codes were checked")
+        #expect(audit.events.filter { $0.kind == .loginRefusedLocked }.count == 15)
+        do {
+            _ = try await mfa.verify(user: user, code: generator.code(at: core.clock.now), clientID: nil)
+            Issue.record("a locked account accepted a code")
+        } catch let error as OAuthError {
+            #expect(error.errorDescription.contains("temporarily locked"))
+        }
     }
 
     @Test("browser challenges expire and answer once")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 
@@ -20,11 +21,15 @@ public struct GrantServices: Sendable {
     public let scopePolicy: ScopePolicy
     public let audit: any AuditSink
     public let logger: Logger
+    /// Keys `GrantServices.auditUsername`'s HMAC of a username that names no user (so a password typed into the
+    /// username field never reaches the audit log in clear). Random per `GrantServices` unless given.
+    public let auditKey: SymmetricKey
     /// Node-local introspection cache, shared by every copy of these services (see `IntrospectionCache`).
     public let introspectionCache = IntrospectionCache()
 
     public init(settings: OAuthSettings, clock: any TimeSource, storage: any TesseraStorage, accessTokens: AccessTokenMinter,
-                passwords: any PasswordHasher, audit: any AuditSink, logger: Logger = Logger(label: "tessera.oauth")) {
+                passwords: any PasswordHasher, audit: any AuditSink, logger: Logger = Logger(label: "tessera.oauth"),
+                auditKey: SymmetricKey = SymmetricKey(size: .bits256)) {
         self.settings = settings
         self.clock = clock
         self.storage = storage
@@ -33,6 +38,7 @@ public struct GrantServices: Sendable {
         self.scopePolicy = ScopePolicy(defaultScopes: settings.defaultScopes)
         self.audit = audit
         self.logger = logger
+        self.auditKey = auditKey
     }
 
     /// Creates and stores a new refresh token. `family` continues an existing family on rotation.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The resource owner password credentials grant (RFC 6749 §4.3). Off unless a client is explicitly
@@ -29,8 +30,10 @@ public struct PasswordGrant: GrantHandler {
 }
 
 /// Checks a username and password. Unknown users, disabled users and wrong passwords take the same
-/// time and get the same answer. Failures count towards the per-username lockout (`LockoutPolicy`),
-/// whether or not the user exists; while locked, the password is not even checked.
+/// time and get the same answer. Every attempt is first reserved against the per-username lockout
+/// (`LoginAttemptStore.reserveLoginAttempt`, counted as a failure before the password is checked), whether or
+/// not the user exists; while locked, the password is not even checked, so concurrent guesses on any number of
+/// nodes never check more than `LockoutPolicy.threshold` passwords per lock.
 public struct UserAuthenticator: Sendable {
     public let services: GrantServices
     public init(services: GrantServices) { self.services = services }
@@ -38,16 +41,13 @@ public struct UserAuthenticator: Sendable {
     public func authenticate(username: String, password: String, clientID: String?) async throws -> User {
         let failure = OAuthError.invalidGrant("The username or password is incorrect.")
         let now = services.clock.now
-        let lockout = services.settings.lockout
-        let attempts = lockout.isEnabled ? try await services.storage.loginAttempts(username: username) : nil
-        if let attempts, attempts.isLocked(at: now) {
-            services.audit.record(AuditEvent(.loginRefusedLocked, at: now, clientID: clientID, detail: ["username": username]))
-            throw OAuthError.invalidGrant("Too many failed login attempts: this account is temporarily locked. Try again later.")
-        }
-        guard let user = try await services.storage.user(username: username) else {
+        let found = try await services.storage.user(username: username)
+        let named = services.auditUsername(username, names: found)
+        let reservation = try await reserve(username: username, at: now, clientID: clientID, subject: found?.id, detail: named)
+        guard let user = found else {
             try await services.passwords.verifyAgainstNothing(password)
-            services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, detail: ["reason": "unknown_user", "username": username]))
-            try await countFailure(username: username, at: now, clientID: clientID, subject: nil)
+            services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, detail: named.merging(["reason": "unknown_user"]) { $1 }))
+            failed(reservation, clientID: clientID, subject: nil, detail: named)
             throw failure
         }
         // A user created by an upstream sign-in has no password: spend the same time, then refuse.
@@ -62,14 +62,19 @@ public struct UserAuthenticator: Sendable {
         guard matches, !user.disabled else {
             let reason = user.disabled ? "disabled" : hasPassword ? "bad_password" : "no_password"
             services.audit.record(AuditEvent(.loginFailed, at: now, clientID: clientID, subject: user.id,
-                                             detail: ["reason": reason, "username": username]))
-            try await countFailure(username: username, at: now, clientID: clientID, subject: user.id)
+                                             detail: named.merging(["reason": reason]) { $1 }))
+            failed(reservation, clientID: clientID, subject: user.id, detail: named)
             throw failure
         }
-        // With MFA on, the counter is cleared only once the second factor is right (MFAService.verify).
+        // With MFA on, the counter is cleared only once the second factor is right (MFAService.verify): a right
+        // password alone neither counts nor clears, so its reservation is taken back.
         let secondFactorDue = try await services.storage.mfaEnrollment(userID: user.id)?.confirmed == true
-        if let attempts, attempts.failures > 0 || attempts.lockedUntil != nil, !secondFactorDue {
-            try await services.storage.clearLoginAttempts(username: username)
+        if let reservation {
+            if secondFactorDue {
+                try await services.storage.releaseLoginAttempt(reservation)
+            } else {
+                try await services.storage.clearLoginAttempts(username: username)
+            }
         }
         if services.passwords.needsRehash(user.passwordHash) {
             // Upgrade a weaker hash now that we hold the plain password (cost raised since it was set).
@@ -81,14 +86,34 @@ public struct UserAuthenticator: Sendable {
         return user
     }
 
-    /// Counts a failed login and locks the username once the policy's threshold is reached.
-    func countFailure(username: String, at now: Date, clientID: String?, subject: String?) async throws {
+    /// Reserves one attempt of `username` before its credentials are checked (`nil` when lockout is off). While the
+    /// username is locked, audits `login.locked` and throws `invalid_grant` without anything being checked.
+    func reserve(username: String, at now: Date, clientID: String?, subject: String?, detail: [String: String]) async throws -> LoginAttemptReservation? {
         let lockout = services.settings.lockout
-        guard lockout.isEnabled else { return }
-        let failures = try await services.storage.recordLoginFailure(username: username, at: now, window: lockout.window)
-        guard let delay = lockout.delay(afterFailures: failures) else { return }
-        try await services.storage.lockLogin(username: username, until: now.addingTimeInterval(delay))
-        services.audit.record(AuditEvent(.accountLocked, at: now, clientID: clientID, subject: subject,
-                                         detail: ["username": username, "failures": String(failures), "locked_seconds": String(Int(delay))]))
+        guard lockout.isEnabled else { return nil }
+        guard let reservation = try await services.storage.reserveLoginAttempt(username: username, at: now, policy: lockout) else {
+            services.audit.record(AuditEvent(.loginRefusedLocked, at: now, clientID: clientID, subject: subject, detail: detail))
+            throw OAuthError.invalidGrant("Too many failed login attempts: this account is temporarily locked. Try again later.")
+        }
+        return reservation
+    }
+
+    /// A reserved attempt failed. It was counted when reserved; audits `account.locked` when it reached the threshold.
+    func failed(_ reservation: LoginAttemptReservation?, clientID: String?, subject: String?, detail: [String: String]) {
+        guard let reservation, let lock = reservation.lockedUntil else { return }
+        services.audit.record(AuditEvent(.accountLocked, at: reservation.at, clientID: clientID, subject: subject,
+                                         detail: detail.merging(["failures": String(reservation.failures),
+                                                                 "locked_seconds": String(Int(lock.timeIntervalSince(reservation.at)))]) { $1 }))
+    }
+}
+
+extension GrantServices {
+    /// How audit events of a login attempt name its username: `username` when it names a user (`user` found), else
+    /// `username_hmac` — HMAC-SHA256 under `auditKey`, hex, first 16 bytes — so whatever was typed into the username
+    /// field (a password, often) never reaches the log in clear, while repeated attempts with one name still correlate.
+    public func auditUsername(_ username: String, names user: User?) -> [String: String] {
+        if user != nil { return ["username": username] }
+        let code = HMAC<SHA256>.authenticationCode(for: Data(username.utf8), using: auditKey)
+        return ["username_hmac": Data(code).prefix(16).map { String(format: "%02x", $0) }.joined()]
     }
 }

@@ -31,6 +31,26 @@ public struct LockoutPolicy: Sendable, Equatable {
         let doublings = min(failures - threshold, 30)
         return min(initialDelay * Double(1 << doublings), maximumDelay)
     }
+
+    /// Every distinct lock length, from the threshold up: `(failures, delay)` means "from `failures` on, lock for
+    /// `delay`" until the next step. The last step holds for any higher count. Stores turn this into the `CASE`
+    /// of their one-statement reservation (`LoginAttemptStore.reserveLoginAttempt`). Empty when lockout is off.
+    public var lockSchedule: [(failures: Int, delay: TimeInterval)] {
+        guard isEnabled else { return [] }
+        var steps: [(failures: Int, delay: TimeInterval)] = []
+        var failures = threshold
+        while let lock = delay(afterFailures: failures) {
+            steps.append((failures, lock))
+            guard failures - threshold < 30, let next = delay(afterFailures: failures + 1), next != lock else { break }
+            failures += 1
+        }
+        return steps
+    }
+
+    /// The lock set when an attempt brings the count to `failures` at `now`, or `nil` below the threshold.
+    public func lockEnd(afterFailures failures: Int, at now: Date) -> Date? {
+        delay(afterFailures: failures).map { now.addingTimeInterval($0) }
+    }
 }
 
 /// The recorded failures of one username.
@@ -50,18 +70,48 @@ public struct LoginAttemptState: Sendable, Equatable {
     }
 
     public func isLocked(at date: Date) -> Bool { lockedUntil.map { $0 > date } ?? false }
+
+    /// Whether the next failure at `date` starts the count again at 1: both the last failure and the end of the
+    /// last lock are older than `window`. (Measuring from the last failure alone would forget a 16-minute lock's
+    /// count the moment it ends, and the doubling would never reach `maximumDelay`.)
+    public func isStale(at date: Date, window: TimeInterval) -> Bool {
+        let cutoff = date.addingTimeInterval(-window)
+        return lastFailureAt < cutoff && (lockedUntil.map { $0 < cutoff } ?? true)
+    }
+}
+
+/// One login attempt counted as a failure *before* its password or code is checked
+/// (`LoginAttemptStore.reserveLoginAttempt`).
+public struct LoginAttemptReservation: Sendable, Equatable {
+    public var username: String
+    /// Consecutive failures, this attempt included.
+    public var failures: Int
+    /// The lock this attempt set by reaching the threshold, or `nil`.
+    public var lockedUntil: Date?
+    public var at: Date
+
+    public init(username: String, failures: Int, lockedUntil: Date?, at: Date) {
+        self.username = username
+        self.failures = failures
+        self.lockedUntil = lockedUntil
+        self.at = at
+    }
 }
 
 /// Failed-login counters, shared by every node. Each change is one atomic statement, so concurrent
-/// failures on several nodes are all counted.
+/// attempts on several nodes are all counted and never check more guesses than the threshold allows.
 public protocol LoginAttemptStore: Sendable {
     /// The state of `username`, or `nil` when it has no recorded failure.
     func loginAttempts(username: String) async throws -> LoginAttemptState?
-    /// Atomically counts one failure at `at` and returns the new count. The count restarts at 1 when
-    /// the previous failure is older than `window` seconds.
-    func recordLoginFailure(username: String, at: Date, window: TimeInterval) async throws -> Int
-    /// Locks `username` until `until`, unless it is already locked longer (a lock never shrinks here).
-    func lockLogin(username: String, until: Date) async throws
+    /// Reserves one attempt of `username` at `at`, before its credentials are checked, in one conditional statement:
+    /// unless `username` is locked at `at`, counts the attempt as a failure (restarting at 1 when the state
+    /// `isStale(at:window:)`), sets the last failure to `at`, and — when the new count reaches `policy.threshold` —
+    /// locks until `policy.lockEnd(afterFailures:at:)`. Returns `nil`, changing nothing, while locked: so however many
+    /// attempts race on however many nodes, at most `threshold` are checked before the lock.
+    func reserveLoginAttempt(username: String, at: Date, policy: LockoutPolicy) async throws -> LoginAttemptReservation?
+    /// Takes back a reservation whose password was right while a second factor is still due: one failure less, and
+    /// the lock it set (if still `reservation.lockedUntil`) lifted. A right password neither counts nor clears.
+    func releaseLoginAttempt(_ reservation: LoginAttemptReservation) async throws
     /// Forgets every failure and lock of `username`. Returns whether there was any.
     @discardableResult
     func clearLoginAttempts(username: String) async throws -> Bool

@@ -51,17 +51,18 @@ public struct MFAService: Sendable {
 
     /// Starts (or restarts) an enrolment: a new secret, not active until confirmed.
     public func beginEnrollment(user: User) async throws -> MFASetup {
-        let enrollment = MFAEnrollment(userID: user.id, secret: TOTPGenerator.newSecret(), createdAt: services.clock.now)
+        let secret = try newTOTPSecret(userID: user.id) // sealed at rest (KeyEncryption)
+        let enrollment = MFAEnrollment(userID: user.id, secret: secret.stored, createdAt: services.clock.now)
         guard try await storage.saveUnconfirmedMFAEnrollment(enrollment) else {
             throw OAuthError.invalidRequest("Two-factor authentication is already on for this account.")
         }
-        return setup(enrollment.secret, user: user)
+        return setup(secret.plaintext, user: user)
     }
 
     /// The pending (unconfirmed) enrolment's setup, to show it again after a wrong first code.
     public func pendingSetup(user: User) async throws -> MFASetup? {
         guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else { return nil }
-        return setup(enrollment.secret, user: user)
+        return setup(try totpSecret(of: enrollment), user: user)
     }
 
     func setup(_ secret: String, user: User) -> MFASetup {
@@ -76,7 +77,7 @@ public struct MFAService: Sendable {
         guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else {
             throw OAuthError.invalidRequest("There is no two-factor setup to confirm: start again.")
         }
-        guard let step = TOTPGenerator(secret: enrollment.secret).matchingStep(Self.digits(code), around: TOTPGenerator.step(at: now), window: window) else {
+        guard let step = TOTPGenerator(secret: try totpSecret(of: enrollment)).matchingStep(Self.digits(code), around: TOTPGenerator.step(at: now), window: window) else {
             throw OAuthError.invalidGrant("The code is incorrect. Check the time on your device and enter the current code.")
         }
         let codes = RecoveryCodes.generate()
@@ -107,26 +108,23 @@ public struct MFAService: Sendable {
     // MARK: Verification
 
     /// Checks a TOTP code or a recovery code of a user with MFA on. A TOTP step and a recovery code each work
-    /// once. Failures are audited and count towards the lockout; while locked no code is checked.
+    /// once. Each attempt is first reserved against the lockout (counted as a failure before the code is checked,
+    /// `LoginAttemptStore.reserveLoginAttempt`), so concurrent guesses never check more codes than the threshold;
+    /// while locked no code is checked. Failures are audited; a right code clears the counter.
     public func verify(user: User, code: String, clientID: String?) async throws -> MFAMethod {
         let now = services.clock.now
         let authenticator = UserAuthenticator(services: services)
-        let lockout = services.settings.lockout
-        let attempts = lockout.isEnabled ? try await storage.loginAttempts(username: user.username) : nil
-        if let attempts, attempts.isLocked(at: now) {
-            services.audit.record(AuditEvent(.loginRefusedLocked, at: now, clientID: clientID, subject: user.id,
-                                             detail: ["username": user.username, "factor": "otp"]))
-            throw OAuthError.invalidGrant("Too many failed login attempts: this account is temporarily locked. Try again later.")
-        }
         guard let enrollment = try await storage.mfaEnrollment(userID: user.id), enrollment.confirmed else {
             throw OAuthError.invalidGrant("Two-factor authentication is not set up for this account.")
         }
+        let reservation = try await authenticator.reserve(username: user.username, at: now, clientID: clientID, subject: user.id,
+                                                          detail: ["username": user.username, "factor": "otp"])
         let method: MFAMethod
         var failure: (reason: String, message: String)?
         let digits = Self.digits(code)
         if digits.count == TOTPGenerator.digits, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
             method = .totp
-            let generator = TOTPGenerator(secret: enrollment.secret)
+            let generator = TOTPGenerator(secret: try totpSecret(of: enrollment))
             if let step = generator.matchingStep(digits, around: TOTPGenerator.step(at: now), window: window) {
                 if try await !storage.acceptTOTPStep(userID: user.id, step: step) {
                     failure = ("replayed", "This code was already used. Wait for the next code and try again.")
@@ -156,10 +154,10 @@ public struct MFAService: Sendable {
         if let failure {
             services.audit.record(AuditEvent(.mfaFailed, at: now, clientID: clientID, subject: user.id,
                                              detail: ["reason": failure.reason, "method": method.rawValue, "username": user.username]))
-            try await authenticator.countFailure(username: user.username, at: now, clientID: clientID, subject: user.id)
+            authenticator.failed(reservation, clientID: clientID, subject: user.id, detail: ["username": user.username])
             throw OAuthError.invalidGrant(failure.message)
         }
-        if let attempts, attempts.failures > 0 || attempts.lockedUntil != nil {
+        if reservation != nil {
             try await storage.clearLoginAttempts(username: user.username)
         }
         services.audit.record(AuditEvent(.mfaSucceeded, at: now, clientID: clientID, subject: user.id, detail: ["method": method.rawValue]))
@@ -179,7 +177,10 @@ public struct MFAService: Sendable {
         guard let otp, !otp.isEmpty else {
             services.audit.record(AuditEvent(.mfaFailed, at: now, clientID: client.id, subject: user.id,
                                              detail: ["reason": "missing_code", "username": user.username]))
-            try await UserAuthenticator(services: services).countFailure(username: user.username, at: now, clientID: client.id, subject: user.id)
+            let authenticator = UserAuthenticator(services: services)
+            let reservation = try await authenticator.reserve(username: user.username, at: now, clientID: client.id, subject: user.id,
+                                                              detail: ["username": user.username, "factor": "otp"])
+            authenticator.failed(reservation, clientID: client.id, subject: user.id, detail: ["username": user.username])
             throw OAuthError.invalidGrant("This account requires multi-factor authentication: send the current one-time code in the `otp` parameter.")
         }
         do {
