@@ -162,3 +162,35 @@ def test_every_audit_event_type_is_persisted_without_secrets(start_tessera):
         assert secret not in listing, "a secret, token or code leaked into the audit log"
     cli_sources = [line for line in listing.splitlines() if "source=cli" in line]
     assert {line.split("\t")[1] for line in cli_sources} >= {"client.registered", "client.deleted", "key.rotated"}
+
+
+def test_a_password_typed_into_the_username_field_is_never_audited(start_tessera):
+    # Issue 13 item 10: a failed login names the username only when it is a user; otherwise an HMAC of it.
+    server = start_tessera({"TESSERA_LOCKOUT_THRESHOLD": "2"})
+    user = server.add_user(scopes=("openid", "read"))
+    service = server.add_client(grants=("password",))
+    service_auth = (service.client_id, service.client_secret)
+    typed = "Pw-" + secrets.token_urlsafe(12)
+
+    # Password grant: the password in the username field, three times (login.failed ×2, account.locked, login.locked).
+    for _ in range(3):
+        response = post_token(server, {"grant_type": "password", "username": typed, "password": user.password}, service_auth)
+        assert response.status_code == 400
+    # The login page, with the password in the username field.
+    web = json.loads(server.cli("client", "add", "typed-web", "--grant", "authorization_code", "--scope", "openid",
+                                "--redirect-uri", REDIRECT_URI, "--json").stdout)
+    browser = requests.Session()
+    page = browser.get(_authorize_url(server, web["client_id"], "x" * 43), timeout=10)
+    assert page.status_code == 200 and 'action="/login"' in page.text, page.text[:500]
+    form = _hidden_fields(page.text) | {"username": typed + "-page", "password": user.password}
+    assert browser.post(f"{server.url}/login", data=form, allow_redirects=False, timeout=10).status_code in (200, 400, 401)
+    # A real user's wrong password still names them.
+    assert post_token(server, {"grant_type": "password", "username": user.username, "password": "nope"}, service_auth).status_code == 400
+
+    server.stop()
+    listing = server.cli("audit", "--limit", "5000").stdout
+    assert typed not in listing, "what was typed into the username field reached the audit log"
+    hashed = [line for line in listing.splitlines() if "username_hmac=" in line]
+    assert {line.split("\t")[1] for line in hashed} >= {"login.failed", "account.locked", "login.locked"}, listing
+    assert len({re.search(r"username_hmac=([0-9a-f]{32})\b", line).group(1) for line in hashed}) == 2, "one HMAC per typed name"
+    assert any(line.split("\t")[1] == "login.failed" and f"username={user.username}" in line for line in listing.splitlines())

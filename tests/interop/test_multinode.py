@@ -301,3 +301,30 @@ def test_twenty_concurrent_code_redemptions_across_both_nodes_have_one_winner(cl
         statuses = list(pool.map(redeem, range(20)))
     assert statuses.count(200) == 1, statuses
     assert statuses.count(400) == 19, statuses
+
+
+def test_twenty_concurrent_guesses_across_both_nodes_check_at_most_five_passwords(tmp_path_factory):
+    # Issue 13 item 3: the reservation is one conditional upsert in PostgreSQL, so guesses racing on two nodes
+    # check at most the threshold of passwords; the rest are refused as locked without being checked.
+    from test_security import _audit_lines, _burst
+
+    import base64
+
+    root = tmp_path_factory.mktemp("lockout-burst")
+    url = create_database(ADMIN_URL)
+    # Every node of one PostgreSQL shares the key-encryption key (harmless where it is not needed).
+    shared = {"TESSERA_KEY_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode()}
+    a = start_node(root, url, shared)
+    b = start_node(root, url, shared)
+    try:
+        client, user = a.add_client(), a.add_user()
+        responses = _burst([a, b], client, user.username)
+        assert all(r.status_code == 400 for r in responses), [r.text for r in responses]
+        right = requests.post(b.token_endpoint, auth=(client.client_id, client.client_secret), timeout=30,
+                              data={"grant_type": "password", "username": user.username, "password": user.password})
+        assert right.status_code == 400 and "temporarily locked" in right.json()["error_description"]
+    finally:
+        a.stop()
+        b.stop()
+    assert len(_audit_lines(a, "login.failed", user.username)) == 5, "at most the threshold checked across nodes"
+    assert len(_audit_lines(a, "login.locked", user.username)) == 16

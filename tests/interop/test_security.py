@@ -154,3 +154,43 @@ def test_path_variants_are_rate_limited_like_the_canonical_paths(start_tessera):
     register = [_raw_post(server, path, metadata, "application/json")
                 for path in ["/register/", "//register", "/register/", "//register", "/register"]]
     assert register == [201, 201, 201, 429, 429], register
+
+
+def _audit_lines(server, kind: str, username: str) -> list[str]:
+    """`tessera audit` lines of one event type that name `username`."""
+    listing = server.cli("audit", "--type", kind, "--limit", "1000").stdout
+    return [line for line in listing.splitlines() if f"username={username}" in line.split("\t")[-1].split(" ")]
+
+
+def _burst(nodes, client, username: str, count: int = 20) -> list[requests.Response]:
+    """`count` wrong password-grant guesses released at once, spread over `nodes`."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(count)
+
+    def guess(i: int) -> requests.Response:
+        barrier.wait(timeout=30)
+        return password_grant(nodes[i % len(nodes)], client, username, f"wrong-{i}")
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(guess, range(count)))
+
+
+def test_twenty_concurrent_guesses_check_at_most_five_passwords(start_tessera):
+    # Issue 13 item 3: each guess is reserved (counted, and locked at the threshold) before its password is checked,
+    # so a burst cannot slip past the lock and a right password sent after it is refused.
+    server = start_tessera()
+    client = server.add_client()
+    user = server.add_user()
+    responses = _burst([server], client, user.username)
+    assert all(r.status_code == 400 and r.json()["error"] == "invalid_grant" for r in responses), [r.text for r in responses]
+    locked = [r for r in responses if "temporarily locked" in r.json()["error_description"]]
+    assert len(locked) >= 15, [r.json()["error_description"] for r in responses]
+    right = password_grant(server, client, user.username, user.password)
+    assert right.status_code == 400 and "temporarily locked" in right.json()["error_description"]
+    server.stop()  # flushes the audit buffer
+    assert len(_audit_lines(server, "login.failed", user.username)) == 5, "only 5 passwords were checked"
+    assert len(_audit_lines(server, "login.locked", user.username)) == 16, "the other 15 and the right one were refused unchecked"
+    account_locked = _audit_lines(server, "account.locked", user.username)
+    assert len(account_locked) == 1 and "locked_seconds=60" in account_locked[0], account_locked
