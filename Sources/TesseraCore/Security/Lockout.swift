@@ -9,7 +9,8 @@ import Foundation
 public struct LockoutPolicy: Sendable, Equatable {
     /// Failed attempts before the first lock. Default 5. `0` turns lockout off.
     public var threshold: Int = 5
-    /// A failure older than this no longer counts: the counter restarts. Default 15 minutes.
+    /// The counter restarts once both the last failure and the last lock's end are older than this
+    /// (`LoginAttemptState.isStale`). Default 15 minutes.
     public var window: TimeInterval = 15 * 60
     /// The first lock's length; each further failure doubles it. Default 1 minute.
     public var initialDelay: TimeInterval = 60
