@@ -131,3 +131,21 @@ struct UserInfoTests {
         }
     }
 }
+
+/// RFC 7515 §2 in the server's other JWT reader: the `id_token_hint` of RP-initiated logout.
+@Suite("Strict JWS spelling of id_token_hint")
+struct IDTokenHintSpellingTests {
+    @Test("a valid ID token is a hint; its padded and non-canonical spellings are not")
+    func spellings() async throws {
+        let h = try await CoreHarness()
+        for algorithm in SigningAlgorithm.allCases {
+            let minter = IDTokenMinter(issuer: Fixtures.issuer, lifetime: 300, keys: h.keys, algorithm: algorithm)
+            let idToken = try await minter.mint(subject: "user-1", clientID: "photos", nonce: nil, authTime: nil, now: h.clock.now)
+            let tokens = OpenIDTokens(services: h.services)
+            #expect(await tokens.verifyIDTokenHint(idToken)?.sub == "user-1")
+            let variants = TokenSpellings.variants(of: idToken)
+            #expect(variants.count == 2, "\(algorithm)")
+            for variant in variants { #expect(await tokens.verifyIDTokenHint(variant) == nil, "\(algorithm) \(variant)") }
+        }
+    }
+}

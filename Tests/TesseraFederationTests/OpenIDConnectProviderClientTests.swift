@@ -87,6 +87,8 @@ struct OpenIDConnectProviderClientTests {
         ("HS256 keyed with the client secret", .hmacWithSecret),
         ("crit header", .ecWithCrit),
         ("RS256 header naming an EC key", .rsaHeaderOnECKey),
+        ("valid token with = padding", .padded),
+        ("valid token with a non-canonical last character", .nonCanonical),
     ])
     func signatureFailures(_ name: String, _ signing: UpstreamBehavior.Signing) async throws {
         try await UpstreamFixture.run { fixture in

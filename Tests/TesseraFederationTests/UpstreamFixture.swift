@@ -113,7 +113,8 @@ struct RecordedTokenRequest: Sendable {
 
 /// How the fixture behaves; each test changes what it needs.
 struct UpstreamBehavior: Sendable {
-    enum Signing: Sendable { case ec, rsa, rotated, tampered, none, hmacWithSecret, ecWithoutKid, ecWithCrit, rsaHeaderOnECKey }
+    /// `padded` and `nonCanonical` are the valid ES256 token spelled otherwise (RFC 7515 §2, `TokenSpellings`).
+    enum Signing: Sendable { case ec, rsa, rotated, tampered, none, hmacWithSecret, ecWithoutKid, ecWithCrit, rsaHeaderOnECKey, padded, nonCanonical }
 
     /// The discovery document's `issuer`; `nil` means the fixture's own.
     var metadataIssuer: String?
@@ -218,6 +219,9 @@ actor UpstreamFixture {
             return try UpstreamKeys.sign(header: ["alg": "RS256", "kid": "rsa-1"], claims: claims, with: self.keys.rsaSigner)
         case .rotated:
             return try UpstreamKeys.sign(header: ["alg": "ES256", "kid": "ec-2"], claims: claims, with: self.keys.rotatedSigner)
+        case .padded, .nonCanonical:
+            let token = try UpstreamKeys.sign(header: ["alg": "ES256", "kid": "ec-1", "typ": "JWT"], claims: claims, with: self.keys.ecSigner)
+            return self.behavior.signing == .padded ? TokenSpellings.padded(token) : try #require(TokenSpellings.nonCanonicalLastCharacter(token))
         case .tampered:
             let token = try UpstreamKeys.sign(header: ["alg": "ES256", "kid": "ec-1"], claims: claims, with: self.keys.ecSigner)
             var parts = token.split(separator: ".").map(String.init)
