@@ -70,6 +70,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var authorizationCodeLifetime: Int = 60
     /// Browser login session lifetime in seconds. Default `28800` (8 hours). Env `TESSERA_SESSION_TTL`.
     public var sessionLifetime: Int = 28_800
+    /// Seconds a browser session may go unused before it ends (within `sessionLifetime`; like Keycloak's SSO Session
+    /// Idle). Default `1800` (30 minutes). Env `TESSERA_SESSION_IDLE_TTL`.
+    public var sessionIdleTimeout: Int = 1800
     /// OpenID Connect ID token lifetime in seconds. Default `3600`. Env `TESSERA_ID_TOKEN_TTL`.
     public var idTokenLifetime: Int = 3600
     /// PEM certificate chain file; with `tlsKey` Tessera serves HTTPS itself. Default none. Env `TESSERA_TLS_CERT`.
@@ -144,6 +147,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         }
         guard (1...600).contains(authorizationCodeLifetime) else { throw Invalid("authorizationCodeLifetime must be between 1 and 600 seconds") }
         guard sessionLifetime >= 60 else { throw Invalid("sessionLifetime must be at least 60 seconds") }
+        guard sessionIdleTimeout >= 1 else { throw Invalid("sessionIdleTimeout must be at least 1 second") }
         guard (60...86_400).contains(idTokenLifetime) else { throw Invalid("idTokenLifetime must be between 60 and 86400 seconds") }
         guard let url = URL(string: effectiveIssuer), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
               url.query == nil, url.fragment == nil else {
@@ -227,6 +231,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "lockoutThreshold": "TESSERA_LOCKOUT_THRESHOLD",
         "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
+        "sessionIdleTimeout": "TESSERA_SESSION_IDLE_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
         "tlsCert": "TESSERA_TLS_CERT", "tlsKey": "TESSERA_TLS_KEY", "trustedProxies": "TESSERA_TRUSTED_PROXIES", "metrics": "TESSERA_METRICS",
         "metricsToken": "TESSERA_METRICS_TOKEN", "metricsTokenFile": "TESSERA_METRICS_TOKEN_FILE",
@@ -274,6 +279,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("keyPrePublication") { keyPrePublication = v }
         if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }
         if let v = try int("sessionLifetime") { sessionLifetime = v }
+        if let v = try int("sessionIdleTimeout") { sessionIdleTimeout = v }
         if let v = try int("idTokenLifetime") { idTokenLifetime = v }
         if let v = values["tlsCert"] { tlsCert = v }
         if let v = values["tlsKey"] { tlsKey = v }

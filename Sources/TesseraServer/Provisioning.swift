@@ -39,16 +39,38 @@ public struct Provisioning: Sendable {
         return user
     }
 
-    public func setPassword(username: String, password: String) async throws {
+    /// Ending a user's sign-ins (account recovery), over this store.
+    public var userSessions: UserSessions {
+        UserSessions(users: storage, sessions: storage, refreshTokens: storage, audit: storage, clock: clock)
+    }
+
+    /// Sets a user's password (an operator's reset): every browser session of the user ends and every refresh
+    /// token is revoked (RFC 9700 §4.14.2), audited with `source`.
+    @discardableResult
+    public func setPassword(username: String, password: String, source: String = "cli") async throws -> UserSessions.Revocation {
         guard password.count >= 8 else { throw Invalid("password must be at least 8 characters") }
         guard password.utf8.count <= 72 else { throw Invalid("password must be at most 72 bytes (bcrypt's limit)") }
         let user = try await requireUser(username)
-        try await storage.updatePasswordHash(userID: user.id, hash: try await passwords.hash(password))
+        return try await userSessions.changePassword(userID: user.id, passwordHash: try await passwords.hash(password), source: source)
     }
 
-    public func setDisabled(username: String, disabled: Bool) async throws {
+    /// Disables a user, revoking (not suspending) their sessions and refresh tokens; or enables one, who then
+    /// signs in afresh. Returns what disabling ended (`nil` when enabling).
+    @discardableResult
+    public func setDisabled(username: String, disabled: Bool, source: String = "cli") async throws -> UserSessions.Revocation? {
         let user = try await requireUser(username)
-        try await storage.setDisabled(userID: user.id, disabled: disabled)
+        guard disabled else {
+            try await userSessions.enable(userID: user.id, source: source)
+            return nil
+        }
+        return try await userSessions.disable(userID: user.id, source: source)
+    }
+
+    /// Ends every browser session of a user and revokes all their refresh tokens ("sign out everywhere").
+    @discardableResult
+    public func signOutEverywhere(username: String, source: String = "cli") async throws -> UserSessions.Revocation {
+        let user = try await requireUser(username)
+        return try await userSessions.signOutEverywhere(userID: user.id, source: source)
     }
 
     public func requireUser(_ username: String) async throws -> User {
@@ -171,7 +193,7 @@ public struct Provisioning: Sendable {
         let username = "demo"
         let password = Secrets.random(bytes: 12)
         if try await storage.user(username: username) != nil {
-            try await setPassword(username: username, password: password)
+            try await setPassword(username: username, password: password, source: "demo")
         } else {
             try await addUser(username: username, password: password, scopes: ["openid", "profile", "email", "read", "write"])
         }

@@ -173,6 +173,25 @@ extension SQLStore {
         try await engine.withWriter { db in try await db.delete(from: "browser_sessions").where("id_digest", .equal, digest.hex).run() }
     }
 
+    public func extendSession(digest: Data, until date: Date) async throws {
+        try await engine.withWriter { db in
+            // Conditional: of concurrent extensions the later deadline wins, and none moves it back.
+            try await db.update("browser_sessions")
+                .set("expires_at", to: date.millis)
+                .where("id_digest", .equal, digest.hex)
+                .where("expires_at", .lessThan, date.millis)
+                .run()
+        }
+    }
+
+    public func deleteSessions(userID: String, except kept: Data?) async throws -> Int {
+        try await engine.withWriter { db in
+            var delete = db.delete(from: "browser_sessions").where("user_id", .equal, userID)
+            if let kept { delete = delete.where("id_digest", .notEqual, kept.hex) }
+            return try await delete.returning("id_digest").all().count
+        }
+    }
+
     public func purgeExpiredSessions(before date: Date) async throws -> Int {
         try await engine.withWriter { db in
             try await db.delete(from: "browser_sessions").where("expires_at", .lessThan, date.millis).returning("id_digest").all().count
@@ -222,6 +241,18 @@ extension SQLStore {
                 .where("revoked_at", .is, SQLLiteral.null)
                 .returning("id")
                 .all().count
+        }
+    }
+
+    public func revokeRefreshTokens(subject: String, at date: Date) async throws -> Int {
+        try await engine.withWriter { db in
+            let revoked = try await db.update("refresh_tokens")
+                .set("revoked_at", to: date.millis)
+                .where("subject", .equal, subject)
+                .where("revoked_at", .is, SQLLiteral.null)
+                .returning("family_id")
+                .all()
+            return Set(try revoked.map { try $0.decode(column: "family_id", as: String.self) }).count
         }
     }
 

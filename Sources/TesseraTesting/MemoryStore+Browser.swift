@@ -32,6 +32,14 @@ extension MemoryStore {
     public func insertSession(_ session: BrowserSession) { sessions[session.idDigest] = session }
     public func session(digest: Data) -> BrowserSession? { sessions[digest] }
     public func deleteSession(digest: Data) { sessions[digest] = nil }
+    public func extendSession(digest: Data, until date: Date) {
+        if let session = sessions[digest], session.expiresAt < date { sessions[digest]?.expiresAt = date }
+    }
+    public func deleteSessions(userID: String, except kept: Data?) -> Int {
+        let count = sessions.count
+        sessions = sessions.filter { $0.value.userID != userID || $0.key == kept }
+        return count - sessions.count
+    }
     public func purgeExpiredSessions(before date: Date) -> Int {
         let count = sessions.count
         sessions = sessions.filter { $0.value.expiresAt >= date }

@@ -73,6 +73,14 @@ public actor MemoryStore: TesseraStorage {
         }
         return count
     }
+    public func revokeRefreshTokens(subject: String, at date: Date) -> Int {
+        var families = Set<String>()
+        for (digest, token) in refreshTokens where token.subject == subject && token.revokedAt == nil {
+            refreshTokens[digest]?.revokedAt = date
+            families.insert(token.familyID)
+        }
+        return families.count
+    }
     public func purgeExpiredRefreshTokens(before date: Date) -> Int {
         let before = refreshTokens.count
         refreshTokens = refreshTokens.filter { $0.value.familyExpiresAt >= date }

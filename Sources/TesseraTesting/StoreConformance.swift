@@ -48,6 +48,10 @@ public enum StoreConformance {
         Check(name: "federated identity links", run: federatedIdentityLinks),
         Check(name: "user ids by profile email", run: userIDsByProfileEmail),
         Check(name: "sessions and codes carry amr and idp", run: sessionsAndCodesCarryAMRAndIdP),
+        // Account recovery and idle timeout (StoreConformance+Accounts.swift)
+        Check(name: "a user's sessions end except one", run: userSessionsDeletedExceptOne),
+        Check(name: "a session's idle deadline only moves forward", run: sessionExtensionOnlyMovesForward),
+        Check(name: "a user's refresh tokens are revoked across families and clients", run: userRefreshTokensRevokedAcrossFamilies),
     ]
 
     static let epoch = Date(timeIntervalSince1970: 1_800_000_000)

@@ -13,13 +13,19 @@ func withProvisioning<R: Sendable>(_ common: CommonOptions, _ body: @escaping @S
     }
 }
 
+/// "; ended N sessions, revoked M refresh token families" for the user commands that revoke.
+func describe(_ revocation: UserSessions.Revocation) -> String {
+    "; ended \(revocation.sessions) browser session(s), revoked \(revocation.refreshTokenFamilies) refresh token famil\(revocation.refreshTokenFamilies == 1 ? "y" : "ies")"
+}
+
 let isoFormatter: @Sendable (Date) -> String = { date in
     ISO8601DateFormatter().string(from: date)
 }
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.",
-                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, Profile.self, Unlock.self, MFAReset.self])
+                                                    subcommands: [Add.self, List.self, Disable.self, Enable.self, Passwd.self, SignOutEverywhere.self, Profile.self, Unlock.self,
+                                                                  MFAReset.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user; the password is read from standard input.")
@@ -68,15 +74,18 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Disable: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Disable a user: no new logins or refreshes.")
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a user: no new logins; their sessions end and refresh tokens are revoked (enabling brings none back).")
         @OptionGroup var common: CommonOptions
         @Argument var username: String
 
         func run() async throws {
             try await reportingErrors {
                 let username = self.username
-                try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setDisabled(username: username, disabled: true) }
-                print("disabled user \(username)")
+                let revocation = try await withProvisioning(common) { provisioning, _, _ in
+                    try await provisioning.setDisabled(username: username, disabled: true)
+                }
+                print("disabled user \(username)\(revocation.map(describe) ?? "")")
             }
         }
     }
@@ -96,7 +105,8 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Passwd: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a user's password from standard input.")
+        static let configuration = CommandConfiguration(
+            abstract: "Set a user's password from standard input; the user's sessions end and refresh tokens are revoked.")
         @OptionGroup var common: CommonOptions
         @Argument var username: String
         @Flag(help: "Read the password from standard input (required).") var passwordStdin = false
@@ -109,8 +119,28 @@ struct UserCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let password = try readPasswordFromStdin()
                 let username = self.username
-                try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setPassword(username: username, password: password) }
-                print("password changed for \(username)")
+                let revocation = try await withProvisioning(common) { provisioning, _, _ in
+                    try await provisioning.setPassword(username: username, password: password)
+                }
+                print("password changed for \(username)\(describe(revocation))")
+            }
+        }
+    }
+
+    struct SignOutEverywhere: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sign-out-everywhere",
+            abstract: "End every browser session of a user and revoke all their refresh tokens (audited as user.sessions_revoked).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The username.") var username: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let username = self.username
+                let revocation = try await withProvisioning(common) { provisioning, _, _ in
+                    try await provisioning.signOutEverywhere(username: username)
+                }
+                print("signed out \(username) everywhere\(describe(revocation))")
             }
         }
     }

@@ -114,11 +114,12 @@ def fed(tmp_path_factory):
             {"id": "gh", "displayName": GITHUB_NAME, "type": "oauth2", **gh.endpoints, "clientId": gh.client_id,
              "clientSecretFile": str(gh_secret_file), "scopes": "read:user user:email",
              "claims": {"subject": "id", "email": "email", "emailVerified": None, "name": "name", "preferredUsername": "login"},
-             "userScopes": "openid profile email read"},
+             "userScopes": "openid profile email read", "provisionUsers": True},
             {"id": "mock", "displayName": MOCK_NAME, "type": "oidc", "issuer": mock.issuer, "clientId": mock.client_id,
-             "clientSecretEnv": "MOCK_SECRET", "scopes": ["openid", "profile", "email"]},
+             "clientSecretEnv": "MOCK_SECRET", "scopes": ["openid", "profile", "email"], "provisionUsers": True},
             {"id": "trusted", "displayName": TRUSTED_NAME, "type": "oidc", "issuer": trusted.issuer, "clientId": trusted.client_id,
-             "clientSecretEnv": "TRUSTED_SECRET", "scopes": "openid email", "linkByVerifiedEmail": True, "trustedForMFA": True},
+             "clientSecretEnv": "TRUSTED_SECRET", "scopes": "openid email", "linkByVerifiedEmail": True, "trustedForMFA": True,
+             "provisionUsers": True},
         ]}
         config_file = workdir / "tessera.json"
         config_file.write_text(json.dumps(config, indent=2))
@@ -403,8 +404,10 @@ def test_federation_list_prints_the_configured_providers(fed):
 
 def test_configuration_refuses_literal_secrets_bad_ids_and_http_off_loopback(fed, tmp_path):
     good = {"id": "idp", "displayName": "IdP", "type": "oidc", "issuer": "https://idp.example", "clientId": "c",
-            "clientSecretEnv": "IDP_SECRET"}
+            "clientSecretEnv": "IDP_SECRET", "provisionUsers": False}
     cases = {
+        # Issue 20: whether any account at the provider may create a local user is an explicit choice.
+        "provisionUsers": {key: value for key, value in good.items() if key != "provisionUsers"},
         "clientSecret": {**good, "clientSecret": "hunter2"},
         "id": {**good, "id": "Bad_ID"},
         "http": {**good, "issuer": "http://idp.example"},
@@ -422,6 +425,8 @@ def test_configuration_refuses_literal_secrets_bad_ids_and_http_off_loopback(fed
             assert result.returncode != 0, (name, result.stdout)
             assert "hunter2" not in result.stdout + result.stderr
             assert "Traceback" not in result.stderr and result.stderr.strip(), (name, result.stderr)
+            if name == "provisionUsers":
+                assert "provisionUsers" in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 # --- happy paths in the browser --------------------------------------------------------------------
@@ -557,9 +562,13 @@ def test_account_lists_and_unlinks_an_identity_then_a_new_sign_in_provisions_ane
     assert "only way you can sign in" in refusal
     assert browser.find_elements(By.XPATH, unlink)
 
-    # With a password (set by an administrator) the link can go. The server may use its cached user row
-    # for up to a second after the CLI's change, so the refusal may repeat for that long.
+    # With a password (set by an administrator) the link can go. Setting it signed the user out everywhere
+    # (issue 20: a password reset ends every session), so they sign in through the provider again. The server
+    # may use its cached user row for up to a second after the CLI's change, so the refusal may repeat for that long.
     fed.b.cli("user", "passwd", first, "--password-stdin", input=generate_token(24))
+    browser.get(f"{b.url}/account")
+    continue_with(browser, MOCK_NAME)
+    assert wait_for(browser, EC.presence_of_element_located((By.ID, "account-username"))).text == first
     deadline = time.monotonic() + 5
     while True:
         browser.get(f"{b.url}/account")
@@ -875,9 +884,9 @@ def down(fed):
     config = workdir / "tessera.json"
     config.write_text(json.dumps({"identityProviders": [
         {"id": "down", "displayName": "Offline IdP", "type": "oidc", "issuer": f"http://127.0.0.1:{dead_port}",
-         "clientId": "nobody", "clientSecretEnv": "MOCK_SECRET"},
+         "clientId": "nobody", "clientSecretEnv": "MOCK_SECRET", "provisionUsers": True},
         {"id": "mock", "displayName": MOCK_NAME, "type": "oidc", "issuer": mock.issuer, "clientId": mock.client_id,
-         "clientSecretEnv": "MOCK_SECRET"},
+         "clientSecretEnv": "MOCK_SECRET", "provisionUsers": True},
         {"id": "closed", "displayName": "Closed IdP", "type": "oidc", "issuer": mock.issuer, "clientId": mock.client_id,
          "clientSecretEnv": "MOCK_SECRET", "provisionUsers": False},
     ]}))

@@ -91,6 +91,8 @@ public struct BrowserSession: Sendable, Hashable {
     /// The per-session CSRF token, compared in constant time.
     public var csrfToken: String
     public var createdAt: Date
+    /// When the session ends unless used: the idle deadline, moved forward on use and never past the absolute
+    /// lifetime from `createdAt` (``SessionExpiry``).
     public var expiresAt: Date
     /// How the user signed in (`amr`, RFC 8176): e.g. `["pwd"]`, `["pwd", "otp"]`, `["fed"]`; `nil` for sessions
     /// from before it was recorded (the ID token then derives it from the MFA enrolment).
@@ -116,6 +118,13 @@ public protocol SessionStore: Sendable {
     func insertSession(_ session: BrowserSession) async throws
     func session(digest: Data) async throws -> BrowserSession?
     func deleteSession(digest: Data) async throws
+    /// Moves the session's `expiresAt` forward to `until` (the idle timeout, ``SessionExpiry``); one conditional
+    /// statement that never moves it back, so concurrent requests of one session cannot shorten it.
+    func extendSession(digest: Data, until: Date) async throws
+    /// Ends every session of `userID` except the one with digest `except` (the session that made a self-service
+    /// change), in one statement (RFC 9700 §4.14.2). Returns how many were ended.
+    @discardableResult
+    func deleteSessions(userID: String, except: Data?) async throws -> Int
     @discardableResult
     func purgeExpiredSessions(before: Date) async throws -> Int
 }

@@ -52,6 +52,10 @@ public protocol RefreshTokenStore: Sendable {
     /// Revokes every token of a family. Returns how many were newly revoked.
     @discardableResult
     func revokeRefreshTokenFamily(familyID: String, at: Date) async throws -> Int
+    /// Revokes every token of every family `subject` holds, at every client, in one statement (account recovery,
+    /// RFC 9700 §4.14.2). Returns how many families had a token newly revoked.
+    @discardableResult
+    func revokeRefreshTokens(subject: String, at: Date) async throws -> Int
     /// Deletes tokens whose family expired before `before`. Returns how many were removed.
     @discardableResult
     func purgeExpiredRefreshTokens(before: Date) async throws -> Int

@@ -15,17 +15,28 @@ struct SessionManager: Sendable {
     var secure: Bool { runtime.configuration.usesHTTPS || ForwardedOrigin.current?.scheme == "https" }
     var cookieName: String { runtime.configuration.usesHTTPS ? "__Host-tessera_session" : "tessera_session" }
     var lifetime: TimeInterval { TimeInterval(runtime.configuration.sessionLifetime) }
+    /// The absolute lifetime and the idle timeout (`TESSERA_SESSION_TTL`, `TESSERA_SESSION_IDLE_TTL`).
+    var expiry: SessionExpiry {
+        SessionExpiry(absoluteLifetime: lifetime, idleTimeout: TimeInterval(runtime.configuration.sessionIdleTimeout))
+    }
     var storage: any TesseraStorage { runtime.storage }
 
-    /// The live session named by the request's cookie, if any.
+    /// The live session named by the request's cookie, if any: one idle too long or past its absolute lifetime
+    /// is deleted; a live one's idle deadline moves forward (at most one write a minute, ``SessionExpiry``).
     func current(_ request: Request) async throws -> BrowserSession? {
         guard let value = Self.cookies(request)[cookieName], !value.isEmpty, value.utf8.count <= 128 else { return nil }
-        guard let session = try await storage.session(digest: Secrets.digest(value)) else { return nil }
-        guard session.expiresAt > runtime.clock.now else {
+        guard var session = try await storage.session(digest: Secrets.digest(value)) else { return nil }
+        switch expiry.decide(session, at: runtime.clock.now) {
+        case .expired:
             try await storage.deleteSession(digest: session.idDigest)
             return nil
+        case .live:
+            return session
+        case .extend(let until):
+            try await storage.extendSession(digest: session.idDigest, until: until)
+            session.expiresAt = until
+            return session
         }
-        return session
     }
 
     /// The current session, or a new anonymous one (for the login form's CSRF token) and its cookie.
@@ -42,7 +53,7 @@ struct SessionManager: Sendable {
         let now = runtime.clock.now
         let value = Secrets.random(bytes: 32)
         let session = BrowserSession(idDigest: Secrets.digest(value), userID: userID, authTime: authTime, csrfToken: Secrets.random(bytes: 32),
-                                     createdAt: now, expiresAt: now.addingTimeInterval(lifetime), authenticationMethods: methods,
+                                     createdAt: now, expiresAt: expiry.initialExpiry(createdAt: now), authenticationMethods: methods,
                                      identityProvider: identityProvider)
         try await storage.insertSession(session)
         return (session, cookie(value, maxAge: Int(lifetime)))

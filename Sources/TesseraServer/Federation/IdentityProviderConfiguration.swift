@@ -7,16 +7,17 @@ import TesseraFederation
 /// ```json
 /// "identityProviders": [
 ///   { "id": "google", "displayName": "Google", "type": "oidc", "issuer": "https://accounts.google.com",
-///     "clientId": "…", "clientSecretEnv": "GOOGLE_CLIENT_SECRET", "scopes": "openid email profile" },
+///     "clientId": "…", "clientSecretEnv": "GOOGLE_CLIENT_SECRET", "scopes": "openid email profile", "provisionUsers": false },
 ///   { "id": "github", "displayName": "GitHub", "type": "oauth2",
 ///     "authorizationEndpoint": "https://github.com/login/oauth/authorize",
 ///     "tokenEndpoint": "https://github.com/login/oauth/access_token", "userinfoEndpoint": "https://api.github.com/user",
 ///     "clientId": "…", "clientSecretFile": "/run/secrets/github", "scopes": "read:user user:email",
-///     "claims": { "subject": "id", "email": "email", "name": "name", "preferredUsername": "login" } }
+///     "claims": { "subject": "id", "email": "email", "name": "name", "preferredUsername": "login" }, "provisionUsers": true }
 /// ]
 /// ```
 /// The client secret comes from an environment variable (`clientSecretEnv`) or a file (`clientSecretFile`); a literal
-/// `clientSecret` in the file is refused so it never lands in a repository.
+/// `clientSecret` in the file is refused so it never lands in a repository. `provisionUsers` has no default: whether any
+/// account at the provider may create a local user is stated for each provider.
 enum IdentityProviderConfiguration {
     typealias Invalid = TesseraConfiguration.Invalid
 
@@ -104,6 +105,10 @@ enum IdentityProviderConfiguration {
         } else {
             throw Invalid("\(name) needs clientSecretEnv or clientSecretFile")
         }
+        // Whether every account at the provider may become a local user is the operator's explicit choice.
+        guard object["provisionUsers"] != nil else {
+            throw Invalid("\(name) needs \"provisionUsers\": true (a first sign-in that links to no user creates one) or false (it is refused)")
+        }
         var userScopes: ScopeSet?
         if let scopes = try words("userScopes") {
             do { userScopes = try ScopeSet(parsing: scopes.joined(separator: " ")) } catch { throw Invalid("\(name).userScopes has invalid characters") }
@@ -111,7 +116,7 @@ enum IdentityProviderConfiguration {
         return IdentityProviderSettings(
             id: id, displayName: displayName, kind: kind, clientID: try string("clientId")!, clientSecret: secret,
             scopes: try words("scopes") ?? (object["type"] as? String == "oidc" ? ["openid", "email", "profile"] : []),
-            linkByVerifiedEmail: try bool("linkByVerifiedEmail", default: false), provisionUsers: try bool("provisionUsers", default: true),
+            linkByVerifiedEmail: try bool("linkByVerifiedEmail", default: false), provisionUsers: try bool("provisionUsers", default: false),
             trustedForMFA: try bool("trustedForMFA", default: false), userScopes: userScopes)
     }
 
