@@ -97,6 +97,14 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Most connections open at once on this node; more are closed as soon as they are accepted. Default `10000`.
     /// Env `TESSERA_MAX_CONNECTIONS`.
     public var maxConnections: Int = 10_000
+    /// Key-encryption keys sealing signing keys and TOTP secrets at rest (`KeyEncryption`): base64 of 32 bytes
+    /// each, the first seals, all open (rotation). Default none. Env `TESSERA_KEY_ENCRYPTION_KEYS` (comma-separated);
+    /// never allowed in the config file. Without any, SQLite uses a generated `<database>.kek` file and
+    /// PostgreSQL refuses to start (see `resolveKeyEncryption()`).
+    public var keyEncryptionKeys: [String] = []
+    /// A file holding more key-encryption keys, one per line (after `keyEncryptionKeys`); it must not be
+    /// accessible to group or others. Default none. Env `TESSERA_KEY_ENCRYPTION_KEY_FILE`.
+    public var keyEncryptionKeyFile: String?
     /// Upstream identity providers users may sign in through (config file key `identityProviders`, an array;
     /// see `IdentityProviderConfiguration`). Default none.
     public var identityProviders: [IdentityProviderSettings] = []
@@ -156,6 +164,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         do { _ = try ScopeSet(parsing: defaultScopes) } catch { throw Invalid("defaultScopes has invalid characters") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw Invalid("tlsCert and tlsKey must be given together") }
         _ = try TrustedProxies(parsing: trustedProxies)
+        if !keyEncryptionKeys.isEmpty {
+            do { _ = try KeyEncryption(encodedKeys: keyEncryptionKeys) } catch { throw Invalid("TESSERA_KEY_ENCRYPTION_KEYS: \(error)") }
+        }
         guard headerTimeout >= 1, bodyTimeout >= 1, idleTimeout >= 1 else { throw Invalid("headerTimeout, bodyTimeout and idleTimeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw Invalid("maxConnections must be at least 1") }
         if let metricsToken, metricsToken.count < 16 { throw Invalid("metricsToken must be at least 16 characters") }
@@ -196,6 +207,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let providers = object.removeValue(forKey: "identityProviders") {
             (identityProviders, identityProviderSecretProblems) = try IdentityProviderConfiguration.parse(providers, environment: environment)
         }
+        if object["keyEncryptionKeys"] != nil {
+            throw Invalid("config file \(path): a literal keyEncryptionKeys is not allowed in the config file; use TESSERA_KEY_ENCRYPTION_KEYS or keyEncryptionKeyFile")
+        }
         var values: [String: String] = [:]
         for (key, value) in object {
             switch value {
@@ -233,6 +247,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
         "sessionIdleTimeout": "TESSERA_SESSION_IDLE_TTL",
         "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
+        "keyEncryptionKeys": "TESSERA_KEY_ENCRYPTION_KEYS", "keyEncryptionKeyFile": "TESSERA_KEY_ENCRYPTION_KEY_FILE",
         "tlsCert": "TESSERA_TLS_CERT", "tlsKey": "TESSERA_TLS_KEY", "trustedProxies": "TESSERA_TRUSTED_PROXIES", "metrics": "TESSERA_METRICS",
         "metricsToken": "TESSERA_METRICS_TOKEN", "metricsTokenFile": "TESSERA_METRICS_TOKEN_FILE",
         "headerTimeout": "TESSERA_HEADER_TIMEOUT", "bodyTimeout": "TESSERA_BODY_TIMEOUT", "idleTimeout": "TESSERA_IDLE_TIMEOUT",
@@ -281,6 +296,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("sessionLifetime") { sessionLifetime = v }
         if let v = try int("sessionIdleTimeout") { sessionIdleTimeout = v }
         if let v = try int("idTokenLifetime") { idTokenLifetime = v }
+        if let v = values["keyEncryptionKeys"] { keyEncryptionKeys = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init) }
+        if let v = values["keyEncryptionKeyFile"] { keyEncryptionKeyFile = v }
         if let v = values["tlsCert"] { tlsCert = v }
         if let v = values["tlsKey"] { tlsKey = v }
         if let v = values["trustedProxies"] { trustedProxies = TrustedProxies.split(v) }

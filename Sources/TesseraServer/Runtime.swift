@@ -26,17 +26,32 @@ public struct TesseraRuntime: Sendable {
     public var federation: FederationService { FederationService(services: services, providers: identityProviders) }
     /// The configured upstream identity providers with their clients.
     public var identityProviders = IdentityProviderRegistry()
+    /// The key-encryption keys sealing signing keys and TOTP secrets at rest; `derivedKey(purpose:)` gives
+    /// keys for other uses.
+    /// Always set by `make`.
+    public internal(set) var keyEncryption: KeyEncryption? = nil
 
     /// Wires a runtime over a store that is already migrated, creating signing keys on first start.
+    ///
+    /// `keyEncryption` seals secrets at rest (`serve` passes `configuration.resolveKeyEncryption()`); without it
+    /// the configured keys are used, else a temporary key (tests: what it seals is unreadable after a restart).
+    /// Fails with one line when a stored secret is sealed with a key that is not given.
     public static func make(configuration: TesseraConfiguration, storage: any TesseraStorage, clock: any TimeSource = SystemTimeSource(),
                             logger: Logger = Logger(label: "tessera"), readiness: @escaping @Sendable () async throws -> Void = {},
-                            identityProviders: IdentityProviderRegistry? = nil) async throws -> TesseraRuntime {
+                            identityProviders: IdentityProviderRegistry? = nil, keyEncryption: KeyEncryption? = nil) async throws -> TesseraRuntime {
         let settings = configuration.oauthSettings
         let metrics = configuration.metrics ? TesseraMetrics() : nil
         let logSink: any AuditSink = metrics.map { MetricsAuditSink(metrics: $0, next: LoggingAuditSink(logger: logger)) } ?? LoggingAuditSink(logger: logger)
         // A retired key stays published as long as anything it signed can be valid.
-        let keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime + 60)
-        let created = try await keys.ensureKeys()
+        let encryption = try keyEncryption ?? configuration.configuredKeyEncryption() ?? .generate()
+        let keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime + 60, encryption: encryption)
+        let created: [SigningKeyRecord]
+        do {
+            try await SecretsAtRest.requireReadable(storage: storage, encryption: encryption)
+            created = try await keys.ensureKeys()
+        } catch let error as KeyEncryptionError {
+            throw TesseraConfiguration.Invalid("\(error.description); give this node the key-encryption keys the database was sealed with (TESSERA_KEY_ENCRYPTION_KEYS or TESSERA_KEY_ENCRYPTION_KEY_FILE, the same on every node)")
+        }
         for key in created {
             logger.info("created signing key", metadata: ["kid": .string(key.kid), "alg": .string(key.algorithm.rawValue)])
         }
@@ -44,10 +59,11 @@ public struct TesseraRuntime: Sendable {
         let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
                                      audit: BufferedAuditSink(store: storage, next: logSink, logger: logger), logger: logger,
-                                     auditKey: auditUsernameKey(configuration: configuration))
+                                     auditKey: auditUsernameKey(configuration: configuration), keyEncryption: encryption)
         var runtime = TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
                                      tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
         runtime.metrics = metrics
+        runtime.keyEncryption = encryption
         // Each provider's client talks to it over HTTP (discovery and keys are fetched on first use, not here).
         runtime.identityProviders = identityProviders ?? IdentityProviderRegistry(configuration.identityProviders.map {
             IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock, logger: logger))

@@ -128,6 +128,23 @@ extension SQLStore {
         }
     }
 
+    public func mfaSecrets() async throws -> [String: String] {
+        try await engine.withDatabase { db in
+            Dictionary(uniqueKeysWithValues: try await db.select().column("user_id").column("secret").from("mfa_totp").all().map {
+                (try $0.decode(column: "user_id", as: String.self), try $0.decode(column: "secret", as: String.self))
+            })
+        }
+    }
+
+    public func replaceMFASecret(userID: String, from old: String, to new: String) async throws -> Bool {
+        try await engine.withWriter { db in
+            // Compare-and-set: a secret replaced meanwhile (a new enrolment) is left alone.
+            try await !db.update("mfa_totp").set("secret", to: SQLBind(new))
+                .where("user_id", .equal, userID).where("secret", .equal, old)
+                .returning("user_id").all().isEmpty
+        }
+    }
+
     public func insertMFAChallenge(_ challenge: MFAChallenge) async throws {
         try await engine.withWriter { db in
             try await db.insert(into: "mfa_challenges")

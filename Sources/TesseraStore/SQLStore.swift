@@ -310,6 +310,15 @@ public final class SQLStore: TesseraStorage {
         try await engine.withWriter { db in try await db.delete(from: "signing_keys").where("kid", .equal, kid).run() }
     }
 
+    public func replaceSigningKeyMaterial(kid: String, from old: String, to new: String) async throws -> Bool {
+        try await engine.withWriter { db in
+            // Compare-and-set on the stored value: two concurrent rewraps re-seal a key once.
+            try await !db.update("signing_keys").set("private_key_pem", to: SQLBind(new))
+                .where("kid", .equal, kid).where("private_key_pem", .equal, old)
+                .returning("kid").all().isEmpty
+        }
+    }
+
     static func json(_ value: [String]) throws -> String {
         String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }

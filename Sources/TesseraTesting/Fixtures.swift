@@ -47,16 +47,21 @@ public struct CoreHarness: Sendable {
     public let services: GrantServices
     public let tokenEndpoint: TokenEndpoint
     public let hasher: BcryptPasswordHasher
+    /// Seals signing keys and TOTP secrets in `storage` (a fresh random KEK unless given).
+    public let keyEncryption: KeyEncryption?
 
     public init(storage: any TesseraStorage = MemoryStore(), settings: OAuthSettings = OAuthSettings(issuer: Fixtures.issuer),
-                clock: FixedClock = FixedClock(), bcryptCost: UInt8 = 4, audit: any AuditSink = RecordingAuditSink()) async throws {
+                clock: FixedClock = FixedClock(), bcryptCost: UInt8 = 4, audit: any AuditSink = RecordingAuditSink(),
+                keyEncryption: KeyEncryption? = .generate()) async throws {
         self.clock = clock
         self.storage = storage
-        self.keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime)
+        self.keyEncryption = keyEncryption
+        self.keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime, encryption: keyEncryption)
         try await keys.ensureKeys()
         self.hasher = BcryptPasswordHasher(cost: bcryptCost)
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
-        self.services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter, passwords: hasher, audit: audit)
+        self.services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter, passwords: hasher, audit: audit,
+                                      keyEncryption: keyEncryption)
         self.tokenEndpoint = TokenEndpoint(services: services)
     }
 }

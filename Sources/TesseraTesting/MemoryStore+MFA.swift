@@ -31,6 +31,14 @@ extension MemoryStore {
         return true
     }
 
+    public func mfaSecrets() -> [String: String] { mfa.enrollments.mapValues(\.secret) }
+
+    public func replaceMFASecret(userID: String, from old: String, to new: String) -> Bool {
+        guard mfa.enrollments[userID]?.secret == old else { return false }
+        mfa.enrollments[userID]?.secret = new
+        return true
+    }
+
     public func acceptTOTPStep(userID: String, step: Int64) -> Bool {
         guard var enrollment = mfa.enrollments[userID], enrollment.confirmed, (enrollment.lastUsedStep ?? .min) < step else { return false }
         enrollment.lastUsedStep = step

@@ -93,4 +93,9 @@ public actor MemoryStore: TesseraStorage {
         if keys[kid]?.retiredAt == nil { keys[kid]?.retiredAt = date }
     }
     public func deleteSigningKey(kid: String) { keys[kid] = nil }
+    public func replaceSigningKeyMaterial(kid: String, from old: String, to new: String) -> Bool {
+        guard keys[kid]?.privateKeyPEM == old else { return false }
+        keys[kid]?.privateKeyPEM = new
+        return true
+    }
 }

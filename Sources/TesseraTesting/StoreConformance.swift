@@ -22,6 +22,7 @@ public enum StoreConformance {
         Check(name: "family revocation", run: familyRevocation),
         Check(name: "purge expired families", run: purgeExpiredFamilies),
         Check(name: "signing keys lifecycle", run: signingKeysLifecycle),
+        Check(name: "secrets at rest are replaced by compare-and-set", run: secretsAtRestCompareAndSet),
         // Browser flows (StoreConformance+Browser.swift)
         Check(name: "authorization codes redeem once", run: authorizationCodesRedeemOnce),
         Check(name: "concurrent code redemption has one winner", run: concurrentCodeRedemptionHasOneWinner),

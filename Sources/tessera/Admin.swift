@@ -241,7 +241,7 @@ struct ClientCommand: AsyncParsableCommand {
 }
 
 struct KeysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Manage signing keys.", subcommands: [List.self, Rotate.self])
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Manage signing keys.", subcommands: [List.self, Rotate.self, Rewrap.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List signing keys (no private material).")
@@ -266,9 +266,11 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
+                let configuration = try common.configuration()
+                let encryption = try resolveKeyEncryption(configuration, logger: makeLogger(configuration))
                 let created = try await withProvisioning(common) { _, store, configuration in
                     let manager = SigningKeyManager(store: store, clock: SystemTimeSource(),
-                                                    retention: TimeInterval(configuration.accessTokenLifetime + 60))
+                                                    retention: TimeInterval(configuration.accessTokenLifetime + 60), encryption: encryption)
                     let created = try await manager.rotate()
                     try await manager.purgeExpired()
                     try await store.insertAuditEvents(created.map { key in

@@ -15,8 +15,12 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let configuration = try common.configuration()
+            let encryption: KeyEncryption?
+            do { encryption = try configuration.existingKeyEncryption() } catch { throw CLIError("\(error)") }
             let input = try await withStore(configuration, logger: makeLogger(configuration)) { store in
-                Doctor.Input(configuration: configuration, clients: try await store.listClients(), keys: try await store.signingKeys(), now: Date())
+                var input = Doctor.Input(configuration: configuration, clients: try await store.listClients(), keys: try await store.signingKeys(), now: Date())
+                input.secretsAtRest = try await SecretsAtRest.inventory(storage: store, encryption: encryption)
+                return input
             }
             let findings = Doctor.check(input)
             let shown = verbose ? findings : findings.filter { $0.severity != .info }

@@ -40,9 +40,10 @@ struct Serve: AsyncParsableCommand {
             do { server = try httpServer(for: configuration) } catch { throw CLIError("\(error)") }
             let logger = makeLogger(configuration)
             let demo = self.demo
+            let keyEncryption = try resolveKeyEncryption(configuration, logger: logger)
             try await withStore(configuration, logger: logger) { store in
                 let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store, logger: logger,
-                                                            readiness: { try await store.ping() })
+                                                            readiness: { try await store.ping() }, keyEncryption: keyEncryption)
                 if demo {
                     let credentials = try await Provisioning(storage: store, passwords: runtime.services.passwords).provisionDemo(issuer: configuration.effectiveIssuer)
                     printDemo(credentials, issuer: configuration.effectiveIssuer)

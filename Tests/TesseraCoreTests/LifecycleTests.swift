@@ -200,7 +200,7 @@ struct KeyRotationTests {
     @Test("two nodes rotating at once end with exactly one signing key per algorithm")
     func concurrentNodes() async throws {
         let h = try await CoreHarness()
-        let other = SigningKeyManager(store: h.storage, clock: h.clock, retention: 900)
+        let other = SigningKeyManager(store: h.storage, clock: h.clock, retention: 900, encryption: h.keyEncryption) // nodes share the KEK
         let policy = KeyRotationPolicy(interval: 86_400, prePublication: 60)
         h.clock.advance(by: 86_400)
         async let a = h.keys.rotateIfDue(policy)

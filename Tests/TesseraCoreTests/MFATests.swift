@@ -9,7 +9,7 @@ struct MFATests {
     func enrolled(_ core: CoreHarness, _ user: User) async throws -> (TOTPGenerator, [String]) {
         let mfa = MFAService(services: core.services)
         _ = try await mfa.beginEnrollment(user: user)
-        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).secret
+        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).plaintextSecret(core.keyEncryption)
         let generator = TOTPGenerator(secret: secret)
         let codes = try await mfa.confirmEnrollment(user: user, code: generator.code(at: core.clock.now))
         return (generator, codes)
@@ -42,7 +42,7 @@ struct MFATests {
         #expect(try await mfa.isEnabled(userID: user.id) == false)
         await expectOAuthError(.invalidGrant) { _ = try await mfa.confirmEnrollment(user: user, code: "000000") }
         #expect(try await mfa.pendingSetup(user: user) == setup, "the same key is shown again")
-        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).secret
+        let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).plaintextSecret(core.keyEncryption)
         let codes = try await mfa.confirmEnrollment(user: user, code: TOTPGenerator(secret: secret).code(at: core.clock.now))
         #expect(codes.count == 10 && Set(codes).count == 10)
         #expect(codes.allSatisfy(RecoveryCodes.looksLikeRecoveryCode))

@@ -242,7 +242,7 @@ struct FederationRouteTests {
             let carol = try #require(found)
             let mfa = MFAService(services: f.runtime.services)
             let setup = try await mfa.beginEnrollment(user: carol)
-            let secret = try #require(try await f.server.store.mfaEnrollment(userID: carol.id)).secret
+            let secret = try #require(try await f.server.store.mfaEnrollment(userID: carol.id)).plaintextSecret(f.runtime.keyEncryption)
             _ = try await mfa.confirmEnrollment(user: carol, code: TOTPGenerator(secret: secret).code(at: clock.now))
             #expect(!setup.secret.isEmpty)
             clock.advance(by: 60)

@@ -50,7 +50,7 @@ struct MFARouteTests {
             let shownSecret = try #require(elementText(setup.html, id: "totp-secret"))
             let uri = try #require(elementText(setup.html, id: "totp-uri"))
             #expect(uri == "otpauth://totp/Tessera:bob?secret=\(shownSecret)&issuer=Tessera")
-            let secret = try #require(try await server.store.mfaEnrollment(userID: bob.id)).secret
+            let secret = try #require(try await server.store.mfaEnrollment(userID: bob.id)).plaintextSecret(server.runtime.keyEncryption)
             let generator = TOTPGenerator(secret: secret)
             #expect(generator.base32Secret == shownSecret)
             #expect(setup.html.contains(#"id="otp""#) && setup.html.contains(#"id="confirm-totp""#))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import subprocess
 
 from conftest import TESSERA_BIN, _child_env
@@ -32,7 +34,9 @@ def test_http_redirect_and_password_grant_are_errors_with_sections(tmp_path):
     assert tessera(database, "client", "add", "legacy", "--grant", "password").returncode == 0
     assert tessera(database, "client", "add", "web", "--grant", "authorization_code",
                    "--redirect-uri", "http://app.example.com/callback").returncode == 0
-    result = tessera(database, "doctor", "--config", str(config), env={"TESSERA_BCRYPT_COST": "12"})
+    # A KEK is configured: a missing one off loopback is an error of its own (test_secrets_at_rest.py).
+    kek = base64.b64encode(os.urandom(32)).decode()
+    result = tessera(database, "doctor", "--config", str(config), env={"TESSERA_BCRYPT_COST": "12", "TESSERA_KEY_ENCRYPTION_KEYS": kek})
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "RFC 9700 §2.6" in out and "http://app.example.com/callback" in out

@@ -11,6 +11,7 @@ starts its own throw-away server through scripts/postgres.sh so it can restart i
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
@@ -45,8 +46,13 @@ def create_database(admin_url: str) -> str:
     return _with_database(admin_url, name)
 
 
+# Every node of a cluster must be given the same key-encryption key (signing keys and TOTP secrets are sealed with it).
+CLUSTER_KEK = base64.b64encode(os.urandom(32)).decode()
+
+
 def start_node(root: Path, database_url: str, extra_env: dict[str, str] | None = None) -> TesseraServer:
     _require_binary(TESSERA_BIN, "swift build --product tessera")
+    extra_env = {"TESSERA_KEY_ENCRYPTION_KEYS": CLUSTER_KEK, **(extra_env or {})}
     workdir = Path(tempfile.mkdtemp(prefix="node-", dir=root))
     server = TesseraServer(
         binary=TESSERA_BIN,
@@ -242,7 +248,7 @@ def test_unreachable_postgres_at_start_is_one_line_and_non_zero(tmp_path_factory
     port = free_port()
     result = subprocess.run(
         [str(TESSERA_BIN), "serve", "--database", f"postgres://tessera:x@127.0.0.1:{port}/none", "--port", str(free_port())],
-        capture_output=True, text=True, timeout=60, env=_child_env({}), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60, env=_child_env({"TESSERA_KEY_ENCRYPTION_KEYS": CLUSTER_KEK}), stdin=subprocess.DEVNULL,
     )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]

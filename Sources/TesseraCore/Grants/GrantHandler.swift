@@ -24,12 +24,14 @@ public struct GrantServices: Sendable {
     /// Keys `GrantServices.auditUsername`'s HMAC of a username that names no user (so a password typed into the
     /// username field never reaches the audit log in clear). Random per `GrantServices` unless given.
     public let auditKey: SymmetricKey
+    /// Seals signing keys and TOTP secrets at rest (`KeyEncryption`); `nil` stores them as given (tests).
+    public let keyEncryption: KeyEncryption?
     /// Node-local introspection cache, shared by every copy of these services (see `IntrospectionCache`).
     public let introspectionCache = IntrospectionCache()
 
     public init(settings: OAuthSettings, clock: any TimeSource, storage: any TesseraStorage, accessTokens: AccessTokenMinter,
                 passwords: any PasswordHasher, audit: any AuditSink, logger: Logger = Logger(label: "tessera.oauth"),
-                auditKey: SymmetricKey = SymmetricKey(size: .bits256)) {
+                auditKey: SymmetricKey = SymmetricKey(size: .bits256), keyEncryption: KeyEncryption? = nil) {
         self.settings = settings
         self.clock = clock
         self.storage = storage
@@ -38,6 +40,7 @@ public struct GrantServices: Sendable {
         self.scopePolicy = ScopePolicy(defaultScopes: settings.defaultScopes)
         self.audit = audit
         self.logger = logger
+        self.keyEncryption = keyEncryption
         self.auditKey = auditKey
     }
 

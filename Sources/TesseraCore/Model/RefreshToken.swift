@@ -55,7 +55,7 @@ public enum SigningAlgorithm: String, Sendable, Codable, CaseIterable {
 public struct SigningKeyRecord: Sendable, Hashable {
     public var kid: String
     public var algorithm: SigningAlgorithm
-    /// PEM of the private key.
+    /// PEM of the private key; in the store, its `KeyEncryption` envelope (or a legacy plaintext PEM).
     public var privateKeyPEM: String
     public var createdAt: Date
     /// When the key starts signing (a key may be published before it signs).

@@ -51,17 +51,18 @@ public struct MFAService: Sendable {
 
     /// Starts (or restarts) an enrolment: a new secret, not active until confirmed.
     public func beginEnrollment(user: User) async throws -> MFASetup {
-        let enrollment = MFAEnrollment(userID: user.id, secret: TOTPGenerator.newSecret(), createdAt: services.clock.now)
+        let secret = try newTOTPSecret(userID: user.id) // sealed at rest (KeyEncryption)
+        let enrollment = MFAEnrollment(userID: user.id, secret: secret.stored, createdAt: services.clock.now)
         guard try await storage.saveUnconfirmedMFAEnrollment(enrollment) else {
             throw OAuthError.invalidRequest("Two-factor authentication is already on for this account.")
         }
-        return setup(enrollment.secret, user: user)
+        return setup(secret.plaintext, user: user)
     }
 
     /// The pending (unconfirmed) enrolment's setup, to show it again after a wrong first code.
     public func pendingSetup(user: User) async throws -> MFASetup? {
         guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else { return nil }
-        return setup(enrollment.secret, user: user)
+        return setup(try totpSecret(of: enrollment), user: user)
     }
 
     func setup(_ secret: String, user: User) -> MFASetup {
@@ -76,7 +77,7 @@ public struct MFAService: Sendable {
         guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else {
             throw OAuthError.invalidRequest("There is no two-factor setup to confirm: start again.")
         }
-        guard let step = TOTPGenerator(secret: enrollment.secret).matchingStep(Self.digits(code), around: TOTPGenerator.step(at: now), window: window) else {
+        guard let step = TOTPGenerator(secret: try totpSecret(of: enrollment)).matchingStep(Self.digits(code), around: TOTPGenerator.step(at: now), window: window) else {
             throw OAuthError.invalidGrant("The code is incorrect. Check the time on your device and enter the current code.")
         }
         let codes = RecoveryCodes.generate()
@@ -123,7 +124,7 @@ public struct MFAService: Sendable {
         let digits = Self.digits(code)
         if digits.count == TOTPGenerator.digits, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
             method = .totp
-            let generator = TOTPGenerator(secret: enrollment.secret)
+            let generator = TOTPGenerator(secret: try totpSecret(of: enrollment))
             if let step = generator.matchingStep(digits, around: TOTPGenerator.step(at: now), window: window) {
                 if try await !storage.acceptTOTPStep(userID: user.id, step: step) {
                     failure = ("replayed", "This code was already used. Wait for the next code and try again.")

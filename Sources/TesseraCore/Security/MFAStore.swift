@@ -3,7 +3,8 @@ import Foundation
 /// A user's TOTP enrolment at rest. Unconfirmed until the user proves a first code.
 public struct MFAEnrollment: Sendable, Hashable {
     public var userID: String
-    /// The HMAC key (see `TOTPGenerator`).
+    /// The HMAC key (see `TOTPGenerator`) as stored: its `KeyEncryption` envelope, sealed for `.totp(userID:)`
+    /// (or legacy plaintext). `MFAService` seals and opens it; the store compares it only as an opaque string.
     public var secret: String
     /// MFA is on only once confirmed.
     public var confirmed: Bool
@@ -73,6 +74,11 @@ public protocol MFAStore: Sendable {
     func deleteMFA(userID: String) async throws -> Bool
     /// The ids of users with a confirmed enrolment.
     func mfaEnabledUserIDs() async throws -> Set<String>
+    /// Every stored TOTP secret (sealed or legacy plaintext) by user id, confirmed or not: for re-sealing and checks.
+    func mfaSecrets() async throws -> [String: String]
+    /// Replaces the stored TOTP secret of `userID` only if it still is `old` (re-sealing under a new KEK; a
+    /// concurrent re-enrolment wins). Returns whether it was replaced.
+    func replaceMFASecret(userID: String, from old: String, to new: String) async throws -> Bool
 
     func insertMFAChallenge(_ challenge: MFAChallenge) async throws
     func mfaChallenge(sessionDigest: Data) async throws -> MFAChallenge?

@@ -67,6 +67,9 @@ public protocol SigningKeyStore: Sendable {
     func insertSigningKey(_ key: SigningKeyRecord) async throws
     func retireSigningKey(kid: String, at: Date) async throws
     func deleteSigningKey(kid: String) async throws
+    /// Replaces the stored private key of `kid` only if it still is `old` (re-sealing under a new KEK;
+    /// one conditional statement, so a concurrent change wins). Returns whether it was replaced.
+    func replaceSigningKeyMaterial(kid: String, from old: String, to new: String) async throws -> Bool
 }
 
 /// Everything the core needs from storage.

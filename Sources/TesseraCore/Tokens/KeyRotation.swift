@@ -60,7 +60,7 @@ extension SigningKeyManager {
         var created: [SigningKeyRecord] = []
         for algorithm in plan.insert {
             let record = try SigningKeyFactory.generate(algorithm, now: now, activatesAt: now.addingTimeInterval(policy.prePublication))
-            try await store.insertSigningKey(record)
+            try await insert(record)
             created.append(record)
         }
         for (kid, at) in plan.retire {

@@ -91,18 +91,41 @@ public struct SigningKeySet: Sendable {
 
 /// Owns the signing keys: creates them on first start, rotates them, and reloads them from the store
 /// so that keys made by one node are used and published by all.
+///
+/// Private keys are sealed with `encryption` before they reach the store and opened when read, so the store
+/// only holds opaque envelopes (legacy plaintext PEMs are still read). Every node must share the KEK.
 public final class SigningKeyManager: Sendable {
     let store: any SigningKeyStore
     let clock: any TimeSource
     /// How long a retired key stays published: the longest lifetime of anything it signed.
     public let retention: TimeInterval
+    /// Seals private keys at rest; `nil` stores them as given (tests).
+    public let encryption: KeyEncryption?
     private let state: Mutex<(set: SigningKeySet?, loadedAt: Date)>
 
-    public init(store: any SigningKeyStore, clock: any TimeSource, retention: TimeInterval) {
+    public init(store: any SigningKeyStore, clock: any TimeSource, retention: TimeInterval, encryption: KeyEncryption? = nil) {
         self.store = store
         self.clock = clock
         self.retention = retention
+        self.encryption = encryption
         self.state = Mutex((nil, .distantPast))
+    }
+
+    /// Stores a new key with its private key sealed.
+    func insert(_ record: SigningKeyRecord) async throws {
+        var sealed = record
+        sealed.privateKeyPEM = try encryption.seal(record.privateKeyPEM, for: .signingKey(kid: record.kid))
+        try await store.insertSigningKey(sealed)
+    }
+
+    /// The stored keys with their private keys opened; a key sealed under an unknown KEK fails with a
+    /// `KeyEncryptionError` naming it.
+    func openedKeys() async throws -> [SigningKeyRecord] {
+        try await store.signingKeys().map { record throws(KeyEncryptionError) in
+            var opened = record
+            opened.privateKeyPEM = try encryption.open(record.privateKeyPEM, for: .signingKey(kid: record.kid))
+            return opened
+        }
     }
 
     /// The current key set. Call `reload()` first (the server does at start-up).
@@ -127,7 +150,7 @@ public final class SigningKeyManager: Sendable {
         var created: [SigningKeyRecord] = []
         for algorithm in algorithms where !existing.contains(where: { $0.algorithm == algorithm && $0.retiredAt == nil }) {
             let record = try SigningKeyFactory.generate(algorithm, now: now)
-            try await store.insertSigningKey(record)
+            try await insert(record)
             created.append(record)
         }
         try await reload()
@@ -142,7 +165,7 @@ public final class SigningKeyManager: Sendable {
         var created: [SigningKeyRecord] = []
         for algorithm in algorithms {
             let record = try SigningKeyFactory.generate(algorithm, now: now)
-            try await store.insertSigningKey(record)
+            try await insert(record)
             for old in existing where old.algorithm == algorithm && old.retiredAt == nil {
                 try await store.retireSigningKey(kid: old.kid, at: now)
             }
@@ -169,7 +192,7 @@ public final class SigningKeyManager: Sendable {
     /// Re-reads the keys from the store.
     public func reload() async throws {
         let now = clock.now
-        let set = try await SigningKeySet.build(from: try await store.signingKeys(), now: now, retention: retention)
+        let set = try await SigningKeySet.build(from: try await openedKeys(), now: now, retention: retention)
         state.withLock { $0 = (set, now) }
     }
 }

@@ -37,6 +37,8 @@ public enum Doctor {
         public var clients: [Client]
         public var keys: [SigningKeyRecord]
         public var now: Date
+        /// How the stored signing keys and TOTP secrets are protected (`nil`: not checked).
+        public var secretsAtRest: SecretsAtRest.Inventory? = nil
 
         public init(configuration: TesseraConfiguration, clients: [Client], keys: [SigningKeyRecord], now: Date) {
             self.configuration = configuration
@@ -53,6 +55,7 @@ public enum Doctor {
         configurationFindings(input.configuration, into: &findings)
         for client in input.clients.sorted(by: { $0.id < $1.id }) { clientFindings(client, into: &findings) }
         keyFindings(input, into: &findings)
+        secretsAtRestFindings(input, into: &findings)
         return findings.enumerated().sorted { ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset) }.map(\.element)
     }
 
