@@ -126,7 +126,7 @@ public struct Provisioning: Sendable {
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
                           requireConsent: Bool = true, id: String? = nil, resources: [String] = [],
                           idTokenAlgorithm: SigningAlgorithm = .rs256, allowPasswordGrantWithMFA: Bool = false) async throws -> NewClient {
-        guard !name.isEmpty, name.count <= 200 else { throw Invalid("client name must be 1–200 characters") }
+        do { try DisplayName.validate(name) } catch { throw Invalid("client name \(error)") }
         var grantTypes = Set<GrantType>()
         for grant in grants {
             let type = GrantType(rawValue: grant)

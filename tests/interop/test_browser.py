@@ -315,3 +315,29 @@ def test_wrong_password_then_logout_with_id_token_hint(tessera, browser, callbac
     assert parse_qs(urlsplit(landed(browser, redirect_uri)).query)["state"] == ["bye"]
     browser.get(f"{tessera.url}/account")
     wait_for(browser, EC.presence_of_element_located((By.ID, "username")))  # signed out: the login page
+
+
+def test_crafted_login_hint_and_state_inject_no_markup(tessera, browser, callback):
+    """A markup character glued into one grapheme cluster (`"` + U+0301, U+0600 + `<`) is still escaped:
+    the login form keeps its action and no element appears (swift-mustache's Character-wise escaping missed it)."""
+    client = add_browser_client(tessera, f"{callback}/cb")
+
+    def open_login(value):
+        browser.get(f"{tessera.url}/authorize?" + urlencode({
+            "client_id": client["client_id"], "redirect_uri": f"{callback}/cb", "response_type": "code", "state": value,
+            "login_hint": value, "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}))
+        wait_for(browser, EC.presence_of_element_located((By.ID, "username")))
+        return {tag: len(browser.find_elements(By.TAG_NAME, tag)) for tag in ("form", "input", "meta", "a", "b", "button")}
+
+    benign = open_login("x")
+    for payload in ("x\"\u0301><meta http-equiv=refresh content=0;url=https://evil.example>",
+                    "x\"\u0301>\u0301\u0600<meta http-equiv=refresh content=0;url=https://evil.example>\u0301",
+                    "\u0605<form action=https://evil.example>\u0301\u0605<input name=x>\u0301\u0605<b>\u0301"):
+        counts = open_login(payload)
+        assert counts == benign, (payload, counts, benign)
+        forms = browser.find_elements(By.TAG_NAME, "form")
+        assert forms[0].get_attribute("action") == f"{tessera.url}/login"
+        assert all(form.get_attribute("action").startswith(tessera.url) for form in forms)
+        # The hint is shown as text in the username field, exactly as sent.
+        assert browser.find_element(By.ID, "username").get_attribute("value") == payload
+        assert browser.current_url.startswith(f"{tessera.url}/authorize")

@@ -99,7 +99,10 @@ public struct ClientMetadata: Sendable, Equatable {
             scope = scope!.intersection(policy.allowedScopes)
         }
         let name = try string("client_name")
-        if let name, name.isEmpty || name.count > 200 { throw Self.invalid("client_name must be 1–200 characters.") }
+        if let name {
+            // Shown on the login, consent and account pages: one rule with `tessera client add`.
+            do { try DisplayName.validate(name) } catch { throw Self.invalid("client_name \(error).") }
+        }
         let resources = try strings("resources") ?? []
         if !resources.isEmpty, !policy.allowResources {
             throw Self.invalid("Resources can only be registered with an initial access token.")

@@ -6,7 +6,12 @@ import NIOCore
 
 /// Server-rendered pages (swift-mustache). No script, no third-party resources: the pages work without
 /// JavaScript and the CSP forbids anything but our own stylesheet and same-origin form posts.
-enum Pages {
+///
+/// Every value a template shows goes through ``HTMLEscaping/escape(_:)``: `library` registers it as a
+/// swift-mustache content type and puts the `CONTENT_TYPE` pragma at the top of every template source
+/// (pages, layout and partials: swift-mustache resets the content type when it enters a partial), so no
+/// template can forget it. The only triple mustache is the layout's `{{{body}}}`, our own rendered page.
+public enum Pages {
     /// The CSP of every HTML page.
     static let contentSecurityPolicy = policy(formActions: [])
 
@@ -27,17 +32,25 @@ enum Pages {
         return "\(scheme)://\(hostPart)" + (components.port.map { ":\($0)" } ?? "")
     }
 
+    /// Every template source by name (pages, the layout and partials), as written (without the pragma).
+    public static let templateSources: [String: String] = sources.merging(mfaSources, uniquingKeysWith: { first, _ in first })
+
+    /// The pragma `library` puts before every template source.
+    static let escapingPragma = "{{% CONTENT_TYPE: \(HTMLEscaping.contentTypeName) }}"
+
     static let library: MustacheLibrary = {
+        // Registered before any template that names it is parsed.
+        HTMLEscaping.register()
         var templates: [String: MustacheTemplate] = [:]
-        for (name, source) in sources.merging(mfaSources, uniquingKeysWith: { first, _ in first }) {
+        for (name, source) in templateSources {
             // The sources are constants; a syntax error is a programming error caught by the route tests.
-            templates[name] = try! MustacheTemplate(string: source)
+            templates[name] = try! MustacheTemplate(string: escapingPragma + source)
         }
         return MustacheLibrary(templates: templates)
     }()
 
-    /// Renders `page` inside the layout.
-    static func render(_ page: String, title: String, _ context: [String: Any], refresh: String? = nil) -> String {
+    /// Renders `page` inside the layout (every value HTML-escaped by ``HTMLEscaping/escape(_:)``).
+    public static func render(_ page: String, title: String, _ context: [String: Any], refresh: String? = nil) -> String {
         let body = library.render(context, withTemplate: page) ?? ""
         var layout: [String: Any] = ["title": title, "body": body]
         if let refresh { layout["refresh"] = refresh }

@@ -69,8 +69,10 @@ struct DocsRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
-    static func indexHTML(prefix: String) -> String {
-        """
+    static func indexHTML(prefix rawPrefix: String) -> String {
+        // The issuer's path comes from configuration; it still goes through the pages' escaper.
+        let prefix = HTMLEscaping.escape(rawPrefix)
+        return """
         <!DOCTYPE html>
         <html lang="en">
         <head>
