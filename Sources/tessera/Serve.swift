@@ -55,7 +55,7 @@ struct Serve: AsyncParsableCommand {
                 let app = buildApplication(runtime: runtime, server: server) { channel in
                     bound.store(true, ordering: .relaxed)
                     logger.info("Tessera listening", metadata: ["issuer": .string(configuration.effectiveIssuer),
-                                                                "address": .string(channel.localAddress?.description ?? "?"),
+                                                                "address": .string("\(configuration.host):\(channel.localAddress?.port ?? configuration.port)"),
                                                                 "database": .string(database)])
                 }
                 do {

@@ -178,7 +178,7 @@ extension ReadObserver: Sendable {}
 
 extension HTTP1Channel.Configuration {
     /// HTTP/1.1 settings with a ``ConnectionGuardHandler`` in every connection, all sharing `limit`.
-    static func guarded(timeouts: ConnectionTimeouts, limit: ConnectionLimit) -> Self {
+    public static func guarded(timeouts: ConnectionTimeouts, limit: ConnectionLimit) -> Self {
         .init(additionalChannelHandlers: [ConnectionGuardHandler(timeouts: timeouts, limit: limit)])
     }
 }
