@@ -61,6 +61,11 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Scopes a dynamically registered client may have (others it asks for are dropped). Default: `defaultScopes`
     /// plus `openid profile email`. Env `TESSERA_REGISTRATION_SCOPES`.
     public var registrationScopes: String?
+    /// The only scopes a client from open registration (no initial access token) may have, and gets when it names
+    /// none. Keep it minimal: no API scopes. Default `openid profile email`. Env `TESSERA_OPEN_REGISTRATION_SCOPES`.
+    public var openRegistrationScopes: ScopeSet = TesseraConfiguration.minimalOpenRegistrationScopes
+    /// The identity scopes only: what `doctor` accepts for `openRegistrationScopes` without a warning.
+    public static let minimalOpenRegistrationScopes: ScopeSet = ["openid", "profile", "email"]
     /// Signing keys are rotated automatically this often, in seconds; `0` turns it off. Default 30 days.
     /// Env `TESSERA_KEY_ROTATION_INTERVAL`.
     public var keyRotationInterval: Int = 30 * 86_400
@@ -241,6 +246,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         "keyReloadInterval": "TESSERA_KEY_RELOAD_INTERVAL", "logLevel": "TESSERA_LOG_LEVEL",
         "openRegistration": "TESSERA_OPEN_REGISTRATION", "initialAccessTokenLifetime": "TESSERA_INITIAL_ACCESS_TOKEN_TTL",
         "registrationRateLimit": "TESSERA_REGISTRATION_RATE_LIMIT", "registrationScopes": "TESSERA_REGISTRATION_SCOPES",
+        "openRegistrationScopes": "TESSERA_OPEN_REGISTRATION_SCOPES",
         "tokenRateLimit": "TESSERA_TOKEN_RATE_LIMIT", "rateLimitWindow": "TESSERA_RATE_LIMIT_WINDOW", "loginRateLimit": "TESSERA_LOGIN_RATE_LIMIT",
         "lockoutThreshold": "TESSERA_LOCKOUT_THRESHOLD",
         "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
@@ -290,6 +296,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("loginRateLimit") { loginRateLimit = v }
         if let v = try int("lockoutThreshold") { lockoutThreshold = v }
         if let v = values["registrationScopes"] { registrationScopes = v }
+        if let v = values["openRegistrationScopes"] {
+            do { openRegistrationScopes = try ScopeSet(parsing: v) } catch { throw Invalid("openRegistrationScopes from \(source) has invalid characters") }
+        }
         if let v = try int("keyRotationInterval") { keyRotationInterval = v }
         if let v = try int("keyPrePublication") { keyPrePublication = v }
         if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }

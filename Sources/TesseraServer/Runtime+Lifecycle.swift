@@ -16,7 +16,8 @@ extension TesseraRuntime {
             ?? settings.defaultScopes.union(["openid", "profile", "email"])
         return RegistrationEndpoint(
             settings: .init(issuer: settings.issuer, openRegistration: configuration.openRegistration, allowedScopes: allowed,
-                            defaultScopes: settings.defaultScopes.intersection(allowed)),
+                            defaultScopes: settings.defaultScopes.intersection(allowed),
+                            openRegistrationScopes: configuration.openRegistrationScopes),
             storage: storage, clock: clock, audit: services.audit)
     }
     /// Automatic signing key rotation (`keyRotationInterval`, `keyPrePublication`).

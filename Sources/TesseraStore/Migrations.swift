@@ -1,5 +1,6 @@
 import Foundation
 import SQLKit
+import TesseraCore
 
 /// A versioned schema change. Versions are applied in order, once, and recorded in `tessera_migrations`.
 struct Migration: Sendable {
@@ -94,6 +95,18 @@ enum Schema {
         // Issue 8: federated identity — pending upstream sign-ins, identity links, amr/idp on sessions and codes
         // (SQLStore+Federation.swift).
         Migration(version: 10, name: "federation") { db in try await FederationSchema.apply(db) },
+        // Issue 20: clients that registered themselves (open registration) may introspect only their own tokens
+        // (RFC 7662 §4). Existing ones are found through their `client.registered` audit event (`"open":"true"`).
+        Migration(version: 12, name: "anonymous_registration") { db in
+            try await db.alter(table: "clients").column("registered_anonymously", type: .int).run()
+            let open = try await db.select().column("client_id").from("audit_events")
+                .where("kind", .equal, AuditEvent.Kind.clientRegistered.rawValue)
+                .where("detail", .like, #"%"open":"true"%"#).all()
+                .compactMap { try $0.decode(column: "client_id", as: String?.self) }
+            for id in Set(open) {
+                try await db.update("clients").set("registered_anonymously", to: 1).where("id", .equal, id).run()
+            }
+        },
     ]
 
     /// The newest schema version this build knows.

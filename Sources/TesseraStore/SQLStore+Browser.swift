@@ -225,6 +225,12 @@ extension SQLStore {
         }
     }
 
+    public func deleteConsents(clientID: String) async throws -> Int {
+        try await engine.withWriter { db in
+            try await db.delete(from: "consents").where("client_id", .equal, clientID).returning("subject").all().count
+        }
+    }
+
     public func deleteConsent(subject: String, clientID: String) async throws -> Bool {
         try await engine.withWriter { db in
             !(try await db.delete(from: "consents").where("subject", .equal, subject).where("client_id", .equal, clientID)

@@ -54,6 +54,11 @@ extension MemoryStore {
     public func consents(subject: String) -> [ConsentRecord] {
         consentRecords.values.filter { $0.subject == subject }.sorted { ($0.grantedAt, $0.clientID) < ($1.grantedAt, $1.clientID) }
     }
+    public func deleteConsents(clientID: String) -> Int {
+        let keys = consentRecords.filter { $0.value.clientID == clientID }.map(\.key)
+        for key in keys { consentRecords.removeValue(forKey: key) }
+        return keys.count
+    }
     public func deleteConsent(subject: String, clientID: String) -> Bool {
         consentRecords.removeValue(forKey: Self.consentKey(subject, clientID)) != nil
     }

@@ -28,6 +28,8 @@ public enum StoreConformance {
         Check(name: "concurrent code redemption has one winner", run: concurrentCodeRedemptionHasOneWinner),
         Check(name: "sessions round-trip", run: sessionsRoundTrip),
         Check(name: "consents and per-grant revocation", run: consentsAndGrantRevocation),
+        Check(name: "consents deleted per client", run: consentsDeletedPerClient),
+        Check(name: "anonymous registration mark", run: anonymousRegistrationMark),
         Check(name: "user profiles", run: userProfiles),
         Check(name: "client update", run: clientUpdate),
         Check(name: "access token revocation list", run: accessTokenRevocationList),

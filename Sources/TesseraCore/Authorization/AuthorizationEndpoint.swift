@@ -38,7 +38,8 @@ public struct AuthorizationEndpoint: Sendable {
         func error(_ e: OAuthError) -> Decision { .redirect(AuthorizationRedirect.error(e, target: request.target, issuer: issuer)) }
 
         var user = try await signedInUser(session)
-        if let authTime = session?.authTime, let maxAge = request.maxAge, now.timeIntervalSince(authTime) > TimeInterval(maxAge) {
+        if let authTime = session?.authTime, let maxAge = request.maxAge, now.timeIntervalSince(authTime) > TimeInterval(maxAge),
+           !signedInDuringInteraction(request, authTime: authTime, now: now) {
             user = nil // OIDC Core §3.1.2.1: re-authenticate when the login is older than max_age.
         }
         if request.prompt.contains(.login) { user = nil }
@@ -59,6 +60,23 @@ public struct AuthorizationEndpoint: Sendable {
         }
         return .redirect(try await approve(request, user: user, authTime: authTime, scopes: scopes,
                                            authenticationMethods: session?.authenticationMethods, identityProvider: session?.identityProvider))
+    }
+
+    /// Whether the session signed in after this interaction sent the user to the login page
+    /// (``AuthorizationRequest/loginStartedAt``, never in the future): that sign-in satisfies `max_age`.
+    func signedInDuringInteraction(_ request: AuthorizationRequest, authTime: Date, now: Date) -> Bool {
+        guard let started = request.loginStartedAt, started <= now else { return false }
+        return authTime >= started
+    }
+
+    /// The parameters to come back to `/authorize` with after the login page: the request's own, and, when it
+    /// has `max_age`, the time the login was asked for (``AuthorizationRequest/loginStartedParameter``), so the
+    /// sign-in about to happen satisfies it. (`prompt=login` is dropped by the caller the same way.)
+    public func parametersAfterLogin(_ request: AuthorizationRequest) -> [(String, String)] {
+        let carried = request.carriedParameters.filter { $0.0 != AuthorizationRequest.loginStartedParameter }
+        guard request.maxAge != nil else { return carried }
+        let started = Int(services.clock.now.timeIntervalSince1970.rounded(.down))
+        return carried + [(AuthorizationRequest.loginStartedParameter, String(started))]
     }
 
     /// Whether the user must be asked: the client requires consent, and there is no remembered consent

@@ -10,6 +10,11 @@ public struct ClientCredentialsGrant: GrantHandler {
         guard !client.isPublic else {
             throw OAuthError.unauthorizedClient("Public clients cannot use the client_credentials grant.")
         }
+        // Issue 20: a self-registered client (open registration) never acts without a user, even one registered
+        // with this grant before open registration refused it.
+        guard !client.registeredAnonymously else {
+            throw OAuthError.unauthorizedClient("A client from open registration cannot use the client_credentials grant.")
+        }
         let scopes = try services.scopePolicy.grant(requested: try request.requestedScopes(), clientAllowed: client.allowedScopes, userAllowed: nil)
         let audience = try services.audience(for: request, client: client)
         let now = services.clock.now

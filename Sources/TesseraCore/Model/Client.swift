@@ -30,6 +30,10 @@ public struct Client: Sendable, Hashable {
     /// Whether users with MFA may still use the password grant through this client (then with an `otp` parameter).
     /// Off by default: such users must use the authorization code flow.
     public var allowPasswordGrantWithMFA: Bool = false
+    /// Whether the client registered itself through open registration (RFC 7591 §3 without an initial access
+    /// token). Such a client gets no grant that works without a user, only the open-registration scopes, and
+    /// may introspect only its own tokens (RFC 7662 §4). Operator-registered clients (CLI, initial access token) are `false`.
+    public var registeredAnonymously: Bool = false
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
                 allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,

@@ -19,6 +19,9 @@ public struct ClientMetadata: Sendable, Equatable {
     /// first-party only and is provisioned with `tessera client add` (RFC 9700 §2.4).
     public static let registrableGrantTypes: Set<GrantType> = [.authorizationCode, .implicit, .clientCredentials, .refreshToken]
     public static let knownResponseTypes: Set<String> = ["code", "token"]
+    /// Grant types that only ever issue tokens for a user who signed in (and consented) at the authorization
+    /// endpoint: all an anonymous registrant may have. `client_credentials` (RFC 6749 §4.4) needs no user.
+    public static let userBoundGrantTypes: Set<GrantType> = [.authorizationCode, .implicit, .refreshToken]
 
     /// What the registrant is allowed to ask for.
     public struct Policy: Sendable {
@@ -33,12 +36,17 @@ public struct ClientMetadata: Sendable, Equatable {
         /// Whether the legacy implicit grant may be registered (not in open registration: RFC 9700 §2.1.2
         /// advises against it, and an anonymous registrant should not get tokens in URL fragments).
         public var allowImplicit: Bool
+        /// Whether grants outside ``ClientMetadata/userBoundGrantTypes`` (those that need no user, e.g. `client_credentials`)
+        /// may be registered: not in open registration, or anyone could mint machine tokens for protected APIs.
+        public var allowUserlessGrants: Bool
 
-        public init(allowedScopes: ScopeSet, defaultScopes: ScopeSet, allowResources: Bool, allowImplicit: Bool = true) {
+        public init(allowedScopes: ScopeSet, defaultScopes: ScopeSet, allowResources: Bool, allowImplicit: Bool = true,
+                    allowUserlessGrants: Bool = true) {
             self.allowedScopes = allowedScopes
             self.defaultScopes = defaultScopes
             self.allowResources = allowResources
             self.allowImplicit = allowImplicit
+            self.allowUserlessGrants = allowUserlessGrants
         }
     }
 
@@ -72,6 +80,9 @@ public struct ClientMetadata: Sendable, Equatable {
             if grant == .password { throw Self.invalid("The password grant cannot be registered dynamically.") }
             if grant == .implicit, !policy.allowImplicit { throw Self.invalid("The implicit grant needs an initial access token.") }
             guard Self.registrableGrantTypes.contains(grant) else { throw Self.invalid("Unsupported grant type '\(TokenRequest.printable(name))'.") }
+            if !Self.userBoundGrantTypes.contains(grant), !policy.allowUserlessGrants {
+                throw Self.invalid("The \(grant.rawValue) grant needs an initial access token (open registration offers only user-bound grants).")
+            }
             grants.insert(grant)
         }
         guard !grants.isEmpty else { throw Self.invalid("grant_types must not be empty.") }

@@ -84,9 +84,16 @@ public struct InitialAccessTokens: Sendable {
 /// Dynamic client registration (RFC 7591) and management (RFC 7592).
 ///
 /// - `register` needs a live initial access token, unless open registration is on (for MCP-style clients
-///   that register themselves); in open mode resources cannot be registered.
+///   that register themselves). An anonymous registrant (RFC 7591 §3, §5: no initial access token) gets only
+///   user-bound grants (`ClientMetadata.userBoundGrantTypes`: no `client_credentials`), no implicit grant, no
+///   resources, and scopes from `Settings.openRegistrationScopes` only; the client is marked
+///   ``Client/registeredAnonymously`` (it may then introspect only its own tokens, RFC 7662 §4), and its
+///   updates obey the same limits.
 /// - The password grant is never registrable (see `ClientMetadata.registrableGrantTypes`).
 /// - The registration access token is stored as a digest and rotated on every update (RFC 7592 §2.2).
+/// - An update that changes the redirect URIs or the client name forgets every user's remembered consent to
+///   the client: users consented to a name and a destination, and must see the new ones before a silent
+///   (`prompt=none`) authorization succeeds again.
 public struct RegistrationEndpoint: Sendable {
     public struct Settings: Sendable {
         public var issuer: String
@@ -95,12 +102,17 @@ public struct RegistrationEndpoint: Sendable {
         public var allowedScopes: ScopeSet
         /// Scopes a registered client gets when it names none.
         public var defaultScopes: ScopeSet
+        /// The only scopes an anonymously registered client may have (and gets when it names none); minimal by
+        /// default: the OpenID Connect identity scopes, no API scopes.
+        public var openRegistrationScopes: ScopeSet
 
-        public init(issuer: String, openRegistration: Bool, allowedScopes: ScopeSet, defaultScopes: ScopeSet) {
+        public init(issuer: String, openRegistration: Bool, allowedScopes: ScopeSet, defaultScopes: ScopeSet,
+                    openRegistrationScopes: ScopeSet = ["openid", "profile", "email"]) {
             self.issuer = issuer
             self.openRegistration = openRegistration
             self.allowedScopes = allowedScopes
             self.defaultScopes = defaultScopes
+            self.openRegistrationScopes = openRegistrationScopes
         }
     }
 
@@ -130,16 +142,18 @@ public struct RegistrationEndpoint: Sendable {
             guard settings.openRegistration else { throw Self.invalidToken }
             authorized = false
         }
-        let metadata = try ClientMetadata(json: json, policy: policy(trusted: authorized))
+        let policy = policy(anonymous: !authorized)
+        let metadata = try ClientMetadata(json: json, policy: policy)
         let now = clock.now
         let secret = metadata.tokenEndpointAuthMethod == .none ? nil : Secrets.random(bytes: 32)
         let registrationToken = Secrets.random(bytes: 32)
         var client = Client(id: Secrets.identifier(bytes: 16), name: metadata.clientName ?? "Registered client",
                             secretDigest: secret.map(Secrets.digest), authMethod: metadata.tokenEndpointAuthMethod,
-                            grantTypes: metadata.grantTypes, allowedScopes: metadata.scope ?? settings.defaultScopes.intersection(settings.allowedScopes),
+                            grantTypes: metadata.grantTypes, allowedScopes: metadata.scope ?? policy.defaultScopes,
                             redirectURIs: metadata.redirectURIs, requireConsent: true, createdAt: now, resources: metadata.resources,
                             registrationTokenDigest: Secrets.digest(registrationToken))
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
+        client.registeredAnonymously = !authorized
         try await storage.insertClient(client)
         audit.record(AuditEvent(.clientRegistered, at: now, clientID: client.id,
                                 detail: ["open": String(!authorized), "grant_types": client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")]))
@@ -166,8 +180,12 @@ public struct RegistrationEndpoint: Sendable {
                 throw OAuthError(.invalidClientMetadata, "client_secret does not match; it cannot be changed by an update.")
             }
         }
-        // Resources may not grow (checked below); implicit only if the client already had it or registration is closed.
-        let metadata = try ClientMetadata(json: json, policy: policy(trusted: true, allowImplicit: client.grantTypes.contains(.implicit) || !settings.openRegistration))
+        // Resources may not grow (checked below); implicit only if the client already had it or registration is closed;
+        // an anonymously registered client stays within the open-registration limits.
+        var policy = policy(anonymous: client.registeredAnonymously)
+        policy.allowResources = true
+        policy.allowImplicit = client.grantTypes.contains(.implicit) || (!settings.openRegistration && !client.registeredAnonymously)
+        let metadata = try ClientMetadata(json: json, policy: policy)
         guard (metadata.tokenEndpointAuthMethod == .none) == client.isPublic else {
             throw OAuthError(.invalidClientMetadata, "A client cannot switch between public and confidential.")
         }
@@ -176,6 +194,7 @@ public struct RegistrationEndpoint: Sendable {
             throw OAuthError(.invalidClientMetadata, "An update cannot add resources; register anew with an initial access token.")
         }
         let registrationToken = Secrets.random(bytes: 32)
+        let previous = client
         client.name = metadata.clientName ?? client.name
         client.authMethod = metadata.tokenEndpointAuthMethod
         client.grantTypes = metadata.grantTypes
@@ -185,7 +204,12 @@ public struct RegistrationEndpoint: Sendable {
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
         client.registrationTokenDigest = Secrets.digest(registrationToken)
         try await storage.updateClient(client)
-        audit.record(AuditEvent(.clientUpdated, at: clock.now, clientID: client.id))
+        // After the update, so no consent given to the old name or destinations outlives it.
+        var detail: [String: String] = [:]
+        if Set(client.redirectURIs) != Set(previous.redirectURIs) || client.name != previous.name {
+            detail["consents_cleared"] = String(try await storage.deleteConsents(clientID: client.id))
+        }
+        audit.record(AuditEvent(.clientUpdated, at: clock.now, clientID: client.id, detail: detail))
         return ClientInformation(client: client, issuer: settings.issuer, secret: nil, registrationAccessToken: registrationToken)
     }
 
@@ -206,8 +230,14 @@ public struct RegistrationEndpoint: Sendable {
         return client
     }
 
-    private func policy(trusted: Bool, allowImplicit: Bool? = nil) -> ClientMetadata.Policy {
-        ClientMetadata.Policy(allowedScopes: settings.allowedScopes, defaultScopes: settings.defaultScopes, allowResources: trusted,
-                              allowImplicit: allowImplicit ?? trusted)
+    /// What a registrant may ask for: an anonymous one (open registration) gets only user-bound grants and the
+    /// open-registration scopes (RFC 7591 §5: the server limits what it gives unauthenticated registrants).
+    private func policy(anonymous: Bool) -> ClientMetadata.Policy {
+        if anonymous {
+            return ClientMetadata.Policy(allowedScopes: settings.openRegistrationScopes, defaultScopes: settings.openRegistrationScopes,
+                                         allowResources: false, allowImplicit: false, allowUserlessGrants: false)
+        }
+        return ClientMetadata.Policy(allowedScopes: settings.allowedScopes, defaultScopes: settings.defaultScopes.intersection(settings.allowedScopes),
+                                     allowResources: true, allowImplicit: true)
     }
 }

@@ -154,6 +154,9 @@ public protocol ConsentStore: Sendable {
     func consents(subject: String) async throws -> [ConsentRecord]
     /// Deletes a consent. Returns whether it existed.
     func deleteConsent(subject: String, clientID: String) async throws -> Bool
+    /// Deletes every user's consent to `clientID` (its redirect URIs or name changed). Returns how many were removed.
+    @discardableResult
+    func deleteConsents(clientID: String) async throws -> Int
     /// Revokes every live refresh token `clientID` holds for `subject`. Returns how many were newly revoked.
     @discardableResult
     func revokeRefreshTokens(subject: String, clientID: String, at: Date) async throws -> Int

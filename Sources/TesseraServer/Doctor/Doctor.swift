@@ -102,6 +102,11 @@ public enum Doctor {
         if configuration.openRegistration {
             findings.append(.init(.warning, "RFC 7591 §3, §5",
                                   "openRegistration is on: anyone can register clients (rate limited per IP); turn it off unless self-registering clients need it"))
+            let wider = configuration.openRegistrationScopes.subtracting(TesseraConfiguration.minimalOpenRegistrationScopes)
+            if !wider.isEmpty {
+                findings.append(.init(.warning, "RFC 7591 §5, RFC 9700 §2.3",
+                                      "openRegistrationScopes grants self-registered clients \(wider) beyond openid profile email: anyone can register a client that asks users for them"))
+            }
         }
         if configuration.tokenRateLimit == 0 || configuration.loginRateLimit == 0 {
             findings.append(.init(.warning, "RFC 6749 §10.10", "token or login rate limiting is off (tokenRateLimit/loginRateLimit 0)"))

@@ -52,8 +52,8 @@ struct AuthorizationRoutes {
             return Pages.redirect(url)
         case .login:
             let ensured = try await sessions.ensure(http)
-            // After signing in, come back here without prompt=login (or it would ask forever).
-            let returnTo = Self.authorizeURL(request.carriedParameters, dropping: .login)
+            // After signing in, come back here without prompt=login and with the login's start for max_age (or it would ask forever).
+            let returnTo = Self.authorizeURL(endpoint.parametersAfterLogin(request), dropping: .login)
             // `idp_hint=<provider id>` (like Keycloak's kc_idp_hint): go straight to that upstream provider.
             if let hint = parameters.first(where: { $0.0 == "idp_hint" })?.1, runtime.identityProviders.entry(id: hint) != nil {
                 do {

@@ -65,44 +65,27 @@ struct OpenIDRoutes {
 
     // MARK: /logout
 
+    /// Translates HTTP for the core's ``LogoutEndpoint`` decision: an error page, the confirmation form, or
+    /// the end of the session followed by the signed-out page or (only with a valid `id_token_hint`) a redirect.
     func logout(_ request: Request, parameters: [(String, String)], viaForm: Bool) async throws -> Response {
         let values = AuthorizationRoutes.dictionary(parameters)
         let session = try await sessions.current(request)
-        var hint: IDTokenHint?
-        if let raw = values["id_token_hint"] {
-            hint = await tokens.verifyIDTokenHint(raw)
-            guard hint != nil else { return Pages.error("The id_token_hint is not a valid ID token from this server.") }
-        }
-        // The client: from the hint's audience, or client_id (which must agree with it).
-        let clientID = values["client_id"] ?? hint?.aud.first
-        if let hinted = hint?.aud.first, let clientID, clientID != hinted {
-            return Pages.error("client_id does not match the id_token_hint.")
-        }
-        var redirect: String?
-        if let uri = values["post_logout_redirect_uri"] {
-            guard let clientID, let client = try await runtime.storage.client(id: clientID), client.redirectURIs.contains(uri) else {
-                return Pages.error("The post_logout_redirect_uri is not registered for this client.")
-            }
-            redirect = uri
-        }
-        // Without an ID token hint or a form from our own page, ask first (a plain link must not sign anyone out).
-        let confirmed = (viaForm && SessionManager.csrfMatches(session, values["csrf_token"]))
-            || (hint != nil && (session?.userID == nil || session?.userID == hint?.sub))
-        if !confirmed, session?.userID != nil {
+        let logout = LogoutEndpoint.Request(idTokenHint: values["id_token_hint"], clientID: values["client_id"],
+                                            postLogoutRedirectURI: values["post_logout_redirect_uri"], state: values["state"],
+                                            confirmedByUser: viaForm && SessionManager.csrfMatches(session, values["csrf_token"]))
+        switch try await LogoutEndpoint(services: runtime.services).decide(logout, signedInUserID: session?.userID) {
+        case .refuse(let message):
+            return Pages.error(message)
+        case .confirm:
             let ensured = try await sessions.ensure(request)
             let kept = parameters.filter { $0.0 != "csrf_token" }.map { ["name": $0.0, "value": $0.1] }
             return Pages.response("logout", title: "Sign out", ["csrf": ensured.session.csrfToken, "params": kept],
                                   cookies: ensured.cookie.map { [$0] } ?? [])
+        case .signOut(let redirect):
+            let cleared = try await sessions.end(session)
+            if let redirect { return Pages.redirect(redirect, cookies: [cleared]) }
+            return Pages.response("message", title: "Signed out", ["heading": "Signed out", "message": "You are signed out."], cookies: [cleared])
         }
-        let cleared = try await sessions.end(session)
-        if let redirect {
-            var target = redirect
-            if let state = values["state"] {
-                target += (redirect.contains("?") ? "&" : "?") + "state=" + AuthorizationRedirect.percentEncode(state)
-            }
-            return Pages.redirect(target, cookies: [cleared])
-        }
-        return Pages.response("message", title: "Signed out", ["heading": "Signed out", "message": "You are signed out."], cookies: [cleared])
     }
 }
 
