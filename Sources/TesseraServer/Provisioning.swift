@@ -23,18 +23,17 @@ public struct Provisioning: Sendable {
 
     @discardableResult
     public func addUser(username: String, password: String, scopes: [String]) async throws -> User {
-        guard !username.isEmpty, username.count <= 128, !username.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw Invalid("username must be 1–128 characters without spaces")
-        }
+        let canonical: Username
+        do { canonical = try Username(username) } catch { throw Invalid("invalid username '\(username)': \(error)") }
         guard password.count >= 8 else { throw Invalid("password must be at least 8 characters") }
         guard password.utf8.count <= 72 else { throw Invalid("password must be at most 72 bytes (bcrypt's limit)") }
         let scopeSet = try parseScopes(scopes)
-        let user = User(id: UUID().uuidString.lowercased(), username: username, passwordHash: try await passwords.hash(password),
+        let user = User(id: UUID().uuidString.lowercased(), username: canonical.value, passwordHash: try await passwords.hash(password),
                         allowedScopes: scopeSet, createdAt: clock.now)
         do {
             try await storage.insertUser(user)
         } catch let error as StoreError where error.kind == .conflict {
-            throw Invalid("user '\(username)' already exists")
+            throw Invalid("user '\(canonical)' already exists")
         }
         return user
     }

@@ -95,6 +95,15 @@ enum Schema {
         // Issue 8: federated identity — pending upstream sign-ins, identity links, amr/idp on sessions and codes
         // (SQLStore+Federation.swift).
         Migration(version: 10, name: "federation") { db in try await FederationSchema.apply(db) },
+        // Issue 13: usernames in RFC 8265 canonical form. Names that would collide are left and reported by
+        // `tessera doctor` (UsernameMigration), never merged.
+        Migration(version: 11, name: "canonical_usernames") { db in
+            let users = try await db.select().column("id").column("username").from("users").orderBy("created_at").orderBy("id").all()
+                .map { (id: try $0.decode(column: "id", as: String.self), username: try $0.decode(column: "username", as: String.self)) }
+            for rename in UsernameMigration.plan(users).renames {
+                try await db.update("users").set("username", to: SQLBind(rename.username)).where("id", .equal, rename.id).run()
+            }
+        },
         // Issue 20: clients that registered themselves (open registration) may introspect only their own tokens
         // (RFC 7662 §4). Existing ones are found through their `client.registered` audit event (`"open":"true"`).
         Migration(version: 12, name: "anonymous_registration") { db in

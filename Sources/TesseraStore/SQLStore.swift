@@ -135,9 +135,9 @@ public final class SQLStore: TesseraStorage {
 
     // MARK: Users
 
-    public func user(username: String) async throws -> User? {
+    public func user(username: Username) async throws -> User? {
         try await engine.withDatabase { db in
-            try await db.select().column("*").from("users").where("username", .equal, username).first().map(Self.decodeUser)
+            try await db.select().column("*").from("users").where("username", .equal, username.value).first().map(Self.decodeUser)
         }
     }
 

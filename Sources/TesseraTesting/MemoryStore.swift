@@ -39,7 +39,7 @@ public actor MemoryStore: TesseraStorage {
         return clients.removeValue(forKey: id) != nil
     }
 
-    public func user(username: String) -> User? { users.values.first { $0.username == username } }
+    public func user(username: Username) -> User? { users.values.first { $0.username == username.value } }
     public func user(id: String) -> User? { users[id] }
     public func insertUser(_ user: User) throws {
         guard !users.values.contains(where: { $0.username == user.username }) else {

@@ -18,7 +18,8 @@ struct DoctorCommand: AsyncParsableCommand {
             let encryption: KeyEncryption?
             do { encryption = try configuration.existingKeyEncryption() } catch { throw CLIError("\(error)") }
             let input = try await withStore(configuration, logger: makeLogger(configuration)) { store in
-                var input = Doctor.Input(configuration: configuration, clients: try await store.listClients(), keys: try await store.signingKeys(), now: Date())
+                var input = Doctor.Input(configuration: configuration, clients: try await store.listClients(), keys: try await store.signingKeys(), now: Date(),
+                                         users: try await store.listUsers())
                 input.secretsAtRest = try await SecretsAtRest.inventory(storage: store, encryption: encryption)
                 return input
             }

@@ -12,7 +12,8 @@ extension UserCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let username = self.username
+                // Locks are keyed by the canonical username (RFC 8265), like logins.
+                let username = Username.canonical(self.username)?.value ?? self.username
                 let cleared = try await withProvisioning(common) { _, store, _ in
                     let cleared = try await store.clearLoginAttempts(username: username)
                     if cleared {

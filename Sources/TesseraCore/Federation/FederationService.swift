@@ -196,7 +196,10 @@ public struct FederationService: Sendable {
         let scopes = provider.userScopes ?? ScopeSet(["openid", "profile", "email"]).union(services.settings.defaultScopes)
         let base = Self.usernameBase(identity)
         for attempt in 0..<20 {
-            let username = attempt == 0 ? base : base + "-" + Secrets.identifier(bytes: 3).lowercased()
+            // The base is ASCII letters, digits, `.`, `_`, `-`: canonical by construction, checked all the same.
+            guard let username = Username.canonical(attempt == 0 ? base : base + "-" + Secrets.identifier(bytes: 3).lowercased())?.value else {
+                continue
+            }
             let user = User(id: UUID().uuidString.lowercased(), username: username, passwordHash: User.noPassword,
                             allowedScopes: scopes, createdAt: now)
             do {

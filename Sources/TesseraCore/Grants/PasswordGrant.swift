@@ -38,10 +38,15 @@ public struct UserAuthenticator: Sendable {
     public let services: GrantServices
     public init(services: GrantServices) { self.services = services }
 
-    public func authenticate(username: String, password: String, clientID: String?) async throws -> User {
+    public func authenticate(username typed: String, password: String, clientID: String?) async throws -> User {
         let failure = OAuthError.invalidGrant("The username or password is incorrect.")
         let now = services.clock.now
-        let found = try await services.storage.user(username: username)
+        // Every spelling of one name (`Alice`, `ALICE`, full-width, NFD) shares one lockout counter: the
+        // canonical form (RFC 8265) when there is one, else the string as typed (it names no user anyway).
+        let canonical = Username.canonical(typed)
+        let username = canonical?.value ?? typed
+        var found: User?
+        if let canonical { found = try await services.storage.user(username: canonical) }
         let named = services.auditUsername(username, names: found)
         let reservation = try await reserve(username: username, at: now, clientID: clientID, subject: found?.id, detail: named)
         guard let user = found else {

@@ -30,14 +30,26 @@ public protocol ClientStore: Sendable {
     func deleteClient(id: String) async throws -> Bool
 }
 
-/// Resource owners.
+/// Resource owners. Usernames are stored and compared in their canonical form (``Username``, RFC 8265).
 public protocol UserStore: Sendable {
-    func user(username: String) async throws -> User?
+    /// The user whose (canonical) username is `username`.
+    func user(username: Username) async throws -> User?
     func user(id: String) async throws -> User?
+    /// Inserts a user whose `username` is canonical. Throws `StoreError.conflict` when the name is taken.
     func insertUser(_ user: User) async throws
     func listUsers() async throws -> [User]
     func updatePasswordHash(userID: String, hash: String) async throws
     func setDisabled(userID: String, disabled: Bool) async throws
+}
+
+extension UserStore {
+    /// The user a name as typed (login form, password grant, CLI) refers to: canonicalised first, so every
+    /// spelling of one name finds its user; a string that is not a valid username (``Username/Problem``)
+    /// names no user.
+    public func user(username typed: String) async throws -> User? {
+        guard let username = Username.canonical(typed) else { return nil }
+        return try await user(username: username)
+    }
 }
 
 /// Refresh tokens, keyed by digest.

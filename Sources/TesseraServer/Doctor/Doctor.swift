@@ -39,12 +39,15 @@ public enum Doctor {
         public var now: Date
         /// How the stored signing keys and TOTP secrets are protected (`nil`: not checked).
         public var secretsAtRest: SecretsAtRest.Inventory? = nil
+        /// The users, oldest first (for usernames left non-canonical by the RFC 8265 migration).
+        public var users: [User]
 
-        public init(configuration: TesseraConfiguration, clients: [Client], keys: [SigningKeyRecord], now: Date) {
+        public init(configuration: TesseraConfiguration, clients: [Client], keys: [SigningKeyRecord], now: Date, users: [User] = []) {
             self.configuration = configuration
             self.clients = clients
             self.keys = keys
             self.now = now
+            self.users = users
         }
     }
 
@@ -56,11 +59,29 @@ public enum Doctor {
         for client in input.clients.sorted(by: { $0.id < $1.id }) { clientFindings(client, into: &findings) }
         keyFindings(input, into: &findings)
         secretsAtRestFindings(input, into: &findings)
+        usernameFindings(input.users, into: &findings)
         return findings.enumerated().sorted { ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset) }.map(\.element)
     }
 
     /// Whether any finding is an error (then `tessera doctor` exits 1).
     public static func hasErrors(_ findings: [DoctorFinding]) -> Bool { findings.contains { $0.severity == .error } }
+
+    // MARK: Usernames
+
+    /// Usernames the RFC 8265 migration could not canonicalise: their users cannot sign in by name until renamed.
+    static func usernameFindings(_ users: [User], into findings: inout [DoctorFinding]) {
+        let plan = UsernameMigration.plan(users.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map { (id: $0.id, username: $0.username) })
+        for user in plan.unresolved {
+            switch user.reason {
+            case .collidesWith(let other):
+                findings.append(.init(.error, "RFC 8265 §3.3",
+                                      "user '\(user.username)' (\(user.userID)) has the same canonical username as '\(other)': it cannot sign in by name until one of them is deleted"))
+            case .invalid(let problem):
+                findings.append(.init(.error, "RFC 8265 §3.3",
+                                      "user '\(user.username)' (\(user.userID)) has a username that is no longer valid (\(problem)): it cannot sign in by name until it is deleted and re-created"))
+            }
+        }
+    }
 
     // MARK: Configuration
 
