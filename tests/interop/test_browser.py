@@ -14,6 +14,7 @@ import json
 import secrets
 import shutil
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -341,3 +342,53 @@ def test_crafted_login_hint_and_state_inject_no_markup(tessera, browser, callbac
         # The hint is shown as text in the username field, exactly as sent.
         assert browser.find_element(By.ID, "username").get_attribute("value") == payload
         assert browser.current_url.startswith(f"{tessera.url}/authorize")
+
+
+def test_max_age_zero_signs_in_once_and_lands_with_a_code(tessera, browser, callback, user):
+    """Issue 20, item 5 (OIDC Core §3.1.2.1): with max_age=0 the user signs in once and lands on the client with a
+    code (it used to send them back to the login form forever); auth_time is that fresh sign-in."""
+    redirect_uri = f"{callback}/cb"
+    client = add_browser_client(tessera, redirect_uri, consent=False)
+    first = code_flow(browser, tessera, client, user, redirect_uri, expect_consent=False)
+    earlier = first[0].fetch_token(tessera.token_endpoint, authorization_response=first[3], code_verifier=first[1])
+    earlier_auth_time = verify_id_token(tessera, earlier["id_token"], client["client_id"], first[2], earlier["access_token"])["auth_time"]
+    time.sleep(1.1)  # the existing sign-in is now older than 0 s, to the second
+
+    session = OAuth2Session(client["client_id"], redirect_uri=redirect_uri, scope="openid read",
+                            code_challenge_method="S256", token_endpoint_auth_method="none")
+    verifier = generate_token(64)
+    url, state = session.create_authorization_url(f"{tessera.url}/authorize", code_verifier=verifier, nonce="n-max-age", max_age="0")
+    browser.get(url)
+    log_in(browser, user)  # the signed-in user must authenticate again, once
+    final = landed(browser, redirect_uri)
+    query = parse_qs(urlsplit(final).query)
+    assert "code" in query and query["state"] == [state]
+    token = session.fetch_token(tessera.token_endpoint, authorization_response=final, code_verifier=verifier)
+    claims = verify_id_token(tessera, token["id_token"], client["client_id"], "n-max-age", token["access_token"])
+    assert claims["auth_time"] > earlier_auth_time
+
+
+def test_redirect_uri_change_forgets_remembered_consent(tessera, browser, callback, user):
+    """Issue 20, item 7 (RFC 7592 §2.2): after a PUT replaces redirect_uris, prompt=none at the new URI is
+    consent_required instead of a silent code."""
+    token = json.loads(tessera.cli("client", "registration-token", "--json").stdout)["initial_access_token"]
+    first_uri, new_uri = f"{callback}/cb", f"{callback}/moved"
+    info = requests.post(f"{tessera.url}/register", headers={"Authorization": f"Bearer {token}"}, timeout=10, json={
+        "client_name": "Movable", "redirect_uris": [first_uri], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"], "scope": "openid profile read"}).json()
+    code_flow(browser, tessera, info, user, first_uri)  # consents
+
+    def silent(redirect_uri):
+        browser.get(f"{tessera.url}/authorize?" + urlencode({
+            "client_id": info["client_id"], "redirect_uri": redirect_uri, "response_type": "code", "scope": "openid profile read",
+            "state": "s", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256", "prompt": "none"}))
+        return parse_qs(urlsplit(landed(browser, redirect_uri)).query)
+
+    assert "code" in silent(first_uri), "remembered consent gives a silent code"
+    put = requests.put(info["registration_client_uri"], headers={"Authorization": f"Bearer {info['registration_access_token']}"},
+                       timeout=10, json={"client_id": info["client_id"], "client_name": "Movable", "redirect_uris": [new_uri],
+                                         "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"],
+                                         "scope": "openid profile read"})
+    assert put.status_code == 200, put.text
+    answer = silent(new_uri)
+    assert answer.get("error") == ["consent_required"] and "code" not in answer, answer

@@ -136,3 +136,49 @@ def test_example_api_in_introspection_mode_refuses_a_revoked_token(tessera, tmp_
         assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
     finally:
         _stop(proc)
+
+
+def test_open_registration_gives_no_machine_tokens_and_no_foreign_introspection(start_tessera):
+    """Issue 20, item 1 (RFC 7591 §5, RFC 7662 §4): an anonymous registrant gets no client_credentials client and no
+    API scope, and its client is told nothing about other clients' tokens; an operator's client still is."""
+    server = start_tessera({"TESSERA_OPEN_REGISTRATION": "true"})
+    for grants in (["client_credentials"], ["authorization_code", "client_credentials"], ["password"]):
+        refused = _register(server, {"grant_types": grants, "redirect_uris": ["http://127.0.0.1:9/cb"], "scope": "read",
+                                     "response_types": ["code"] if "authorization_code" in grants else []}, None)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata", (grants, refused.text)
+
+    anonymous = _register(server, {"client_name": "self", "redirect_uris": ["http://127.0.0.1:9/cb"], "scope": "openid read write"}, None)
+    assert anonymous.status_code == 201, anonymous.text
+    body = anonymous.json()
+    assert body["scope"] == "openid" and body["grant_types"] == ["authorization_code"]
+    # Its own update cannot add what registration refused (RFC 7592 §2.2).
+    widened = requests.put(body["registration_client_uri"], headers={"Authorization": f"Bearer {body['registration_access_token']}"},
+                           json={"client_id": body["client_id"], "redirect_uris": ["http://127.0.0.1:9/cb"],
+                                 "grant_types": ["authorization_code", "client_credentials"], "response_types": ["code"]}, timeout=10)
+    assert widened.status_code == 400 and widened.json()["error"] == "invalid_client_metadata"
+    assert requests.post(server.token_endpoint, data={"grant_type": "client_credentials"},
+                         auth=(body["client_id"], body["client_secret"]), timeout=10).status_code in (400, 401)
+
+    operator = server.add_client(grants=("client_credentials",), scopes=("read",))
+    access = requests.post(server.token_endpoint, data={"grant_type": "client_credentials", "scope": "read"},
+                           auth=(operator.client_id, operator.client_secret), timeout=10).json()["access_token"]
+    seen = requests.post(f"{server.url}/introspect", data={"token": access}, auth=(body["client_id"], body["client_secret"]), timeout=10)
+    assert seen.status_code == 200 and seen.json() == {"active": False}
+    resource_server = server.add_client(grants=("client_credentials",), scopes=("read",))
+    assert requests.post(f"{server.url}/introspect", data={"token": access},
+                         auth=(resource_server.client_id, resource_server.client_secret), timeout=10).json()["active"] is True
+
+
+def test_logout_is_no_open_redirect_for_an_anonymous_registrant(start_tessera):
+    """Issue 20, item 2 (RP-Initiated Logout §3): without id_token_hint, a post_logout_redirect_uri that an anonymous
+    registrant chose is not followed; the signed-out page is shown."""
+    server = start_tessera({"TESSERA_OPEN_REGISTRATION": "true"})
+    target = "http://127.0.0.1:9/landing"
+    registered = _register(server, {"redirect_uris": [target], "token_endpoint_auth_method": "none"}, None)
+    assert registered.status_code == 201, registered.text
+    response = requests.get(f"{server.url}/logout", params={"client_id": registered.json()["client_id"], "post_logout_redirect_uri": target,
+                                                            "state": "x"}, allow_redirects=False, timeout=10)
+    assert response.status_code == 200, (response.status_code, response.headers.get("Location"))
+    assert "Location" not in response.headers
+    assert "Signed out" in response.text
+

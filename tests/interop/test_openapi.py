@@ -86,7 +86,9 @@ def test_documented_error_responses_really_happen(start_tessera):
             assert response.headers.get(header), (header, dict(response.headers))
 
     path, method = "/register", "post"
-    statuses = [requests.post(f"{server.url}/register", json={"client_name": "x", "grant_types": ["client_credentials"]}, timeout=5)
+    # A public code client: open registration refuses client_credentials (issue 20, item 1).
+    statuses = [requests.post(f"{server.url}/register", json={"client_name": "x", "redirect_uris": ["http://127.0.0.1:9/cb"],
+                                                             "token_endpoint_auth_method": "none"}, timeout=5)
                 for _ in range(4)]
     assert [r.status_code for r in statuses][:2] == [201, 201]
     check(statuses[-1], 429, "Retry-After")
@@ -115,8 +117,8 @@ def test_schemathesis_finds_no_server_errors_and_no_undocumented_responses(fuzz_
     assert token.status_code == 200, token.text
     # Two registrations: one read and updated by the fuzzer, one for DELETE (which would end the first).
     registered, deleted = (requests.post(f"{server.url}/register", json={
-        "client_name": "fuzzed", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic",
-    }, timeout=10) for _ in range(2))
+        "client_name": "fuzzed", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "client_secret_basic",
+    }, timeout=10) for _ in range(2))  # open registration: user-bound grants only (issue 20, item 1)
     assert registered.status_code == 201 and deleted.status_code == 201, registered.text
     common = "\n".join([
         f"seed = {SEED}",
