@@ -59,7 +59,7 @@ public struct TesseraRuntime: Sendable {
         let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
                                      audit: BufferedAuditSink(store: storage, next: logSink, logger: logger), logger: logger,
-                                     auditKey: auditUsernameKey(configuration: configuration), keyEncryption: encryption)
+                                     auditKey: auditUsernameKey(encryption: encryption), keyEncryption: encryption)
         var runtime = TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
                                      tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
         runtime.metrics = metrics
@@ -73,11 +73,11 @@ public struct TesseraRuntime: Sendable {
 }
 
 extension TesseraRuntime {
-    /// HOOK (audit key): the key of the `username_hmac` that failed-login audit events record for usernames naming
-    /// no user. For now a random key per start — HMACs are comparable within one run of one node only. To be derived
-    /// from the key-encryption key (HKDF-SHA256, info "tessera audit username") so every node and restart agree.
-    static func auditUsernameKey(configuration: TesseraConfiguration) -> SymmetricKey {
-        SymmetricKey(size: .bits256)
+    /// The key of the `username_hmac` that failed-login audit events record for usernames naming no user: derived
+    /// from the primary key-encryption key (HKDF-SHA256), so every node and every restart give one name one value,
+    /// and nobody without the key can test guesses against the log.
+    static func auditUsernameKey(encryption: KeyEncryption) -> SymmetricKey {
+        encryption.derivedKey(purpose: "tessera audit username")
     }
 }
 
