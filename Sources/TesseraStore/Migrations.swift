@@ -116,6 +116,10 @@ enum Schema {
                 try await db.update("clients").set("registered_anonymously", to: 1).where("id", .equal, id).run()
             }
         },
+        // Issue 20 item 8: when the session's user last re-entered their credentials (step-up before MFA changes).
+        Migration(version: 15, name: "session_reauthentication") { db in
+            try await db.alter(table: "browser_sessions").column("reauthenticated_at", type: .bigint).run()
+        },
     ]
 
     /// The newest schema version this build knows.

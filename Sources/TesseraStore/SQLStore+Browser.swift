@@ -145,10 +145,11 @@ extension SQLStore {
     public func insertSession(_ session: BrowserSession) async throws {
         try await engine.withWriter { db in
             try await db.insert(into: "browser_sessions")
-                .columns("id_digest", "user_id", "auth_time", "csrf_token", "created_at", "expires_at", "amr", "idp")
+                .columns("id_digest", "user_id", "auth_time", "csrf_token", "created_at", "expires_at", "amr", "idp", "reauthenticated_at")
                 .values(SQLBind(session.idDigest.hex), SQLBind(session.userID), SQLBind(session.authTime?.millis), SQLBind(session.csrfToken),
                         SQLBind(session.createdAt.millis), SQLBind(session.expiresAt.millis),
-                        SQLBind(FederationSchema.encodeMethods(session.authenticationMethods)), SQLBind(session.identityProvider))
+                        SQLBind(FederationSchema.encodeMethods(session.authenticationMethods)), SQLBind(session.identityProvider),
+                        SQLBind(session.reauthenticatedAt?.millis))
                 .run()
         }
     }
@@ -164,7 +165,8 @@ extension SQLStore {
                     createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
                     expiresAt: Date(millis: try row.decode(column: "expires_at", as: Int64.self)),
                     authenticationMethods: FederationSchema.decodeMethods(try row.decode(column: "amr", as: String?.self)),
-                    identityProvider: try row.decode(column: "idp", as: String?.self))
+                    identityProvider: try row.decode(column: "idp", as: String?.self),
+                    reauthenticatedAt: try row.decode(column: "reauthenticated_at", as: Int64?.self).map(Date.init(millis:)))
             }
         }
     }

@@ -78,6 +78,13 @@ extension StoreConformance {
         #expect(try await store.session(digest: anonymous.idDigest) == nil)
         try await store.deleteSession(digest: signedIn.idDigest)
         #expect(try await store.session(digest: signedIn.idDigest) == nil)
+        // The step-up time (re-authentication before MFA changes) round-trips to the millisecond.
+        let stepped = BrowserSession(idDigest: Secrets.digest("c"), userID: "u-1", authTime: epoch, csrfToken: "csrf-c", createdAt: epoch,
+                                     expiresAt: epoch.addingTimeInterval(3600), authenticationMethods: ["pwd", "otp"],
+                                     reauthenticatedAt: epoch.addingTimeInterval(12.5))
+        try await store.insertSession(stepped)
+        #expect(try await store.session(digest: stepped.idDigest)?.reauthenticatedAt == epoch.addingTimeInterval(12.5))
+        #expect(try await store.session(digest: stepped.idDigest) == stepped)
     }
 
     public static func consentsAndGrantRevocation(_ store: any TesseraStorage) async throws {

@@ -9,7 +9,9 @@ A TOTP time step works once (RFC 6238 §5.2), so the second TOTP login waits for
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import time
 
 import pytest
@@ -54,6 +56,30 @@ def submit_code(driver, code):
     driver.find_element(By.ID, "verify-otp").click()
 
 
+def reauthenticate(driver, user, code=None):
+    """Fills in the re-authentication form a factor change asks for (issue 20 item 8): the password, and a code."""
+    wait_for(driver, EC.presence_of_element_located((By.ID, "reauth-password"))).send_keys(user.password)
+    if code is not None:
+        driver.find_element(By.ID, "reauth-otp").send_keys(code)
+    driver.find_element(By.ID, "reauth-submit").click()
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+def requests_sign_in(tessera, user) -> requests.Session:
+    """A second, password-only sign-in of `user` (another device), without a browser."""
+    other = requests.Session()
+    page = other.get(f"{tessera.url}/login", params={"return_to": "/account"}, timeout=10)
+    done = other.post(f"{tessera.url}/login", data={**hidden_fields(page.text), "username": user.username, "password": user.password},
+                      allow_redirects=False, timeout=10)
+    assert done.status_code in (302, 303), done.text
+    assert 'id="account-username"' in other.get(f"{tessera.url}/account", timeout=10).text
+    return other
+
+
 def wrong_code(totp) -> str:
     now = time.time()
     valid = {totp.at(now + offset) for offset in (-30, 0, 30)}
@@ -67,6 +93,7 @@ def test_mfa_enrol_login_recovery_codes_and_reset(tessera, browser, callback):  
     browser.get(f"{tessera.url}/account")
     log_in(browser, user)
     wait_for(browser, EC.element_to_be_clickable((By.ID, "setup-totp"))).click()
+    reauthenticate(browser, user)
     secret = wait_for(browser, EC.presence_of_element_located((By.ID, "totp-secret"))).text.strip()
     uri = browser.find_element(By.ID, "totp-uri").text.strip()
     assert uri.startswith(f"otpauth://totp/Tessera:{user.username}?secret={secret}")
@@ -147,3 +174,46 @@ def test_mfa_enrol_login_recovery_codes_and_reset(tessera, browser, callback):  
     sign_out(browser, tessera)
     log_in(browser, user)
     wait_for(browser, EC.presence_of_element_located((By.ID, "account-username")))
+
+
+def test_a_session_cookie_alone_cannot_enrol_totp_and_enrolment_signs_out_older_sessions(tessera, browser):  # noqa: F811
+    """Issue 20 item 8: a stolen session cookie cannot add a second factor (the password is asked again), and turning
+    MFA on signs out the user's other, password-only sessions."""
+    user = tessera.add_user(scopes=("openid", "profile", "read"))
+    older = requests_sign_in(tessera, user)
+
+    browser.get(f"{tessera.url}/account")
+    log_in(browser, user)
+    wait_for(browser, EC.presence_of_element_located((By.ID, "account-username")))
+
+    # Whoever holds the cookie (and so can read the page's CSRF token) is asked for the password and gets no key.
+    cookie = next(c for c in browser.get_cookies() if c["name"].endswith("tessera_session"))
+    thief = requests.Session()
+    thief.cookies.set(cookie["name"], cookie["value"])
+    csrf = hidden_fields(thief.get(f"{tessera.url}/account", timeout=10).text)["csrf_token"]
+    for path in ("/account/mfa/setup", "/account/mfa/confirm"):
+        refused = thief.post(f"{tessera.url}{path}", data={"csrf_token": csrf, "otp": "123456"}, allow_redirects=False, timeout=10)
+        assert refused.status_code == 401, (path, refused.status_code)
+        assert 'id="reauth-password"' in refused.text and 'id="totp-secret"' not in refused.text
+    guess = thief.post(f"{tessera.url}/account/reauthenticate", data={"csrf_token": csrf, "intent": "setup", "password": "not-it"},
+                       allow_redirects=False, timeout=10)
+    assert guess.status_code == 401 and 'id="reauth-error"' in guess.text and 'id="totp-secret"' not in guess.text
+    assert any(line.startswith(user.username) and "mfa=off" in line for line in tessera.cli("user", "list").stdout.splitlines())
+
+    # The user enrols: the password again, then the key and the first code.
+    browser.get(f"{tessera.url}/account")
+    wait_for(browser, EC.element_to_be_clickable((By.ID, "setup-totp"))).click()
+    reauthenticate(browser, user)
+    secret = wait_for(browser, EC.presence_of_element_located((By.ID, "totp-secret"))).text.strip()
+    browser.find_element(By.ID, "otp").send_keys(pyotp.TOTP(secret).now())
+    browser.find_element(By.ID, "confirm-totp").click()
+    wait_for(browser, EC.presence_of_element_located((By.ID, "recovery-codes")))
+    browser.get(f"{tessera.url}/account")
+    assert wait_for(browser, EC.presence_of_element_located((By.ID, "mfa-status"))).get_attribute("data-mfa") == "on"
+
+    # The older password-only session and the stolen cookie are signed out.
+    for session in (older, thief):
+        after = session.get(f"{tessera.url}/account", timeout=10)
+        assert 'id="account-username"' not in after.text and 'id="username"' in after.text
+    text = tessera.cli("audit", "--type", "user.sessions_revoked", "--user", user.id, "--json").stdout
+    assert '"mfa_enrolled"' in text, text

@@ -34,6 +34,8 @@ public struct UserSessions: Sendable {
         case passwordChanged = "password_changed"
         case userDisabled = "user_disabled"
         case signOutEverywhere = "sign_out_everywhere"
+        /// A second factor was enrolled: sessions signed in without it end (browser sessions only).
+        case mfaEnrolled = "mfa_enrolled"
     }
 
     /// What one revocation ended.
@@ -64,6 +66,17 @@ public struct UserSessions: Sendable {
         if kept != nil { detail["kept_current_session"] = "true" }
         try await audit.insertAuditEvents([AuditEvent(.userSessionsRevoked, at: now, subject: userID, detail: detail)])
         return revocation
+    }
+
+    /// Ends every browser session of `userID` except `kept`, leaving refresh tokens alone (a new second factor: the
+    /// sessions signed in before it, possibly by whoever prompted the change, end). Recorded as `user.sessions_revoked`.
+    @discardableResult
+    public func endBrowserSessions(userID: String, except kept: Data?, reason: Reason, source: String) async throws -> Int {
+        let ended = try await sessions.deleteSessions(userID: userID, except: kept)
+        var detail = ["reason": reason.rawValue, "source": source, "sessions": String(ended), "refresh_token_families": "0"]
+        if kept != nil { detail["kept_current_session"] = "true" }
+        try await audit.insertAuditEvents([AuditEvent(.userSessionsRevoked, at: clock.now, subject: userID, detail: detail)])
+        return ended
     }
 
     /// Stores a new password hash, then ends every other sign-in of the user (RFC 9700 §4.14.2). `kept` is the

@@ -72,7 +72,10 @@ public struct MFAService: Sendable {
 
     /// Confirms the pending enrolment with a first code: MFA is on from now. Returns the recovery codes,
     /// to be shown once (only their digests are stored).
-    public func confirmEnrollment(user: User, code: String) async throws -> [String] {
+    ///
+    /// Every other browser session of the user ends (`kept` is the session that confirmed, `nil` ends all): sessions
+    /// signed in with the password alone before the factor existed do not stay signed in (``UserSessions``).
+    public func confirmEnrollment(user: User, code: String, keeping kept: Data? = nil) async throws -> [String] {
         let now = services.clock.now
         guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else {
             throw OAuthError.invalidRequest("There is no two-factor setup to confirm: start again.")
@@ -86,6 +89,8 @@ public struct MFAService: Sendable {
             throw OAuthError.invalidRequest("There is no two-factor setup to confirm: start again.")
         }
         services.audit.record(AuditEvent(.mfaEnrolled, at: now, subject: user.id, detail: ["method": "totp"]))
+        try await UserSessions(users: storage, sessions: storage, refreshTokens: storage, audit: storage, clock: services.clock)
+            .endBrowserSessions(userID: user.id, except: kept, reason: .mfaEnrolled, source: "account")
         return codes
     }
 

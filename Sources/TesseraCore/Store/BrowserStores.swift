@@ -99,9 +99,12 @@ public struct BrowserSession: Sendable, Hashable {
     public var authenticationMethods: [String]?
     /// The upstream identity provider the user signed in through (`idp`), if any.
     public var identityProvider: String?
+    /// When the user last re-entered their credentials on the re-authentication form (step-up before a change to
+    /// their factors, ``StepUpPolicy``); `nil` when never. A sign-in alone does not set it.
+    public var reauthenticatedAt: Date?
 
     public init(idDigest: Data, userID: String?, authTime: Date?, csrfToken: String, createdAt: Date, expiresAt: Date,
-                authenticationMethods: [String]? = nil, identityProvider: String? = nil) {
+                authenticationMethods: [String]? = nil, identityProvider: String? = nil, reauthenticatedAt: Date? = nil) {
         self.idDigest = idDigest
         self.userID = userID
         self.authTime = authTime
@@ -110,6 +113,7 @@ public struct BrowserSession: Sendable, Hashable {
         self.expiresAt = expiresAt
         self.authenticationMethods = authenticationMethods
         self.identityProvider = identityProvider
+        self.reauthenticatedAt = reauthenticatedAt
     }
 }
 

@@ -24,6 +24,22 @@ extension Pages {
         <button type="submit" id="confirm-totp">Turn on two-factor authentication</button></form>
         <p><a href="/account" id="account-link">Cancel</a></p></main>
         """,
+        // Step-up before a factor change (StepUpPolicy): the password again, and a code when MFA is on.
+        "reauthenticate": """
+        <main><h1>Confirm it is you</h1>
+        <p id="reauth-purpose">{{purpose}}</p>
+        {{#error}}<p class="error" id="reauth-error">{{error}}</p>{{/error}}
+        <form method="post" action="/account/reauthenticate" id="reauth-form"><input type="hidden" name="csrf_token" value="{{csrf}}">
+        <input type="hidden" name="intent" value="{{intent}}">
+        {{#password}}<input type="text" name="username" value="{{username}}" autocomplete="username" hidden readonly>
+        <label for="reauth-password">Password</label><input type="password" id="reauth-password" name="password" autocomplete="current-password" required autofocus>
+        {{#otpLabel}}<label for="reauth-otp">{{otpLabel}}</label><input type="text" id="reauth-otp" name="otp" autocomplete="one-time-code" required>{{/otpLabel}}
+        <button type="submit" id="reauth-submit">Continue</button>{{/password}}
+        {{#signInAgain}}<p id="reauth-sign-in-again">Your account signs in through another provider: sign in again (within five minutes of the change).</p>
+        <button type="submit" id="reauth-submit">Sign in again</button>{{/signInAgain}}
+        </form>
+        <p><a href="/account" id="account-link">Cancel</a></p></main>
+        """,
         "mfa-recovery": """
         <main><h1>Two-factor authentication is on</h1>
         <p>Save these recovery codes somewhere safe: each one works once, if you lose your device. They are shown only now.</p>

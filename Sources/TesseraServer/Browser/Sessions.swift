@@ -46,15 +46,16 @@ struct SessionManager: Sendable {
     }
 
     /// A new session; signing in always creates a fresh one and deletes `replacing`. `methods` (`amr`) and
-    /// `identityProvider` (`idp`) record how the user signed in, for the ID tokens issued from it.
+    /// `identityProvider` (`idp`) record how the user signed in, for the ID tokens issued from it; `reauthenticatedAt`
+    /// is set by the re-authentication form (``StepUpPolicy``), whose success also replaces the session.
     func create(userID: String?, authTime: Date?, replacing old: BrowserSession? = nil, methods: [String]? = nil,
-                identityProvider: String? = nil) async throws -> (session: BrowserSession, cookie: String) {
+                identityProvider: String? = nil, reauthenticatedAt: Date? = nil) async throws -> (session: BrowserSession, cookie: String) {
         if let old { try await storage.deleteSession(digest: old.idDigest) }
         let now = runtime.clock.now
         let value = Secrets.random(bytes: 32)
         let session = BrowserSession(idDigest: Secrets.digest(value), userID: userID, authTime: authTime, csrfToken: Secrets.random(bytes: 32),
                                      createdAt: now, expiresAt: expiry.initialExpiry(createdAt: now), authenticationMethods: methods,
-                                     identityProvider: identityProvider)
+                                     identityProvider: identityProvider, reauthenticatedAt: reauthenticatedAt)
         try await storage.insertSession(session)
         return (session, cookie(value, maxAge: Int(lifetime)))
     }

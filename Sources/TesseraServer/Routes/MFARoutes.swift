@@ -4,13 +4,14 @@ import Hummingbird
 import TesseraCore
 
 /// The browser side of TOTP MFA: the second login step (`/login/mfa`) and enrolment and removal from
-/// `/account`. Decisions are `MFAService`'s; this translates forms and renders pages. Every form carries
-/// the session's CSRF token.
+/// `/account`. Decisions are `MFAService`'s and `StepUpService`'s (a factor change needs a re-authentication within
+/// five minutes); this translates forms and renders pages. Every form carries the session's CSRF token.
 struct MFARoutes {
     let runtime: TesseraRuntime
     var sessions: SessionManager { SessionManager(runtime: runtime) }
     var mfa: MFAService { MFAService(services: runtime.services) }
     var browser: AuthorizationRoutes { AuthorizationRoutes(runtime: runtime) }
+    var stepUp: StepUpService { StepUpService(services: runtime.services) }
 
     func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
         router.get("login/mfa") { request, _ in try await challengePage(request) }
@@ -18,6 +19,8 @@ struct MFARoutes {
         router.post("account/mfa/setup") { request, _ in try await setup(request) }
         router.post("account/mfa/confirm") { request, _ in try await confirm(request) }
         router.post("account/mfa/disable") { request, _ in try await disable(request) }
+        // A password form: rate-limited like /login.
+        login.post("account/reauthenticate") { request, _ in try await reauthenticate(request) }
     }
 
     // MARK: Login step
@@ -89,25 +92,106 @@ struct MFARoutes {
         return .success((user, session, values))
     }
 
+    /// What a factor change asked for, carried through the re-authentication form.
+    enum Intent: String {
+        case setup, confirm, disable
+    }
+
+    /// `nil` when the session may change the user's factors now (``StepUpPolicy``), else the re-authentication form.
+    func stepUpRefusal(user: User, session: BrowserSession, intent: Intent) async throws -> Response? {
+        switch try await stepUp.decision(user: user, session: session) {
+        case .allowed: return nil
+        case .reauthenticate(let secondFactor):
+            return reauthenticationPage(intent: intent, user: user, session: session, secondFactor: secondFactor, error: nil)
+        case .signInAgain:
+            return reauthenticationPage(intent: intent, user: user, session: session, secondFactor: false, signInAgain: true, error: nil)
+        }
+    }
+
+    /// The re-authentication form (401: the change was refused until it is filled in).
+    func reauthenticationPage(intent: Intent, user: User, session: BrowserSession, secondFactor: Bool, signInAgain: Bool = false,
+                              error: String?) -> Response {
+        var context: [String: Any] = ["csrf": session.csrfToken, "intent": intent.rawValue, "username": user.username]
+        switch intent {
+        case .setup: context["purpose"] = "To set up two-factor authentication, confirm it is you."
+        case .confirm: context["purpose"] = "To turn on two-factor authentication, confirm it is you."
+        case .disable: context["purpose"] = "To turn off two-factor authentication, confirm it is you."
+        }
+        if signInAgain {
+            context["signInAgain"] = true
+        } else {
+            context["password"] = true
+            if secondFactor {
+                context["otpLabel"] = "A current code or a recovery code"
+            } else if intent == .confirm {
+                context["otpLabel"] = "Code from the app"
+            }
+        }
+        if let error { context["error"] = error }
+        return Pages.response("reauthenticate", title: "Confirm it is you", context, status: .unauthorized)
+    }
+
+    /// `POST /account/reauthenticate`: the password (and, with MFA on, a current code) again; on success a replacement
+    /// session records the time (``BrowserSession/reauthenticatedAt``) and the change asked for goes ahead. A user
+    /// without a password is signed out and sent to sign in again.
+    func reauthenticate(_ http: Request) async throws -> Response {
+        let checked: (user: User, session: BrowserSession, values: [String: String])
+        switch try await accountForm(http) {
+        case .failure(let box): return box.response
+        case .success(let value): checked = value
+        }
+        guard let intent = Intent(rawValue: checked.values["intent"] ?? "") else { return Pages.error("The form is malformed.") }
+        if try await stepUp.decision(user: checked.user, session: checked.session) == .signInAgain {
+            let cleared = try await sessions.end(checked.session)
+            return Pages.redirect("/login?return_to=%2Faccount", cookies: [cleared])
+        }
+        let methods: [String]
+        do {
+            methods = try await stepUp.reauthenticate(user: checked.user, password: checked.values["password"] ?? "", code: checked.values["otp"])
+        } catch let error as OAuthError where error.code == .invalidGrant || error.code == .invalidRequest {
+            let secondFactor = try await mfa.isEnabled(userID: checked.user.id)
+            return reauthenticationPage(intent: intent, user: checked.user, session: checked.session, secondFactor: secondFactor,
+                                        error: error.errorDescription)
+        }
+        let now = runtime.clock.now
+        let fresh = try await sessions.create(userID: checked.user.id, authTime: now, replacing: checked.session, methods: methods,
+                                              reauthenticatedAt: now)
+        switch intent {
+        case .setup:
+            return try await beginSetup(user: checked.user, session: fresh.session, cookies: [fresh.cookie])
+        case .confirm:
+            return try await finishConfirm(user: checked.user, session: fresh.session, code: checked.values["otp"] ?? "", cookies: [fresh.cookie])
+        case .disable:
+            // The code was checked by the re-authentication itself (methods has `otp` only when MFA is on).
+            if methods.contains("otp") { _ = try await mfa.reset(user: checked.user, source: "account") }
+            return Pages.redirect("/account", cookies: [fresh.cookie])
+        }
+    }
+
     func setup(_ http: Request) async throws -> Response {
         let checked: (user: User, session: BrowserSession, values: [String: String])
         switch try await accountForm(http) {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
-        let setup: MFASetup
-        do {
-            setup = try await mfa.beginEnrollment(user: checked.user)
-        } catch let error as OAuthError where error.code == .invalidRequest {
-            return Pages.redirect("/account")
-        }
-        return setupPage(setup, session: checked.session, error: nil)
+        if let refusal = try await stepUpRefusal(user: checked.user, session: checked.session, intent: .setup) { return refusal }
+        return try await beginSetup(user: checked.user, session: checked.session, cookies: [])
     }
 
-    func setupPage(_ setup: MFASetup, session: BrowserSession, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+    func beginSetup(user: User, session: BrowserSession, cookies: [String]) async throws -> Response {
+        let setup: MFASetup
+        do {
+            setup = try await mfa.beginEnrollment(user: user)
+        } catch let error as OAuthError where error.code == .invalidRequest {
+            return Pages.redirect("/account", cookies: cookies)
+        }
+        return setupPage(setup, session: session, error: nil, cookies: cookies)
+    }
+
+    func setupPage(_ setup: MFASetup, session: BrowserSession, error: String?, status: HTTPResponse.Status = .ok, cookies: [String] = []) -> Response {
         var context: [String: Any] = ["csrf": session.csrfToken, "secret": setup.secret, "uri": setup.uri]
         if let error { context["error"] = error }
-        return Pages.response("mfa-setup", title: "Set up two-factor authentication", context, status: status)
+        return Pages.response("mfa-setup", title: "Set up two-factor authentication", context, status: status, cookies: cookies)
     }
 
     func confirm(_ http: Request) async throws -> Response {
@@ -116,14 +200,20 @@ struct MFARoutes {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
+        if let refusal = try await stepUpRefusal(user: checked.user, session: checked.session, intent: .confirm) { return refusal }
+        return try await finishConfirm(user: checked.user, session: checked.session, code: checked.values["otp"] ?? "", cookies: [])
+    }
+
+    /// Confirms the pending enrolment; the user's other sessions end (``MFAService/confirmEnrollment(user:code:keeping:)``).
+    func finishConfirm(user: User, session: BrowserSession, code: String, cookies: [String]) async throws -> Response {
         do {
-            let codes = try await mfa.confirmEnrollment(user: checked.user, code: checked.values["otp"] ?? "")
-            return Pages.response("mfa-recovery", title: "Recovery codes", ["codes": codes])
+            let codes = try await mfa.confirmEnrollment(user: user, code: code, keeping: session.idDigest)
+            return Pages.response("mfa-recovery", title: "Recovery codes", ["codes": codes], cookies: cookies)
         } catch let error as OAuthError where error.code == .invalidGrant {
-            guard let setup = try await mfa.pendingSetup(user: checked.user) else { return Pages.redirect("/account") }
-            return setupPage(setup, session: checked.session, error: error.errorDescription, status: .badRequest)
+            guard let setup = try await mfa.pendingSetup(user: user) else { return Pages.redirect("/account", cookies: cookies) }
+            return setupPage(setup, session: session, error: error.errorDescription, status: .badRequest, cookies: cookies)
         } catch let error as OAuthError where error.code == .invalidRequest {
-            return Pages.redirect("/account")
+            return Pages.redirect("/account", cookies: cookies)
         }
     }
 
@@ -133,6 +223,7 @@ struct MFARoutes {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
+        if let refusal = try await stepUpRefusal(user: checked.user, session: checked.session, intent: .disable) { return refusal }
         do {
             try await mfa.disable(user: checked.user, code: checked.values["otp"] ?? "")
         } catch let error as OAuthError where error.code == .invalidGrant {
