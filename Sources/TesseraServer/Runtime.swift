@@ -44,7 +44,7 @@ public struct TesseraRuntime: Sendable {
         let logSink: any AuditSink = metrics.map { MetricsAuditSink(metrics: $0, next: LoggingAuditSink(logger: logger)) } ?? LoggingAuditSink(logger: logger)
         // A retired key stays published as long as anything it signed can be valid.
         let encryption = try keyEncryption ?? configuration.configuredKeyEncryption() ?? .generate()
-        let keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime + 60, encryption: encryption)
+        let keys = SigningKeyManager(store: storage, clock: clock, retention: settings.signingKeyRetention, encryption: encryption)
         let created: [SigningKeyRecord]
         do {
             try await SecretsAtRest.requireReadable(storage: storage, encryption: encryption)

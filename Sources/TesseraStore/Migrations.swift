@@ -116,6 +116,14 @@ enum Schema {
                 try await db.update("clients").set("registered_anonymously", to: 1).where("id", .equal, id).run()
             }
         },
+        // Issue 20: the first key of an algorithm is one atomic claim across nodes. It is inserted with `claim` =
+        // its algorithm, and at most one unretired row may hold a claim (SQLStore.insertSigningKeyIfNoneActive).
+        // Not a unique index on unretired `algorithm`: a pre-published successor (KeyRotationPolicy) is unretired
+        // beside the key it replaces. Existing rows keep a NULL claim, which the index ignores.
+        Migration(version: 14, name: "signing_key_claim") { db in
+            try await db.alter(table: "signing_keys").column("claim", type: .text).run()
+            try await db.raw("CREATE UNIQUE INDEX signing_keys_claim ON signing_keys (claim) WHERE retired_at IS NULL").run()
+        },
         // Issue 20 item 8: when the session's user last re-entered their credentials (step-up before MFA changes).
         Migration(version: 15, name: "session_reauthentication") { db in
             try await db.alter(table: "browser_sessions").column("reauthenticated_at", type: .bigint).run()

@@ -28,6 +28,12 @@ public final class SQLStore: TesseraStorage {
     @discardableResult
     public func migrate() async throws -> [Int] {
         try await engine.withTransaction { db in
+            // Nodes starting together on a new database migrate one after the other: SQLite's BEGIN IMMEDIATE
+            // already serialises; on PostgreSQL concurrent CREATE TABLEs would fail, so take a transaction-scoped
+            // advisory lock first (released at COMMIT; the next node then sees every version applied).
+            if db.dialect.name == "postgresql" {
+                try await db.raw("SELECT pg_advisory_xact_lock(7365726173)").run()
+            }
             try await db.create(table: "tessera_migrations").ifNotExists()
                 .column("version", type: .bigint, .primaryKey(autoIncrement: false))
                 .column("name", type: .text, .notNull)
@@ -298,6 +304,22 @@ public final class SQLStore: TesseraStorage {
                 .values(SQLBind(key.kid), SQLBind(key.algorithm.rawValue), SQLBind(key.privateKeyPEM), SQLBind(key.createdAt.millis),
                         SQLBind(key.activatesAt.millis), SQLBind(key.retiredAt?.millis))
                 .run()
+        }
+    }
+
+    public func insertSigningKeyIfNoneActive(_ key: SigningKeyRecord) async throws -> Bool {
+        let algorithm = key.algorithm.rawValue
+        return try await engine.withWriter { db in
+            // One statement. On SQLite (one writer) the NOT EXISTS alone makes it atomic; on PostgreSQL two
+            // READ COMMITTED inserts can both pass it, so the row carries `claim` = its algorithm and the unique
+            // index on unretired claims (migration 14) turns the second into DO NOTHING (it waits for the first).
+            try await !db.raw("""
+                INSERT INTO signing_keys (kid, algorithm, private_key_pem, created_at, activates_at, claim)
+                SELECT \(bind: key.kid), \(bind: algorithm), \(bind: key.privateKeyPEM), \(bind: key.createdAt.millis), \
+                \(bind: key.activatesAt.millis), \(bind: algorithm)
+                WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE algorithm = \(bind: algorithm) AND retired_at IS NULL)
+                ON CONFLICT DO NOTHING RETURNING kid
+                """).all().isEmpty
         }
     }
 

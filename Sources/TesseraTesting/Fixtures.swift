@@ -56,7 +56,7 @@ public struct CoreHarness: Sendable {
         self.clock = clock
         self.storage = storage
         self.keyEncryption = keyEncryption
-        self.keys = SigningKeyManager(store: storage, clock: clock, retention: settings.accessTokenLifetime, encryption: keyEncryption)
+        self.keys = SigningKeyManager(store: storage, clock: clock, retention: settings.signingKeyRetention, encryption: keyEncryption)
         try await keys.ensureKeys()
         self.hasher = BcryptPasswordHasher(cost: bcryptCost)
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)

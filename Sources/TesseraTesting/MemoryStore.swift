@@ -91,6 +91,11 @@ public actor MemoryStore: TesseraStorage {
     public func insertSigningKey(_ key: SigningKeyRecord) { keys[key.kid] = key }
     public func retireSigningKey(kid: String, at date: Date) {
         if keys[kid]?.retiredAt == nil { keys[kid]?.retiredAt = date }
+    public func insertSigningKeyIfNoneActive(_ key: SigningKeyRecord) -> Bool {
+        guard !keys.values.contains(where: { $0.algorithm == key.algorithm && $0.retiredAt == nil }) else { return false }
+        keys[key.kid] = key
+        return true
+    }
     }
     public func deleteSigningKey(kid: String) { keys[kid] = nil }
     public func replaceSigningKeyMaterial(kid: String, from old: String, to new: String) -> Bool {

@@ -23,6 +23,9 @@ public enum StoreConformance {
         Check(name: "purge expired families", run: purgeExpiredFamilies),
         Check(name: "signing keys lifecycle", run: signingKeysLifecycle),
         Check(name: "secrets at rest are replaced by compare-and-set", run: secretsAtRestCompareAndSet),
+        // The first signing key of an algorithm (StoreConformance+SigningKeys.swift)
+        Check(name: "a signing key claim is atomic", run: signingKeyClaimIsAtomic),
+        Check(name: "concurrent ensureKeys create one key per algorithm", run: concurrentEnsureKeysCreateOneKeyPerAlgorithm),
         // Browser flows (StoreConformance+Browser.swift)
         Check(name: "authorization codes redeem once", run: authorizationCodesRedeemOnce),
         Check(name: "concurrent code redemption has one winner", run: concurrentCodeRedemptionHasOneWinner),

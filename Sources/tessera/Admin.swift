@@ -270,7 +270,7 @@ struct KeysCommand: AsyncParsableCommand {
                 let encryption = try resolveKeyEncryption(configuration, logger: makeLogger(configuration))
                 let created = try await withProvisioning(common) { _, store, configuration in
                     let manager = SigningKeyManager(store: store, clock: SystemTimeSource(),
-                                                    retention: TimeInterval(configuration.accessTokenLifetime + 60), encryption: encryption)
+                                                    retention: configuration.oauthSettings.signingKeyRetention, encryption: encryption)
                     let created = try await manager.rotate()
                     try await manager.purgeExpired()
                     try await store.insertAuditEvents(created.map { key in

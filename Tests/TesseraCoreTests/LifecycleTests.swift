@@ -193,7 +193,7 @@ struct KeyRotationTests {
         #expect(Set(after.activeKids.values) == Set(created.map(\.kid)))
         let retired = try await h.storage.signingKeys().filter { $0.retiredAt != nil }
         #expect(Set(retired.map(\.kid)) == Set(before.activeKids.values))
-        h.clock.advance(by: 901)
+        h.clock.advance(by: h.keys.retention + 1)
         #expect(Set(try await h.keys.purgeExpired()) == Set(before.activeKids.values))
     }
 

@@ -131,6 +131,29 @@ def test_twenty_concurrent_refreshes_across_both_nodes_have_one_winner(cluster):
     assert statuses.count(400) == 19, statuses
 
 
+def test_nodes_started_together_on_a_new_database_publish_one_key_set_at_once(tmp_path_factory):
+    """Issue 20, item 4: creating the first key of an algorithm is one atomic claim, so nodes that start at the same time
+    on an empty database publish the same JWKS from their first request (not only after a key reload, 30 s)."""
+    root = tmp_path_factory.mktemp("together")
+    url = create_database(ADMIN_URL)
+    barrier = threading.Barrier(3)
+
+    def start(_: int) -> TesseraServer:
+        barrier.wait(timeout=30)
+        return start_node(root, url)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        nodes = list(pool.map(start, range(3)))
+    try:
+        sets = [node.jwks()["keys"] for node in nodes]
+        kids = [sorted(key["kid"] for key in keys) for keys in sets]
+        assert kids[0] == kids[1] == kids[2], kids
+        assert sorted(key["alg"] for key in sets[0]) == ["ES256", "RS256"], "one key per algorithm"
+    finally:
+        for node in nodes:
+            node.stop()
+
+
 def test_keys_rotated_by_one_node_are_used_and_published_by_all(cluster):
     a, b = cluster
     before = {key["kid"] for key in a.jwks()["keys"]}

@@ -77,6 +77,10 @@ public protocol RefreshTokenStore: Sendable {
 public protocol SigningKeyStore: Sendable {
     func signingKeys() async throws -> [SigningKeyRecord]
     func insertSigningKey(_ key: SigningKeyRecord) async throws
+    /// Inserts `key` only if no unretired key of its algorithm exists, as one atomic claim across nodes (a
+    /// conditional insert backed by a unique index on unretired claims): of several nodes creating the first key
+    /// at once, exactly one wins and all publish the same set. Returns whether `key` was inserted.
+    func insertSigningKeyIfNoneActive(_ key: SigningKeyRecord) async throws -> Bool
     func retireSigningKey(kid: String, at: Date) async throws
     func deleteSigningKey(kid: String) async throws
     /// Replaces the stored private key of `kid` only if it still is `old` (re-sealing under a new KEK;

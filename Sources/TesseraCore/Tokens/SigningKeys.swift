@@ -89,6 +89,23 @@ public struct SigningKeySet: Sendable {
     }
 }
 
+extension OAuthSettings {
+    /// Clock skew allowed on either side of a token's `exp` when deciding that no token a key signed is valid.
+    public static let signingKeyRetentionMargin: TimeInterval = 60
+
+    /// How long a retired signing key stays published (JWKS) and usable for verification (`id_token_hint` at
+    /// `/logout`): until every token it signed has expired, i.e. the longest lifetime of anything these keys sign
+    /// — access tokens (RFC 9068) and ID tokens (OIDC Core §2) — plus ``signingKeyRetentionMargin``.
+    ///
+    /// Logout hints (RP-Initiated Logout §2) are accepted after their `exp`; they verify while their key is
+    /// published, so an ID token is honoured as a hint at least until its own expiry plus the margin (with the
+    /// default lifetimes, a key retired at `t` is kept until `t + 3600 s + 60 s`). After that its key is gone
+    /// and the hint is refused like any unverifiable token.
+    public var signingKeyRetention: TimeInterval {
+        max(accessTokenLifetime, idTokenLifetime) + Self.signingKeyRetentionMargin
+    }
+}
+
 /// Owns the signing keys: creates them on first start, rotates them, and reloads them from the store
 /// so that keys made by one node are used and published by all.
 ///
@@ -97,7 +114,8 @@ public struct SigningKeySet: Sendable {
 public final class SigningKeyManager: Sendable {
     let store: any SigningKeyStore
     let clock: any TimeSource
-    /// How long a retired key stays published: the longest lifetime of anything it signed.
+    /// How long a retired key stays published: the longest lifetime of anything it signed
+    /// (``OAuthSettings/signingKeyRetention``).
     public let retention: TimeInterval
     /// Seals private keys at rest; `nil` stores them as given (tests).
     public let encryption: KeyEncryption?
@@ -111,11 +129,16 @@ public final class SigningKeyManager: Sendable {
         self.state = Mutex((nil, .distantPast))
     }
 
-    /// Stores a new key with its private key sealed.
-    func insert(_ record: SigningKeyRecord) async throws {
+    /// `record` with its private key sealed, as the store keeps it.
+    func sealed(_ record: SigningKeyRecord) throws -> SigningKeyRecord {
         var sealed = record
         sealed.privateKeyPEM = try encryption.seal(record.privateKeyPEM, for: .signingKey(kid: record.kid))
-        try await store.insertSigningKey(sealed)
+        return sealed
+    }
+
+    /// Stores a new key with its private key sealed.
+    func insert(_ record: SigningKeyRecord) async throws {
+        try await store.insertSigningKey(try sealed(record))
     }
 
     /// The stored keys with their private keys opened; a key sealed under an unknown KEK fails with a
@@ -141,8 +164,10 @@ public final class SigningKeyManager: Sendable {
     /// When the keys were last read from the store.
     public var loadedAt: Date { state.withLock { $0.loadedAt } }
 
-    /// Makes sure an active key exists for each algorithm, creating the missing ones.
-    /// Returns the records created.
+    /// Makes sure an unretired key exists for each algorithm, creating the missing ones. Each creation is one
+    /// atomic claim (``SigningKeyStore/insertSigningKeyIfNoneActive(_:)``): nodes starting together on a new
+    /// database create one key per algorithm between them, then re-read, so all publish the same set at once.
+    /// Returns the records this call created.
     @discardableResult
     public func ensureKeys(algorithms: [SigningAlgorithm] = SigningAlgorithm.allCases) async throws -> [SigningKeyRecord] {
         let now = clock.now
@@ -150,8 +175,7 @@ public final class SigningKeyManager: Sendable {
         var created: [SigningKeyRecord] = []
         for algorithm in algorithms where !existing.contains(where: { $0.algorithm == algorithm && $0.retiredAt == nil }) {
             let record = try SigningKeyFactory.generate(algorithm, now: now)
-            try await insert(record)
-            created.append(record)
+            if try await store.insertSigningKeyIfNoneActive(try sealed(record)) { created.append(record) }
         }
         try await reload()
         return created
