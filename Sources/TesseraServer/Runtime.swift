@@ -108,6 +108,7 @@ struct MaintenanceService: Service {
                     try await runtime.storage.purgeRateLimits(before: runtime.clock.now.addingTimeInterval(-3600))
                     try await runtime.storage.purgeExpiredMFAChallenges(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredFederationStates(before: runtime.clock.now)
+                    try await runtime.storage.purgeExpiredInteractions(before: runtime.clock.now)
                     lastPurge = ContinuousClock.now
                     runtime.logger.debug("purged expired refresh tokens", metadata: ["count": .stringConvertible(purged)])
                 }

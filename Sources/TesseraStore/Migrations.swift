@@ -116,6 +116,9 @@ enum Schema {
                 try await db.update("clients").set("registered_anonymously", to: 1).where("id", .equal, id).run()
             }
         },
+        // Issue 20 item 6 / issue 14: pending interactions (consent today; PAR and device codes later), single-use,
+        // digest at rest (SQLStore+Interactions.swift).
+        Migration(version: 13, name: "interactions") { db in try await InteractionSchema.apply(db) },
         // Issue 20: the first key of an algorithm is one atomic claim across nodes. It is inserted with `claim` =
         // its algorithm, and at most one unretired row may hold a claim (SQLStore.insertSigningKeyIfNoneActive).
         // Not a unique index on unretired `algorithm`: a pre-published successor (KeyRotationPolicy) is unretired

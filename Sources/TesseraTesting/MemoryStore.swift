@@ -23,6 +23,8 @@ public actor MemoryStore: TesseraStorage {
     var mfa = MemoryMFAState()
     // Federation (MemoryStore+Federation.swift).
     var federation = MemoryFederationState()
+    // Interactions (MemoryStore+Interactions.swift).
+    var interactions: [Data: InteractionRecord] = [:]
 
     public init() {}
 
@@ -89,13 +91,13 @@ public actor MemoryStore: TesseraStorage {
 
     public func signingKeys() -> [SigningKeyRecord] { keys.values.sorted { $0.createdAt < $1.createdAt } }
     public func insertSigningKey(_ key: SigningKeyRecord) { keys[key.kid] = key }
-    public func retireSigningKey(kid: String, at date: Date) {
-        if keys[kid]?.retiredAt == nil { keys[kid]?.retiredAt = date }
     public func insertSigningKeyIfNoneActive(_ key: SigningKeyRecord) -> Bool {
         guard !keys.values.contains(where: { $0.algorithm == key.algorithm && $0.retiredAt == nil }) else { return false }
         keys[key.kid] = key
         return true
     }
+    public func retireSigningKey(kid: String, at date: Date) {
+        if keys[kid]?.retiredAt == nil { keys[kid]?.retiredAt = date }
     }
     public func deleteSigningKey(kid: String) { keys[kid] = nil }
     public func replaceSigningKeyMaterial(kid: String, from old: String, to new: String) -> Bool {

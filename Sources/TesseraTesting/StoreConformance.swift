@@ -52,6 +52,9 @@ public enum StoreConformance {
         Check(name: "federation states are single-use", run: federationStatesAreSingleUse),
         Check(name: "concurrent federation state takes have one winner", run: concurrentFederationStateTakesHaveOneWinner),
         Check(name: "federated identity links", run: federatedIdentityLinks),
+        // Interactions (StoreConformance+Interactions.swift)
+        Check(name: "interactions are single-use", run: interactionsAreSingleUse),
+        Check(name: "concurrent interaction consumes have one winner", run: concurrentInteractionConsumesHaveOneWinner),
         Check(name: "user ids by profile email", run: userIDsByProfileEmail),
         Check(name: "sessions and codes carry amr and idp", run: sessionsAndCodesCarryAMRAndIdP),
         // Account recovery and idle timeout (StoreConformance+Accounts.swift)

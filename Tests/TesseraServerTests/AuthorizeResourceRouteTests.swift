@@ -57,9 +57,9 @@ struct AuthorizeResourceRouteTests {
             let session = try #require(signedIn.sessionCookie)
             let consent = try await client.get(try #require(signedIn.location), cookie: session)
             #expect(consent.status == .ok)
-            #expect(Self.hiddenValues(consent.html, "resource") == [Self.a, Self.b], "the consent form carries every resource")
-            var fields = try consent.consentFields()
-            fields += Self.hiddenValues(consent.html, "resource").map { ("resource", $0) }
+            // Issue 20 item 6: the form carries only the interaction; every resource stays in the stored request (the audience below).
+            #expect(Self.hiddenValues(consent.html, "resource").isEmpty)
+            let fields = try consent.consentFields()
             let allowed = try await client.postPage("/consent", formEncode(fields + [("csrf_token", try #require(consent.hidden("csrf_token"))),
                                                                                      ("decision", "allow")]), cookie: session)
             let allowedLocation = try #require(allowed.location)

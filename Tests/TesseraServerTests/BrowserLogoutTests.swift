@@ -65,8 +65,7 @@ struct BrowserLogoutTests {
             #expect(consent.status == .ok)
             #expect(consent.headers[.contentSecurityPolicy]?.contains("form-action 'self' https://legacy.example") == true)
             let allowed = try await client.postPage("/consent", formEncode([("csrf_token", try #require(consent.hidden("csrf_token"))),
-                                                                            ("decision", "allow"), ("client_id", "legacy"), ("response_type", "token"),
-                                                                            ("scope", "read"), ("state", "i")]), cookie: session)
+                                                                            ("decision", "allow")] + (try consent.consentFields())), cookie: session)
             let location = try #require(allowed.location)
             #expect(location.hasPrefix("https://legacy.example/cb#access_token="))
             #expect(!location.contains("refresh_token"))

@@ -48,11 +48,10 @@ extension TestResponse {
 
     var location: String? { headers[.location] }
 
-    /// The authorization request parameters a consent page carries in its form.
+    /// What a consent page's form carries besides the CSRF token and the decision: only the interaction id
+    /// (issue 20 item 6: the request itself is stored server-side).
     func consentFields(sourceLocation: SourceLocation = #_sourceLocation) throws -> [(String, String)] {
-        try ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"].map { name in
-            (name, try #require(hidden(name), "\(name)", sourceLocation: sourceLocation))
-        }
+        [("interaction", try #require(hidden("interaction"), "interaction", sourceLocation: sourceLocation))]
     }
 }
 

@@ -99,7 +99,7 @@ struct MarkupInjectionRouteTests {
                 #expect(html.contains(#"<form method="post" action="/login">"#))
                 #expect(html.contains("value=\"\(HTMLEscaping.escape(payload))\" autocomplete=\"username\""))
 
-                // Signed in, the consent page carries state and login_hint in hidden fields.
+                // Signed in, the consent page carries only the interaction id: the request (state, login_hint) stays server-side.
                 let cookie = try #require(page.sessionCookie)
                 let signedIn = try await client.postPage("/login", formEncode([
                     ("csrf_token", try #require(page.hidden("csrf_token"))), ("return_to", try #require(page.hidden("return_to"))),
@@ -112,7 +112,8 @@ struct MarkupInjectionRouteTests {
                 #expect(PagePropertyTests.markupCount(consent.html) == PagePropertyTests.markupCount(benignConsent.html))
                 #expect(!consent.html.contains("<meta http-equiv"))
                 #expect(Self.count("<input", in: consent.html) == Self.count("<input", in: benignConsent.html))
-                #expect(consent.html.contains("name=\"state\" value=\"\(HTMLEscaping.escape(payload))\""))
+                #expect(!consent.html.contains("name=\"state\""), "issue 20 item 6: the form no longer echoes the request")
+                #expect(consent.hidden("interaction")?.isEmpty == false)
             }
         }
     }

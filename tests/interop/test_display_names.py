@@ -38,3 +38,26 @@ def test_cli_client_add_refuses_a_bidi_override(tessera):
     with pytest.raises(RuntimeError) as failure:
         tessera.cli("client", "add", "Pay\u202elapyap", "--grant", "client_credentials", "--scope", "read")
     assert "client name must not contain U+202E" in str(failure.value)
+
+
+IMITATIONS = ["Tessera Account Security", "TESSERA", "\uff34\uff45\uff53\uff53\uff45\uff52\uff41 Login", "T\u00ebssera", "T.e.s.s.e.r.a",
+              "T\u0435ss\u0435r\u0430 Support"]
+
+
+def test_open_registration_refuses_names_imitating_the_product(start_tessera):
+    """Issue 20 item 10: an anonymous registrant may not call itself "Tessera …" (folded like usernames)."""
+    server = start_tessera({"TESSERA_OPEN_REGISTRATION": "true", "TESSERA_REGISTRATION_RATE_LIMIT": "1000"})
+    token = _initial_access_token(server)
+    for name in IMITATIONS:
+        body = {"client_name": name, "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none"}
+        refused = requests.post(f"{server.url}/register", json=body, timeout=10)
+        assert refused.status_code == 400, (name, refused.text)
+        assert refused.json()["error"] == "invalid_client_metadata"
+        assert "imitate" in refused.json()["error_description"]
+        # An operator (initial access token) may use any name.
+        allowed = requests.post(f"{server.url}/register", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert allowed.status_code == 201, (name, allowed.text)
+        assert allowed.json()["client_name"] == name
+    ordinary = requests.post(f"{server.url}/register", json={"client_name": "Photo Helper", "redirect_uris": ["https://app.example/cb"],
+                                                             "token_endpoint_auth_method": "none"}, timeout=10)
+    assert ordinary.status_code == 201, ordinary.text

@@ -93,6 +93,38 @@ public struct AuthorizationEndpoint: Sendable {
         try services.scopePolicy.grant(requested: request.requestedScopes, clientAllowed: request.client.allowedScopes, userAllowed: user.allowedScopes)
     }
 
+    /// How long a consent page may be answered (node-oidc-provider's interaction TTL is 10 minutes too).
+    public static let consentInteractionLifetime: TimeInterval = 600
+
+    /// Stores the request the consent page asks about as a single-use interaction bound to `session` and
+    /// `user`, and returns its opaque id (only its SHA-256 digest is stored). The page carries only this id.
+    public func beginConsent(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession) async throws -> String {
+        let id = Secrets.random(bytes: 32)
+        let now = services.clock.now
+        try await services.storage.insertInteraction(InteractionRecord(
+            idDigest: Secrets.digest(id), kind: .consent, clientID: request.client.id,
+            payload: try PendingAuthorization(request, grantedScopes: scopes).encoded(), sessionDigest: session.idDigest, subject: user.id,
+            createdAt: now, expiresAt: now.addingTimeInterval(Self.consentInteractionLifetime)))
+        return id
+    }
+
+    /// The user answered the consent page: consumes the interaction (single use) and, when it belongs to this
+    /// session and its signed-in user, completes exactly the stored request with exactly the stored scopes.
+    /// One client lookup, no re-validation of browser-supplied parameters.
+    public func completeConsent(interactionID: String, session: BrowserSession, allow: Bool) async throws -> ConsentCompletion {
+        let invalid = ConsentCompletion.invalid("This consent request is unknown, expired or was already answered. Start again from the application.")
+        guard !interactionID.isEmpty,
+              let record = try await services.storage.consumeInteraction(digest: Secrets.digest(interactionID), kind: .consent, at: services.clock.now),
+              record.sessionDigest == session.idDigest, let subject = record.subject,
+              let user = try await signedInUser(session), user.id == subject, let authTime = session.authTime,
+              let pending = PendingAuthorization.decode(record.payload),
+              let client = try await services.storage.client(id: record.clientID),
+              let request = pending.request(client: client) else { return invalid }
+        guard allow else { return .redirect(deny(request, user: user)) }
+        return .redirect(try await approve(request, user: user, authTime: authTime, scopes: pending.grantedScopes,
+                                           authenticationMethods: session.authenticationMethods, identityProvider: session.identityProvider))
+    }
+
     /// The user refused: `access_denied` (RFC 6749 §4.1.2.1).
     public func deny(_ request: AuthorizationRequest, user: User) -> String {
         services.audit.record(AuditEvent(.authorizationDenied, at: services.clock.now, clientID: request.client.id, subject: user.id))

@@ -58,11 +58,10 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: Preparation and enforcement
 
-    static func canonicalize(_ raw: String) throws(Problem) -> String {
-        guard !raw.isEmpty else { throw .empty }
-        // Bound the work before any mapping: a mapping never shortens a valid name by much.
-        guard raw.unicodeScalars.count <= maximumLength * 4 else { throw .tooLong }
-        // 1. Width mapping (RFC 8265 §3.3.2 step 1): only the <wide>/<narrow> forms, not all of NFKC.
+    /// RFC 8265 §3.3.2 steps 1–3 (width mapping, case mapping, NFC), without the IdentifierClass checks:
+    /// also how display names are folded before comparing them with reserved names.
+    static func mapped(_ raw: String) -> String {
+        // 1. Width mapping: only the <wide>/<narrow> forms, not all of NFKC.
         var widthMapped = String.UnicodeScalarView()
         for scalar in raw.unicodeScalars {
             if (0xFF00...0xFFEF).contains(scalar.value) || scalar.value == 0x3000 {
@@ -72,7 +71,14 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
             }
         }
         // 2. Case mapping, 3. NFC.
-        let mapped = String(widthMapped).lowercased().precomposedStringWithCanonicalMapping
+        return String(widthMapped).lowercased().precomposedStringWithCanonicalMapping
+    }
+
+    static func canonicalize(_ raw: String) throws(Problem) -> String {
+        guard !raw.isEmpty else { throw .empty }
+        // Bound the work before any mapping: a mapping never shortens a valid name by much.
+        guard raw.unicodeScalars.count <= maximumLength * 4 else { throw .tooLong }
+        let mapped = Self.mapped(raw)
         let scalars = Array(mapped.unicodeScalars)
         guard !scalars.isEmpty else { throw .empty }
         guard scalars.count <= maximumLength else { throw .tooLong }

@@ -39,9 +39,13 @@ public struct ClientMetadata: Sendable, Equatable {
         /// Whether grants outside ``ClientMetadata/userBoundGrantTypes`` (those that need no user, e.g. `client_credentials`)
         /// may be registered: not in open registration, or anyone could mint machine tokens for protected APIs.
         public var allowUserlessGrants: Bool
+        /// Whether `client_name` may imitate the server's product name (``ReservedClientNames``): not in open
+        /// registration, where the name is the anonymous registrant's own claim.
+        public var allowProductName: Bool
 
         public init(allowedScopes: ScopeSet, defaultScopes: ScopeSet, allowResources: Bool, allowImplicit: Bool = true,
-                    allowUserlessGrants: Bool = true) {
+                    allowUserlessGrants: Bool = true, allowProductName: Bool = true) {
+            self.allowProductName = allowProductName
             self.allowedScopes = allowedScopes
             self.defaultScopes = defaultScopes
             self.allowResources = allowResources
@@ -113,6 +117,9 @@ public struct ClientMetadata: Sendable, Equatable {
         if let name {
             // Shown on the login, consent and account pages: one rule with `tessera client add`.
             do { try DisplayName.validate(name) } catch { throw Self.invalid("client_name \(error).") }
+            if !policy.allowProductName, ReservedClientNames.imitatesProduct(name) {
+                throw Self.invalid("client_name must not imitate this server's name (\(ReservedClientNames.productName)).")
+            }
         }
         let resources = try strings("resources") ?? []
         if !resources.isEmpty, !policy.allowResources {

@@ -235,7 +235,8 @@ public struct RegistrationEndpoint: Sendable {
     private func policy(anonymous: Bool) -> ClientMetadata.Policy {
         if anonymous {
             return ClientMetadata.Policy(allowedScopes: settings.openRegistrationScopes, defaultScopes: settings.openRegistrationScopes,
-                                         allowResources: false, allowImplicit: false, allowUserlessGrants: false)
+                                         allowResources: false, allowImplicit: false, allowUserlessGrants: false,
+                                         allowProductName: false)
         }
         return ClientMetadata.Policy(allowedScopes: settings.allowedScopes, defaultScopes: settings.defaultScopes.intersection(settings.allowedScopes),
                                      allowResources: true, allowImplicit: true)

@@ -149,11 +149,13 @@ public enum Pages {
         """,
         "consent": """
         <main><h1>Allow access?</h1>
+        {{#unverified}}<p class="error" id="unverified-notice"><strong>Unverified application.</strong> This application registered itself; \
+        its name is its own claim and has not been checked by the operator of this server. Allow access only if you trust where you came from.</p>{{/unverified}}
         <p><strong id="client-name">{{clientName}}</strong> asks to access your account <strong>{{username}}</strong>:</p>
         <ul id="scopes">{{#scopes}}<li class="scope" data-scope="{{name}}">{{text}}</li>{{/scopes}}</ul>
         <form method="post" action="/consent">
         <input type="hidden" name="csrf_token" value="{{csrf}}">
-        {{#params}}<input type="hidden" name="{{name}}" value="{{value}}">{{/params}}
+        <input type="hidden" name="interaction" value="{{interaction}}">
         <div class="actions"><button type="submit" name="decision" value="allow" id="consent-allow">Allow</button>
         <button type="submit" name="decision" value="deny" id="consent-deny" class="secondary">Deny</button></div>
         </form></main>

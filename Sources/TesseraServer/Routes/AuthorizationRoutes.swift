@@ -67,7 +67,9 @@ struct AuthorizationRoutes {
             return await loginResponse(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
                                  username: request.loginHint, error: nil, redirectURI: request.redirectURI)
         case .consent(let user, let scopes):
-            return consentPage(request, user: user, scopes: scopes, session: session)
+            guard let session else { return Pages.error("Your session expired. Go back to the application and try again.") }
+            let interaction = try await endpoint.beginConsent(request, user: user, scopes: scopes, session: session)
+            return consentPage(request, user: user, scopes: scopes, session: session, interaction: interaction)
         }
     }
 
@@ -80,13 +82,16 @@ struct AuthorizationRoutes {
         }
     }
 
-    func consentPage(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession?) -> Response {
-        let params = request.carriedParameters.map { ["name": $0.0, "value": $0.1] }
+    /// The consent page. Its form carries only the interaction id (the request is stored server-side), the CSRF
+    /// token and the decision. A self-registered client is marked as unverified (its name is its own claim).
+    func consentPage(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession, interaction: String) -> Response {
         let scopeRows = scopes.sorted.map { ["name": $0, "text": Pages.describe(scope: $0)] }
-        return Pages.response("consent", title: "Allow access", [
-            "clientName": request.client.name, "username": user.username, "scopes": scopeRows, "params": params,
-            "csrf": session?.csrfToken ?? "",
-        ], formActions: Pages.origin(of: request.redirectURI).map { [$0] } ?? [])
+        var context: [String: Any] = [
+            "clientName": request.client.name, "username": user.username, "scopes": scopeRows, "interaction": interaction,
+            "csrf": session.csrfToken,
+        ]
+        if request.client.registeredAnonymously { context["unverified"] = true }
+        return Pages.response("consent", title: "Allow access", context, formActions: Pages.origin(of: request.redirectURI).map { [$0] } ?? [])
     }
 
     // MARK: /login
@@ -151,30 +156,20 @@ struct AuthorizationRoutes {
 
     // MARK: /consent
 
+    /// `POST /consent`: completes exactly the stored interaction (``AuthorizationEndpoint/completeConsent``);
+    /// nothing of the original request is read from the form. An unknown, replayed or foreign id is an error page.
     func consent(_ http: Request) async throws -> Response {
         var http = http
         guard let form = try await Self.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
         let session = try await sessions.current(http)
         let values = Self.dictionary(form)
         guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else { return csrfRefused() }
-        let parameters = form.filter { !["csrf_token", "decision"].contains($0.0) }
-        let request: AuthorizationRequest
-        do {
-            request = try await AuthorizationRequest.validate(parameters, clients: runtime.storage)
-        } catch let failure as AuthorizationFailure {
-            return respond(to: failure)
-        }
-        guard let user = try await endpoint.signedInUser(session), let authTime = session.authTime else {
-            return Pages.redirect(Self.authorizeURL(request.carriedParameters, dropping: nil))
-        }
-        guard values["decision"] == "allow" else { return Pages.redirect(endpoint.deny(request, user: user)) }
-        do {
-            let scopes = try endpoint.grantedScopes(request, user: user)
-            return Pages.redirect(try await endpoint.approve(request, user: user, authTime: authTime, scopes: scopes,
-                                                             authenticationMethods: session.authenticationMethods,
-                                                             identityProvider: session.identityProvider))
-        } catch let error as OAuthError where error.code == .invalidScope {
-            return Pages.redirect(AuthorizationRedirect.error(error, target: request.target, issuer: runtime.configuration.effectiveIssuer))
+        switch try await endpoint.completeConsent(interactionID: values["interaction"] ?? "", session: session,
+                                                  allow: values["decision"] == "allow") {
+        case .redirect(let url):
+            return Pages.redirect(url)
+        case .invalid(let message):
+            return Pages.error(message)
         }
     }
 
