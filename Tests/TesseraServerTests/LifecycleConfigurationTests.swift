@@ -65,6 +65,9 @@ struct LifecycleMaintenanceTests {
         #expect(try await store.signingKeys().filter { $0.retiredAt != nil }.count == 2)
         clock.advance(by: TimeInterval(configuration.accessTokenLifetime + 61))
         try await runtime.lifecycleMaintenance()
+        #expect(try await store.signingKeys().count == 4, "ID tokens (1 h) signed with the retired keys are still valid (issue 20 item 4)")
+        clock.advance(by: configuration.oauthSettings.signingKeyRetention - TimeInterval(configuration.accessTokenLifetime + 61) + 1)
+        try await runtime.lifecycleMaintenance()
         #expect(try await store.signingKeys().count == 2, "retired keys are dropped after retention")
     }
 }
