@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "tessera", targets: ["tessera"]),
         .executable(name: "tessera-example-api", targets: ["ExampleAPI"]),
         .executable(name: "tessera-bench-baseline", targets: ["BenchBaseline"]),
+        .library(name: "TesseraJOSE", targets: ["TesseraJOSE"]),
         .library(name: "TesseraCore", targets: ["TesseraCore"]),
         .library(name: "TesseraStore", targets: ["TesseraStore"]),
         .library(name: "TesseraServer", targets: ["TesseraServer"]),
@@ -37,9 +38,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // Strict base64url, compact-JWS parsing and the algorithm allow-list, Bearer and Basic
+        // `Authorization` parsing: shared by the core, the server, the toolkit and federation. Foundation only.
+        .target(
+            name: "TesseraJOSE",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TesseraCore",
             dependencies: [
+                "TesseraJOSE",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -66,6 +74,7 @@ let package = Package(
             name: "TesseraServer",
             dependencies: [
                 "TesseraCore",
+                "TesseraJOSE",
                 "TesseraStore",
                 "TesseraFederation",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -84,8 +93,8 @@ let package = Package(
         .target(
             name: "TesseraResourceServer",
             dependencies: [
-                // Only for the JOSE primitives (strict `Base64URL`); never the store (TesseraStore).
-                "TesseraCore",
+                // The shared JOSE primitives only; never the core or the store.
+                "TesseraJOSE",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -100,8 +109,8 @@ let package = Package(
             name: "TesseraFederation",
             dependencies: [
                 "TesseraCore",
-                // Its JOSE verification shares the toolkit's; strict base64url is the core's `Base64URL`.
-                "TesseraResourceServer",
+                // Compact JWS, strict base64url and the algorithm allow-list; not the toolkit, not Hummingbird.
+                "TesseraJOSE",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -150,7 +159,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TesseraCoreTests",
-            dependencies: ["TesseraCore", "TesseraTesting"],
+            dependencies: ["TesseraCore", "TesseraJOSE", "TesseraTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TesseraJOSETests",
+            dependencies: ["TesseraJOSE", "TesseraTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -161,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraServer", "TesseraTesting", "TesseraCore", "TesseraStore",
+                "TesseraServer", "TesseraTesting", "TesseraCore", "TesseraJOSE", "TesseraStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -170,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "TesseraFederationTests",
             dependencies: [
-                "TesseraFederation", "TesseraCore", "TesseraTesting",
+                "TesseraFederation", "TesseraJOSE", "TesseraCore", "TesseraTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -183,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "TesseraResourceServerTests",
             dependencies: [
-                "TesseraResourceServer", "TesseraCore", "TesseraTesting",
+                "TesseraResourceServer", "TesseraJOSE", "TesseraCore", "TesseraTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

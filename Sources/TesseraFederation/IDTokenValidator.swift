@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import JWTKit
 import TesseraCore
-import TesseraResourceServer
+import TesseraJOSE
 
 /// Validates an upstream ID token (OIDC Core §3.1.3.7) and reads the identity from it.
 ///
@@ -24,19 +24,14 @@ struct IDTokenValidator: Sendable {
     func validate(_ token: String, nonce: String, accessToken: String?, metadata: OpenIDProviderMetadata,
                   keys: OpenIDProviderCache) async throws(FederationFailure) -> [String: JSONValue] {
         guard token.utf8.count <= self.maximumLength else { throw .invalidIDToken(detail: "the ID token is too long") }
-        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }),
-            let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
-            let signature = Base64URL.decode(parts[2]),
-            let header = JSONValue.object(from: Data(headerBytes))
-        else {
+        guard let jws = try? CompactJWS(token), let header = JSONValue.object(from: Data(jws.headerBytes)) else {
             throw .invalidIDToken(detail: "the ID token is not a compact JWS")
         }
-        guard let name = header["alg"]?.stringValue, let algorithm = UpstreamSignatureAlgorithm(rawValue: name) else {
+        guard let name = header["alg"]?.stringValue, let algorithm = JWSAlgorithm(name: name) else {
             throw .invalidIDToken(detail: "the ID token's alg \(header["alg"]?.stringValue.map(TokenExchange.sanitizedCode) ?? "(missing)") is not an accepted asymmetric algorithm")
         }
-        if let listed = metadata.idTokenSigningAlgorithms, !listed.contains(algorithm.rawValue) {
-            throw .invalidIDToken(detail: "the ID token's alg \(algorithm.rawValue) is not one the provider lists")
+        if let listed = metadata.idTokenSigningAlgorithms, !listed.contains(algorithm.name) {
+            throw .invalidIDToken(detail: "the ID token's alg \(algorithm.name) is not one the provider lists")
         }
         guard header["crit"] == nil else {
             throw .invalidIDToken(detail: "the ID token has critical header parameters")
@@ -48,19 +43,18 @@ struct IDTokenValidator: Sendable {
         default: throw .invalidIDToken(detail: "the ID token's kid is not a string")
         }
 
-        let key = try await keys.verificationKey(kid: kid, algorithm: algorithm.rawValue, jwksURI: metadata.jwksURI)
-        let signingInput = Array(parts[0]) + [UInt8(ascii: ".")] + Array(parts[1])
-        let valid = (try? key.verifier.verify(signature, signs: signingInput)) ?? false
+        let key = try await keys.verificationKey(kid: kid, algorithm: algorithm.name, jwksURI: metadata.jwksURI)
+        let valid = (try? key.verifier.verify(jws.signature, signs: jws.signingInput)) ?? false
         guard valid else { throw .invalidIDToken(detail: "the ID token's signature does not verify") }
 
-        guard let claims = JSONValue.object(from: Data(payloadBytes)) else {
+        guard let claims = JSONValue.object(from: jws.payload) else {
             throw .invalidIDToken(detail: "the ID token's payload is not a JSON object")
         }
         try self.check(claims, nonce: nonce, accessToken: accessToken, algorithm: algorithm)
         return claims
     }
 
-    private func check(_ claims: [String: JSONValue], nonce: String, accessToken: String?, algorithm: UpstreamSignatureAlgorithm) throws(FederationFailure) {
+    private func check(_ claims: [String: JSONValue], nonce: String, accessToken: String?, algorithm: JWSAlgorithm) throws(FederationFailure) {
         // Google documents that its ID tokens may carry `accounts.google.com` without the scheme; accept exactly that alias.
         let googleAlias = self.issuer == "https://accounts.google.com" && claims["iss"]?.stringValue == "accounts.google.com"
         guard claims["iss"]?.stringValue == self.issuer || googleAlias else {

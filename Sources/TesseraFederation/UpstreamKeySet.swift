@@ -1,33 +1,7 @@
 import Foundation
 import JWTKit
 import TesseraCore
-
-/// The asymmetric JWS algorithms an upstream ID token may use (RFC 7518 §3). `none` and the HMAC
-/// algorithms are not here, so no configuration or provider metadata can make Tessera accept them.
-enum UpstreamSignatureAlgorithm: String, Sendable, CaseIterable {
-    case es256 = "ES256", es384 = "ES384", es512 = "ES512"
-    case rs256 = "RS256", rs384 = "RS384", rs512 = "RS512"
-    case ps256 = "PS256", ps384 = "PS384", ps512 = "PS512"
-
-    /// Whether a JWK of type `keyType` (and curve `curve`) can verify this algorithm.
-    func isCompatible(keyType: String, curve: String?) -> Bool {
-        switch self {
-        case .es256: keyType == "EC" && curve == "P-256"
-        case .es384: keyType == "EC" && curve == "P-384"
-        case .es512: keyType == "EC" && curve == "P-521"
-        case .rs256, .rs384, .rs512, .ps256, .ps384, .ps512: keyType == "RSA"
-        }
-    }
-
-    /// The size of the algorithm's hash in bits, which also sizes `at_hash` (OIDC Core §3.1.3.6).
-    var hashBits: Int {
-        switch self {
-        case .es256, .rs256, .ps256: 256
-        case .es384, .rs384, .ps384: 384
-        case .es512, .rs512, .ps512: 512
-        }
-    }
-}
+import TesseraJOSE
 
 /// One fetched JSON Web Key Set (RFC 7517 §5), indexed by `kid` and algorithm.
 ///
@@ -37,7 +11,7 @@ enum UpstreamSignatureAlgorithm: String, Sendable, CaseIterable {
 struct UpstreamKeySet: Sendable {
     struct Key: Sendable {
         let kid: String?
-        let algorithm: UpstreamSignatureAlgorithm
+        let algorithm: JWSAlgorithm
         let verifier: any JWTAlgorithm
     }
 
@@ -63,14 +37,14 @@ struct UpstreamKeySet: Sendable {
             let kid = members["kid"]?.stringValue
             let statedAlgorithm = members["alg"]?.stringValue
             let curve = members["crv"]?.stringValue
-            for algorithm in UpstreamSignatureAlgorithm.allCases
-            where algorithm.isCompatible(keyType: keyType, curve: curve) && (statedAlgorithm == nil || statedAlgorithm == algorithm.rawValue) {
-                let identifier = JWKIdentifier(string: "\(index) \(algorithm.rawValue)")
-                jwk.algorithm = JWK.Algorithm(rawValue: algorithm.rawValue)
+            for algorithm in JWSAlgorithm.allSupported
+            where algorithm.isCompatible(keyType: keyType, curve: curve) && (statedAlgorithm == nil || statedAlgorithm == algorithm.name) {
+                let identifier = JWKIdentifier(string: "\(index) \(algorithm.name)")
+                jwk.algorithm = JWK.Algorithm(rawValue: algorithm.name)
                 jwk.keyIdentifier = identifier
                 do {
                     try await collection.add(jwk: jwk)
-                    let verifier = try await collection.getKey(for: identifier, alg: algorithm.rawValue)
+                    let verifier = try await collection.getKey(for: identifier, alg: algorithm.name)
                     keys.append(Key(kid: kid, algorithm: algorithm, verifier: verifier))
                 } catch {
                     continue
@@ -84,7 +58,7 @@ struct UpstreamKeySet: Sendable {
 
     /// The key for `algorithm` named `kid`; without a `kid`, the only key for `algorithm` (OIDC Core §10.1).
     func key(kid: String?, algorithm: String) -> Key? {
-        guard let algorithm = UpstreamSignatureAlgorithm(rawValue: algorithm) else { return nil }
+        guard let algorithm = JWSAlgorithm(name: algorithm) else { return nil }
         if let kid {
             return self.keys.first { $0.kid == kid && $0.algorithm == algorithm }
         }

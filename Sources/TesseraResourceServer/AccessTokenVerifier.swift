@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import JWTKit
 import Logging
+import TesseraJOSE
 
 /// Verifies JWT access tokens (RFC 9068) issued by one authorization server.
 ///
@@ -114,21 +115,26 @@ public struct AccessTokenVerifier: Sendable {
             // The key left the key set, or the key set is due for a refresh: verify in full.
             cache.remove(cacheKey)
         }
-        let jws = try CompactJWS(token)
+        let malformed = TokenVerificationError(.malformed, "The access token is not a well-formed JWT")
+        guard let jws = try? CompactJWS(token),
+            let header = try? JSONDecoder().decode(JWSHeader.self, from: Data(jws.headerBytes))
+        else {
+            throw malformed
+        }
 
         // RFC 9068 §4: typ must be at+jwt, which keeps ID tokens and other JWTs out.
-        guard let type = jws.header.typ?.lowercased(), type == "at+jwt" || type == "application/at+jwt" else {
+        guard let type = header.typ?.lowercased(), type == "at+jwt" || type == "application/at+jwt" else {
             throw TokenVerificationError(.invalidType, "The token is not a JWT access token (typ must be at+jwt)")
         }
-        guard let name = jws.header.alg, let algorithm = JWSAlgorithm(name: name),
+        guard let name = header.alg, let algorithm = JWSAlgorithm(name: name),
             self.configuration.allowedAlgorithms.contains(algorithm)
         else {
             throw TokenVerificationError(.algorithmNotAllowed, "The access token's signature algorithm is not accepted")
         }
-        guard jws.header.crit == nil else {
+        guard header.crit == nil else {
             throw TokenVerificationError(.unsupportedCriticalHeader, "The access token has unsupported critical header parameters")
         }
-        guard let kid = jws.header.kid, !kid.isEmpty else {
+        guard let kid = header.kid, !kid.isEmpty else {
             throw TokenVerificationError(.unknownKey, "The access token does not identify its signing key")
         }
 
@@ -236,4 +242,13 @@ public struct AccessTokenVerifier: Sendable {
             claims: claims
         )
     }
+}
+
+/// The protected-header parameters the verifier reads (RFC 7515 §4.1); a header whose `alg`, `typ` or `kid`
+/// is not a string is malformed.
+private struct JWSHeader: Decodable {
+    let alg: String?
+    let typ: String?
+    let kid: String?
+    let crit: ClaimValue?
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdAuth
+import TesseraJOSE
 
 /// A request context that carries the verified access token in `identity`.
 ///
@@ -92,53 +93,5 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
         context.identity = accessToken
         context.logger[metadataKey: "oauth.client_id"] = .string(accessToken.clientID)
         return try await next(request, context)
-    }
-}
-
-/// The outcome of reading `Authorization` headers (RFC 6750 §2.1; the scheme is case-insensitive).
-public enum BearerCredentials: Equatable, Sendable {
-    /// No `Authorization` header, or one with another scheme.
-    case none
-    case multipleHeaders
-    case empty
-    /// Not RFC 6750 `b64token` syntax.
-    case malformed
-    case token(Substring)
-
-    /// Reads the values of every `Authorization` header of a request.
-    public static func parse(_ values: [String]) -> BearerCredentials {
-        guard let value = values.first else { return .none }
-        guard values.count == 1 else { return .multipleHeaders }
-        let trimmed = value.drop(while: { $0 == " " || $0 == "\t" })
-        let scheme = trimmed.prefix(while: { $0 != " " && $0 != "\t" })
-        guard scheme.lowercased() == "bearer" else { return .none }
-        var credentials = trimmed.dropFirst(scheme.count).drop(while: { $0 == " " || $0 == "\t" })
-        while let last = credentials.last, last == " " || last == "\t" { credentials = credentials.dropLast() }
-        guard !credentials.isEmpty else { return .empty }
-        // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-        // One forward pass (reversed UTF-8 views index slowly): characters, then only padding.
-        var characters = 0
-        var inPadding = false
-        for byte in credentials.utf8 {
-            if byte == UInt8(ascii: "=") {
-                inPadding = true
-            } else {
-                guard !inPadding, Self.isB64TokenCharacter(byte) else { return .malformed }
-                characters += 1
-            }
-        }
-        guard characters > 0 else { return .malformed }
-        return .token(credentials)
-    }
-
-    private static func isB64TokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-            true
-        default:
-            false
-        }
     }
 }

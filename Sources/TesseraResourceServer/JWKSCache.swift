@@ -2,6 +2,7 @@ import Foundation
 import JWTKit
 import Logging
 import Synchronization
+import TesseraJOSE
 
 /// A cache of an issuer's public signing keys, refreshed on demand.
 ///

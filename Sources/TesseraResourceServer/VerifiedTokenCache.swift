@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import TesseraJOSE
 
 /// Remembers access tokens that passed full verification, so a token presented again skips the
 /// signature check and the JSON parse.

@@ -3,6 +3,7 @@ import JWTKit
 import TesseraCore
 import TesseraTesting
 import Testing
+import TesseraJOSE
 
 /// Issue 20, item 4: a retired signing key stays published (and verifies logout hints) until every token of
 /// every kind it signed has expired.

@@ -4,6 +4,7 @@ import Testing
 
 import TesseraCore
 import TesseraResourceServer
+import TesseraJOSE
 
 @Suite("AccessTokenVerifier (RFC 9068 §4)")
 struct AccessTokenVerifierTests {

@@ -5,6 +5,7 @@ import Testing
 
 import TesseraCore
 import TesseraResourceServer
+import TesseraJOSE
 
 /// Property tests for JWT parsing and verification (RFC 7515 compact serialization, RFC 9068): random
 /// bytes and segments never crash and never verify; no single-bit change of a valid token verifies.

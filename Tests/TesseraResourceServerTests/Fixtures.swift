@@ -3,6 +3,7 @@ import Foundation
 import JWTKit
 import TesseraResourceServer
 import Testing
+import TesseraJOSE
 
 /// A fake authorization server: signing keys generated per test run (never stored), their JWKS,
 /// and a token minter that can produce any header and payload, valid or not.

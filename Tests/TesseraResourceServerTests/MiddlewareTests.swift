@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Testing
 
 import TesseraResourceServer
+import TesseraJOSE
 
 @Suite("BearerTokenMiddleware and RequireScopes (RFC 6750 §2.1, §3)")
 struct MiddlewareTests {

@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import TesseraJOSE
 
 /// Verifies that a string is an access token this server issued: a JWT signed by one of its published
 /// keys (ES256/RS256 only), with our `iss`. Expiry is judged against the injected clock by the caller,

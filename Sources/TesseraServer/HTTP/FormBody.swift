@@ -1,5 +1,6 @@
 import Foundation
 import TesseraCore
+import TesseraJOSE
 
 /// `application/x-www-form-urlencoded` parsing (WHATWG URL §5.1), strict about what it accepts:
 /// malformed percent-escapes and bytes that are not UTF-8 are refused, never guessed at.
@@ -60,60 +61,20 @@ public enum FormBody {
     }
 }
 
-/// HTTP Basic client credentials (RFC 7617, with RFC 6749 §2.3.1's form-encoding of id and secret).
+/// HTTP Basic client credentials (RFC 7617, with RFC 6749 §2.3.1's form-encoding of id and secret): the
+/// shared parser (`TesseraJOSE.BasicAuthorization`) with its failure as the OAuth error to answer.
 public enum BasicCredentials {
+    /// The `invalid_client` error for malformed Basic credentials.
+    public static var malformed: OAuthError { .invalidClient("Malformed HTTP Basic credentials.") }
+
     /// Parses an `Authorization` header value.
     /// - Returns: `nil` when the header uses another scheme.
     /// - Throws: `invalid_client` when the Basic credentials are malformed.
     public static func parse(authorization: String) throws(OAuthError) -> (id: String, secret: String)? {
-        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard let scheme = parts.first, scheme.lowercased() == "basic" else { return nil }
-        let failure = OAuthError.invalidClient("Malformed HTTP Basic credentials.")
-        // Trim by hand: Foundation's trimmingCharacters bridges through NSString (a tenth of /introspect's CPU).
-        var encoded = parts.count == 2 ? parts[1].drop(while: { $0 == " " || $0 == "\t" }) : ""
-        while let last = encoded.last, last == " " || last == "\t" { encoded = encoded.dropLast() }
-        guard parts.count == 2, let decoded = Data(base64Encoded: String(encoded)) else { throw failure }
-        guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { throw failure }
-        let id: String
-        let secret: String
-        do {
-            id = try FormBody.decode(decoded[decoded.startIndex..<colon])
-            secret = try FormBody.decode(decoded[decoded.index(after: colon)...])
-        } catch { throw failure }
-        guard !id.isEmpty else { throw failure }
-        return (id, secret)
-    }
-}
-
-/// A request's `Authorization` header read as HTTP Basic, parsed once per request: the rate limiter
-/// parses it (it needs the client id) and leaves it in ``TesseraRequestContext/basicAuthorization``
-/// for the route that authenticates the client.
-public enum BasicAuthorization: Sendable {
-    /// No `Authorization` header.
-    case absent
-    /// Well-formed Basic credentials.
-    case credentials(id: String, secret: String)
-    /// Another scheme (e.g. Bearer).
-    case otherScheme
-    /// Basic, but malformed: the `invalid_client` error to answer.
-    case malformed(OAuthError)
-
-    public init(header: String?) {
-        guard let header else { self = .absent; return }
-        do throws(OAuthError) {
-            if let credentials = try BasicCredentials.parse(authorization: header) {
-                self = .credentials(id: credentials.id, secret: credentials.secret)
-            } else {
-                self = .otherScheme
-            }
-        } catch {
-            self = .malformed(error)
+        switch BasicAuthorization(header: authorization) {
+        case .credentials(let id, let secret): return (id, secret)
+        case .absent, .otherScheme: return nil
+        case .malformed: throw malformed
         }
-    }
-
-    /// The client id named by well-formed credentials (not yet authenticated).
-    public var clientID: String? {
-        if case .credentials(let id, _) = self { return id }
-        return nil
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import TesseraJOSE
 
 /// The request context of every Tessera route.
 public struct TesseraRequestContext: RequestContext {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import TesseraCore
+import TesseraJOSE
 
 /// The node-local limits, one per group of routes (RFC 6749 §10.10: limit guessing at the endpoints that
 /// take credentials).

@@ -1,22 +1,23 @@
 import Foundation
 import Hummingbird
 import TesseraCore
+import TesseraJOSE
 
 /// HTTP decoding shared by the client-authenticated endpoints (`/token`, `/revoke`, `/introspect`): one
 /// form and HTTP Basic handling, so clients authenticate identically everywhere. Basic credentials the
 /// rate limiter already parsed (``TesseraRequestContext/basicAuthorization``) are not parsed again.
 enum ClientAuthenticatedForm {
-    static func tokenRequest(_ request: inout Request, context: TesseraRequestContext, runtime: TesseraRuntime,
+    static func tokenRequest(_ request: inout Request, context: TesseraRequestContext, maxBodySize: Int,
                              unsupportedScheme: String = "Unsupported authentication scheme; use HTTP Basic or client_secret_post.")
         async throws -> TokenRequest
     {
-        let parameters = try await FormRequest.parameters(of: &request, maxSize: runtime.configuration.maxBodySize)
+        let parameters = try await FormRequest.parameters(of: &request, maxSize: maxBodySize)
         let basic: (id: String, secret: String)?
         switch context.basicAuthorization ?? BasicAuthorization(header: request.headers[.authorization]) {
         case .absent: basic = nil
         case .credentials(let id, let secret): basic = (id, secret)
         case .otherScheme: throw OAuthError.invalidClient(unsupportedScheme)
-        case .malformed(let error): throw error
+        case .malformed: throw BasicCredentials.malformed
         }
         return try TokenRequest(parameters: parameters, basicCredentials: basic)
     }

@@ -1,5 +1,4 @@
 import Foundation
-import JWTKit
 
 /// Strict unpadded base64url (RFC 7515 §2, RFC 4648 §5): rejects padding, characters outside
 /// `[A-Za-z0-9_-]`, lengths ≡ 1 (mod 4) and non-zero trailing bits (RFC 4648 §3.5), so every byte
@@ -70,7 +69,7 @@ public enum Base64URL {
 /// jwt-kit decodes base64url leniently (it accepts `=` padding and non-zero trailing bits), so without
 /// this check one token had several accepted spellings — each a different cache key, revocation
 /// digest or replay identity. Every JWT Tessera reads (introspection, userinfo, revocation,
-/// `id_token_hint`) goes through ``SigningKeySet/verifyCompact(_:as:)``.
+/// `id_token_hint`) goes through the core's `SigningKeySet.verifyCompact(_:as:)`, which checks this first.
 public enum JWSCompactForm {
     /// Whether `token` is exactly three non-empty, canonical unpadded base64url segments.
     public static func isCanonical(_ token: some StringProtocol) -> Bool {
@@ -84,16 +83,5 @@ public enum JWSCompactForm {
               let bytes = Base64URL.decode(header),
               let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
         return object["kid"] as? String
-    }
-}
-
-extension SigningKeySet {
-    /// jwt-kit's `verify`, for canonical compact JWSs only (``JWSCompactForm/isCanonical(_:)``); any other
-    /// spelling is `invalid_token` before its signature is looked at.
-    public func verifyCompact<Payload: JWTPayload>(_ token: String, as payload: Payload.Type) async throws -> Payload {
-        guard JWSCompactForm.isCanonical(token) else {
-            throw OAuthError(.invalidToken, "The token is not a well-formed JWT.")
-        }
-        return try await collection.verify(token, as: payload)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+import TesseraJOSE
 import TesseraTesting
 import Testing
 

@@ -6,12 +6,14 @@ public struct JWSAlgorithm: Sendable, Hashable, CustomStringConvertible {
     /// The `alg` header value, e.g. `"ES256"`.
     public let name: String
 
-    enum Family: Sendable, Hashable {
+    /// The key family the algorithm needs.
+    public enum Family: Sendable, Hashable {
         case ecdsa(curve: String)
         case rsa
     }
 
-    let family: Family
+    /// The key family (and, for ECDSA, the curve) this algorithm verifies with.
+    public let family: Family
 
     private init(_ name: String, _ family: Family) {
         self.name = name
@@ -49,8 +51,12 @@ public struct JWSAlgorithm: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { self.name }
 
+    /// The size of the algorithm's hash in bits (the digits of its name), which also sizes OIDC's
+    /// `at_hash` and `c_hash` (OIDC Core §3.1.3.6).
+    public var hashBits: Int { Int(self.name.dropFirst(2)) ?? 256 }
+
     /// Whether a JSON Web Key of type `kty` (and curve `crv`, for EC keys) can verify this algorithm.
-    func isCompatible(keyType: String, curve: String?) -> Bool {
+    public func isCompatible(keyType: String, curve: String?) -> Bool {
         switch self.family {
         case .ecdsa(let expected): keyType == "EC" && curve == expected
         case .rsa: keyType == "RSA"
