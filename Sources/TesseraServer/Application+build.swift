@@ -20,9 +20,7 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
         onServerRunning: onServerRunning,
         logger: runtime.logger)
     app.addServices(MaintenanceService(runtime: runtime))
-    if let audit = runtime.services.audit as? BufferedAuditSink {
-        app.addServices(AuditFlushService(sink: audit, interval: .seconds(1), logger: runtime.logger))
-    }
+    app.addServices(AuditFlushService(sink: runtime.auditSink, interval: .seconds(1), logger: runtime.logger))
     app.addServices(extraServices)
     return app
 }
@@ -31,21 +29,29 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
 public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext> {
     let router = Router(context: TesseraRequestContext.self)
     if let metrics = runtime.metrics { router.add(middleware: HTTPMetricsMiddleware(metrics: metrics)) }
-    router.add(middleware: ForwardedHeadersMiddleware(configuration: runtime.configuration))
+    router.add(middleware: ForwardedHeadersMiddleware(trusted: runtime.trustedProxies, https: runtime.configuration.tlsCert != nil))
     router.add(middleware: SecurityHeadersMiddleware(https: runtime.configuration.usesHTTPS))
     router.add(middleware: OAuthErrorMiddleware())
     let routeTable = RouteTable()
     router.add(middleware: MethodNotAllowedMiddleware(routes: routeTable))
     // Each rate limit sits on the routes it protects (not on path strings), so `/token/` or `//login` count too.
-    TokenRoutes(runtime: runtime).register(on: router.rateLimited(.token, runtime: runtime))
-    DiscoveryRoutes(runtime: runtime).register(on: router)
-    RevocationRoutes(runtime: runtime).register(on: router)
-    IntrospectionRoutes(runtime: runtime).register(on: router.rateLimited(.introspect, runtime: runtime))
-    RegistrationRoutes(runtime: runtime).register(on: router, create: router.rateLimited(.register, runtime: runtime))
+    // Non-browser routes get only their endpoint and values (built once by `TesseraRuntime.make`).
+    let maxBodySize = runtime.configuration.maxBodySize
+    TokenRoutes(endpoint: runtime.tokenEndpoint, maxBodySize: maxBodySize, metrics: runtime.metrics)
+        .register(on: router.rateLimited(.token, runtime: runtime))
+    DiscoveryRoutes(documents: runtime.discoveryDocuments, keys: runtime.keys).register(on: router)
+    RevocationRoutes(endpoint: runtime.revocationEndpoint, maxBodySize: maxBodySize).register(on: router)
+    IntrospectionRoutes(endpoint: runtime.introspectionEndpoint, maxBodySize: maxBodySize)
+        .register(on: router.rateLimited(.introspect, runtime: runtime))
+    RegistrationRoutes(endpoint: runtime.registrationEndpoint, maxBodySize: maxBodySize)
+        .register(on: router, create: router.rateLimited(.register, runtime: runtime))
+    UserInfoRoutes(endpoint: runtime.userInfoEndpoint).register(on: router)
     AuthorizationRoutes(runtime: runtime).register(on: router, login: router.rateLimited(.login, runtime: runtime))
     OpenIDRoutes(runtime: runtime).register(on: router)
-    HealthRoutes(runtime: runtime).register(on: router)
-    if let metrics = runtime.metrics { MetricsRoutes(runtime: runtime, metrics: metrics).register(on: router) }
+    HealthRoutes(readiness: runtime.readiness).register(on: router)
+    if let metrics = runtime.metrics {
+        MetricsRoutes(metrics: metrics, audit: runtime.auditSink, token: runtime.configuration.metricsToken).register(on: router)
+    }
     DocsRoutes(runtime: runtime).register(on: router)
     routeTable.load(router)
     return router

@@ -7,39 +7,67 @@ import TesseraFederation
 import TesseraStore
 
 /// Everything a running Tessera node holds: configuration, storage, keys and the core's endpoints.
-/// Built once at start-up; routes only translate HTTP to calls on it.
+///
+/// The composition root: `make` parses the configuration once (a value that does not parse is a start-up
+/// error, never a silent default) and builds each endpoint once; routes receive the endpoint they serve,
+/// so a request allocates no endpoint.
 public struct TesseraRuntime: Sendable {
     public let configuration: TesseraConfiguration
     public let storage: any TesseraStorage
     public let keys: SigningKeyManager
     public let services: GrantServices
-    public let tokenEndpoint: TokenEndpoint
     public let clock: any TimeSource
     public let logger: Logger
+    /// The audit sink with its concrete type: `AuditFlushService` flushes it, `/metrics` reports its backlog.
+    /// The same instance as `services.audit`.
+    public let auditSink: BufferedAuditSink
+    /// `POST /token` (RFC 6749 §3.2).
+    public let tokenEndpoint: TokenEndpoint
+    /// `POST /introspect` (RFC 7662).
+    public let introspectionEndpoint: IntrospectionEndpoint
+    /// `POST /revoke` (RFC 7009).
+    public let revocationEndpoint: RevocationEndpoint
+    /// `POST /register` and `/register/{client_id}` (RFC 7591, RFC 7592).
+    public let registrationEndpoint: RegistrationEndpoint
+    /// `GET`/`POST /userinfo` (OIDC Core §5.3).
+    public let userInfoEndpoint: UserInfoEndpoint
+    /// RP-initiated logout decisions (OIDC RP-Initiated Logout 1.0).
+    public let logoutEndpoint: LogoutEndpoint
     /// The authorization endpoint's decisions (browser flows).
-    public var authorizationEndpoint: AuthorizationEndpoint { AuthorizationEndpoint(services: services) }
+    public let authorizationEndpoint: AuthorizationEndpoint
+    /// Sign-in through the configured upstream identity providers.
+    public private(set) var federation: FederationService
+    /// The configured upstream identity providers with their clients (replacing them rebuilds `federation`).
+    public var identityProviders: IdentityProviderRegistry {
+        didSet { federation = FederationService(services: services, providers: identityProviders) }
+    }
+    /// The RFC 8414 and OIDC Discovery documents, encoded once.
+    let discoveryDocuments: DiscoveryDocuments
+    /// Proxies whose `X-Forwarded-*` headers are believed (`trustedProxies`, parsed at start-up).
+    let trustedProxies: TrustedProxies
+    /// Automatic signing key rotation (`keyRotationInterval`, `keyPrePublication`).
+    public let keyRotationPolicy: KeyRotationPolicy
     /// Checks the database answers (for `/readyz`).
     public let readiness: @Sendable () async throws -> Void
     /// Prometheus metrics of this runtime (`/metrics`); `nil` when `configuration.metrics` is off.
-    public var metrics: TesseraMetrics? = nil
-    /// Sign-in through the configured upstream identity providers.
-    public var federation: FederationService { FederationService(services: services, providers: identityProviders) }
-    /// The configured upstream identity providers with their clients.
-    public var identityProviders = IdentityProviderRegistry()
+    public let metrics: TesseraMetrics?
     /// The key-encryption keys sealing signing keys and TOTP secrets at rest; `derivedKey(purpose:)` gives
-    /// keys for other uses.
-    /// Always set by `make`.
-    public internal(set) var keyEncryption: KeyEncryption? = nil
+    /// keys for other uses. Always set by `make`.
+    public let keyEncryption: KeyEncryption?
 
     /// Wires a runtime over a store that is already migrated, creating signing keys on first start.
     ///
     /// `keyEncryption` seals secrets at rest (`serve` passes `configuration.resolveKeyEncryption()`); without it
     /// the configured keys are used, else a temporary key (tests: what it seals is unreadable after a restart).
-    /// Fails with one line when a stored secret is sealed with a key that is not given.
+    /// Fails with one line (`TesseraConfiguration.Invalid`) when a setting does not parse or a stored secret is
+    /// sealed with a key that is not given.
     public static func make(configuration: TesseraConfiguration, storage: any TesseraStorage, clock: any TimeSource = SystemTimeSource(),
                             logger: Logger = Logger(label: "tessera"), readiness: @escaping @Sendable () async throws -> Void = {},
                             identityProviders: IdentityProviderRegistry? = nil, keyEncryption: KeyEncryption? = nil) async throws -> TesseraRuntime {
-        let settings = configuration.oauthSettings
+        // Parse every setting before touching the store: a bad value stops start-up with one line.
+        let settings = try startupSettings(configuration)
+        let registrationSettings = try registrationSettings(configuration, settings: settings)
+        let trustedProxies = try TrustedProxies(parsing: configuration.trustedProxies)
         let metrics = configuration.metrics ? TesseraMetrics() : nil
         let logSink: any AuditSink = metrics.map { MetricsAuditSink(metrics: $0, next: LoggingAuditSink(logger: logger)) } ?? LoggingAuditSink(logger: logger)
         // A retired key stays published as long as anything it signed can be valid.
@@ -56,19 +84,59 @@ public struct TesseraRuntime: Sendable {
             logger.info("created signing key", metadata: ["kid": .string(key.kid), "alg": .string(key.algorithm.rawValue)])
         }
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
+        let audit = BufferedAuditSink(store: storage, next: logSink, logger: logger)
         let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
-                                     audit: BufferedAuditSink(store: storage, next: logSink, logger: logger), logger: logger,
+                                     audit: audit, logger: logger,
                                      auditKey: auditUsernameKey(encryption: encryption), keyEncryption: encryption)
-        var runtime = TesseraRuntime(configuration: configuration, storage: storage, keys: keys, services: services,
-                                     tokenEndpoint: TokenEndpoint(services: services), clock: clock, logger: logger, readiness: readiness)
-        runtime.metrics = metrics
-        runtime.keyEncryption = encryption
         // Each provider's client talks to it over HTTP (discovery and keys are fetched on first use, not here).
-        runtime.identityProviders = identityProviders ?? IdentityProviderRegistry(configuration.identityProviders.map {
+        let providers = identityProviders ?? IdentityProviderRegistry(configuration.identityProviders.map {
             IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock, logger: logger))
         })
-        return runtime
+        let tokenEndpoint = TokenEndpoint(services: services)
+        return TesseraRuntime(
+            configuration: configuration, storage: storage, keys: keys, services: services, clock: clock, logger: logger,
+            auditSink: audit, tokenEndpoint: tokenEndpoint,
+            introspectionEndpoint: IntrospectionEndpoint(services: services),
+            revocationEndpoint: RevocationEndpoint(services: services),
+            registrationEndpoint: RegistrationEndpoint(settings: registrationSettings, storage: storage, clock: clock, audit: audit),
+            userInfoEndpoint: UserInfoEndpoint(services: services),
+            logoutEndpoint: LogoutEndpoint(services: services),
+            authorizationEndpoint: AuthorizationEndpoint(services: services),
+            federation: FederationService(services: services, providers: providers),
+            identityProviders: providers,
+            discoveryDocuments: DiscoveryDocuments(issuer: settings.issuer, grantTypes: tokenEndpoint.grants.grantTypes),
+            trustedProxies: trustedProxies,
+            keyRotationPolicy: KeyRotationPolicy(interval: TimeInterval(configuration.keyRotationInterval),
+                                                 prePublication: TimeInterval(configuration.keyPrePublication)),
+            readiness: readiness, metrics: metrics, keyEncryption: encryption)
+    }
+
+    /// The core's protocol settings, with the values `oauthSettings` falls back on parsed strictly.
+    static func startupSettings(_ configuration: TesseraConfiguration) throws(TesseraConfiguration.Invalid) -> OAuthSettings {
+        var settings = configuration.oauthSettings
+        guard let algorithm = SigningAlgorithm(rawValue: configuration.accessTokenAlgorithm.uppercased()) else {
+            throw TesseraConfiguration.Invalid("accessTokenAlgorithm must be ES256 or RS256")
+        }
+        settings.accessTokenAlgorithm = algorithm
+        do { settings.defaultScopes = try ScopeSet(parsing: configuration.defaultScopes) } catch {
+            throw TesseraConfiguration.Invalid("defaultScopes has invalid characters")
+        }
+        return settings
+    }
+
+    /// What `/register` allows (RFC 7591 §2 `scope`). Default: the default scopes plus the OpenID Connect
+    /// identity scopes, which users still consent to.
+    static func registrationSettings(_ configuration: TesseraConfiguration, settings: OAuthSettings)
+        throws(TesseraConfiguration.Invalid) -> RegistrationEndpoint.Settings
+    {
+        var allowed = settings.defaultScopes.union(["openid", "profile", "email"])
+        if let configured = configuration.registrationScopes {
+            do { allowed = try ScopeSet(parsing: configured) } catch { throw TesseraConfiguration.Invalid("registrationScopes has invalid characters") }
+        }
+        return RegistrationEndpoint.Settings(issuer: settings.issuer, openRegistration: configuration.openRegistration, allowedScopes: allowed,
+                                             defaultScopes: settings.defaultScopes.intersection(allowed),
+                                             openRegistrationScopes: configuration.openRegistrationScopes)
     }
 }
 

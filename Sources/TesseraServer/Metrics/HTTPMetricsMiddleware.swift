@@ -25,11 +25,14 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 /// `GET /metrics`: Prometheus text exposition (format 0.0.4). With `metricsToken` set, only for a request
 /// bearing it (RFC 6750 §2.1; compared in constant time): otherwise 401 with `WWW-Authenticate: Bearer` (§3).
 struct MetricsRoutes {
-    let runtime: TesseraRuntime
     let metrics: TesseraMetrics
+    /// Its backlog is exported as `tessera_audit_buffer_events`.
+    let audit: BufferedAuditSink
+    /// The bearer token `/metrics` needs (`metricsToken`); `nil`: open.
+    let token: String?
 
     func register(on router: Router<TesseraRequestContext>) {
-        let expected = runtime.configuration.metricsToken.map(Secrets.digest)
+        let expected = token.map(Secrets.digest)
         router.get("metrics") { request, _ in
             if let expected, !Self.bears(request, expected) {
                 let presented = request.headers[.authorization] != nil
@@ -39,8 +42,7 @@ struct MetricsRoutes {
                     for: OAuthError(.invalidToken, "The metrics endpoint needs its bearer token."), status: .unauthorized,
                     extraHeaders: [.wwwAuthenticate: challenge])
             }
-            let pending = (runtime.services.audit as? BufferedAuditSink)?.pending
-            let body = metrics.exposition(auditPending: pending)
+            let body = metrics.exposition(auditPending: audit.pending)
             return Response(status: .ok, headers: [.contentType: TesseraMetrics.contentType],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

@@ -14,9 +14,10 @@ struct ForwardedHeadersMiddleware: RouterMiddleware {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 
-    init(configuration: TesseraConfiguration) {
-        self.trusted = (try? TrustedProxies(parsing: configuration.trustedProxies)) ?? TrustedProxies([])
-        self.directScheme = configuration.tlsCert == nil ? "http" : "https"
+    /// `trusted` is parsed at start-up (`TesseraRuntime.make`), so a bad `trustedProxies` never means "trust nobody".
+    init(trusted: TrustedProxies, https: Bool) {
+        self.trusted = trusted
+        self.directScheme = https ? "https" : "http"
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

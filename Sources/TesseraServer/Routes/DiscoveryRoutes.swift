@@ -2,20 +2,40 @@ import Foundation
 import Hummingbird
 import TesseraCore
 
-/// `GET /jwks.json` (RFC 7517) and `GET /.well-known/oauth-authorization-server` (RFC 8414).
+/// `GET /jwks.json` (RFC 7517), `GET /.well-known/oauth-authorization-server` (RFC 8414) and
+/// `GET /.well-known/openid-configuration` (OIDC Discovery §4): documents encoded once at start-up.
 struct DiscoveryRoutes {
-    let runtime: TesseraRuntime
+    let documents: DiscoveryDocuments
+    let keys: SigningKeyManager
 
     func register(on router: Router<TesseraRequestContext>) {
-        let metadata = JSON.encode(MergedMetadata(AuthorizationServerMetadata(runtime: runtime),
-                                                  LifecycleEndpointMetadata(issuer: runtime.configuration.effectiveIssuer)))
+        let authorizationServer = documents.authorizationServer
+        let openIDConfiguration = documents.openIDConfiguration
         router.get(".well-known/oauth-authorization-server") { _, _ in
-            JSON.response(data: metadata, cacheControl: "public, max-age=300")
+            JSON.response(data: authorizationServer, cacheControl: "public, max-age=300")
         }
-        router.get("jwks.json") { _, _ in
+        router.get(".well-known/openid-configuration") { _, _ in
+            JSON.response(data: openIDConfiguration, cacheControl: "public, max-age=300")
+        }
+        router.get("jwks.json") { [keys] _, _ in
             // Short cache: a key rotated on any node must reach verifiers quickly.
-            JSON.response(data: try runtime.keys.current.jwksJSON, cacheControl: "public, max-age=60")
+            JSON.response(data: try keys.current.jwksJSON, cacheControl: "public, max-age=60")
         }
+    }
+}
+
+/// The discovery documents of one issuer, encoded once by `TesseraRuntime.make`. The lifecycle endpoints are
+/// listed in both (same code, same values).
+struct DiscoveryDocuments: Sendable {
+    /// RFC 8414 §3.2 response body.
+    let authorizationServer: Data
+    /// OIDC Discovery §4.2 response body.
+    let openIDConfiguration: Data
+
+    init(issuer: String, grantTypes: [GrantType]) {
+        let lifecycle = LifecycleEndpointMetadata(issuer: issuer)
+        authorizationServer = JSON.encode(MergedMetadata(AuthorizationServerMetadata(issuer: issuer, grantTypes: grantTypes), lifecycle))
+        openIDConfiguration = JSON.encode(MergedMetadata(OpenIDConfiguration(issuer: issuer, grantTypes: grantTypes), lifecycle))
     }
 }
 
@@ -35,12 +55,11 @@ struct AuthorizationServerMetadata: Encodable {
     let authorizationResponseIssParameterSupported = true
     let responseModesSupported = ["query", "fragment"]
 
-    init(runtime: TesseraRuntime) {
-        let issuer = runtime.configuration.effectiveIssuer
+    init(issuer: String, grantTypes: [GrantType]) {
         self.issuer = issuer
         self.tokenEndpoint = issuer + "/token"
         self.jwksURI = issuer + "/jwks.json"
-        self.grantTypesSupported = runtime.tokenEndpoint.grants.grantTypes.map(\.rawValue)
+        self.grantTypesSupported = grantTypes.map(\.rawValue)
         self.authorizationEndpoint = issuer + "/authorize"
         self.responseTypesSupported = ResponseType.allCases.map(\.rawValue)
         self.tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
@@ -101,5 +120,63 @@ struct MergedMetadata<First: Encodable, Second: Encodable>: Encodable {
     func encode(to encoder: any Encoder) throws {
         try first.encode(to: encoder)
         try second.encode(to: encoder)
+    }
+}
+
+/// OpenID Provider metadata (OIDC Discovery §3): only what is implemented.
+struct OpenIDConfiguration: Encodable {
+    let issuer: String
+    let authorizationEndpoint: String
+    let tokenEndpoint: String
+    let userinfoEndpoint: String
+    let jwksURI: String
+    let endSessionEndpoint: String
+    let scopesSupported = ["openid", "profile", "email"]
+    let responseTypesSupported = ResponseType.allCases.map(\.rawValue)
+    let responseModesSupported = ["query", "fragment"]
+    let grantTypesSupported: [String]
+    let subjectTypesSupported = ["public"]
+    /// RS256 for every client unless it registered ES256 (`id_token_signed_response_alg`).
+    let idTokenSigningAlgValuesSupported = ["RS256", "ES256"]
+    let tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
+    let claimsSupported = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "amr", "idp", "name", "preferred_username", "email"]
+    let codeChallengeMethodsSupported = [PKCE.method]
+    let promptValuesSupported = ["none", "login", "consent"]
+    let authorizationResponseIssParameterSupported = true
+    let claimsParameterSupported = false
+    let requestParameterSupported = false
+    let requestURIParameterSupported = false
+
+    init(issuer: String, grantTypes: [GrantType]) {
+        self.issuer = issuer
+        authorizationEndpoint = issuer + "/authorize"
+        tokenEndpoint = issuer + "/token"
+        userinfoEndpoint = issuer + "/userinfo"
+        jwksURI = issuer + "/jwks.json"
+        endSessionEndpoint = issuer + "/logout"
+        grantTypesSupported = (grantTypes + [.implicit]).map(\.rawValue).sorted()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case authorizationEndpoint = "authorization_endpoint"
+        case tokenEndpoint = "token_endpoint"
+        case userinfoEndpoint = "userinfo_endpoint"
+        case jwksURI = "jwks_uri"
+        case endSessionEndpoint = "end_session_endpoint"
+        case scopesSupported = "scopes_supported"
+        case responseTypesSupported = "response_types_supported"
+        case responseModesSupported = "response_modes_supported"
+        case grantTypesSupported = "grant_types_supported"
+        case subjectTypesSupported = "subject_types_supported"
+        case idTokenSigningAlgValuesSupported = "id_token_signing_alg_values_supported"
+        case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
+        case claimsSupported = "claims_supported"
+        case codeChallengeMethodsSupported = "code_challenge_methods_supported"
+        case promptValuesSupported = "prompt_values_supported"
+        case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
+        case claimsParameterSupported = "claims_parameter_supported"
+        case requestParameterSupported = "request_parameter_supported"
+        case requestURIParameterSupported = "request_uri_parameter_supported"
     }
 }

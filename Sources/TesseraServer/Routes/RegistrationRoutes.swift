@@ -6,7 +6,8 @@ import TesseraCore
 /// Every decision is the core's `RegistrationEndpoint`; this type only decodes HTTP. Open registration
 /// (no initial access token) is rate limited per IP address by `RateLimitMiddleware` on the `create` group.
 struct RegistrationRoutes {
-    let runtime: TesseraRuntime
+    let endpoint: RegistrationEndpoint
+    let maxBodySize: Int
 
     /// Adds `POST /register` to `create` (the `.register` rate-limited group) and the management routes to `router`.
     func register(on router: Router<TesseraRequestContext>, create: RouterGroup<TesseraRequestContext>) {
@@ -14,23 +15,23 @@ struct RegistrationRoutes {
             var request = request
             let token = try BearerHeader.token(request)
             let body = try await jsonBody(&request)
-            let information = try await runtime.registrationEndpoint.register(json: body, initialAccessToken: token)
+            let information = try await endpoint.register(json: body, initialAccessToken: token)
             return JSON.response(information, status: .created)
         }
         router.get("register/:client_id") { request, context in
             let id = try context.parameters.require("client_id")
-            return JSON.response(try await runtime.registrationEndpoint.read(clientID: id, registrationAccessToken: try BearerHeader.token(request)))
+            return JSON.response(try await endpoint.read(clientID: id, registrationAccessToken: try BearerHeader.token(request)))
         }
         router.put("register/:client_id") { request, context in
             var request = request
             let id = try context.parameters.require("client_id")
             let token = try BearerHeader.token(request)
             let body = try await jsonBody(&request)
-            return JSON.response(try await runtime.registrationEndpoint.update(clientID: id, registrationAccessToken: token, json: body))
+            return JSON.response(try await endpoint.update(clientID: id, registrationAccessToken: token, json: body))
         }
         router.delete("register/:client_id") { request, context in
             let id = try context.parameters.require("client_id")
-            try await runtime.registrationEndpoint.delete(clientID: id, registrationAccessToken: try BearerHeader.token(request))
+            try await endpoint.delete(clientID: id, registrationAccessToken: try BearerHeader.token(request))
             var headers = HTTPFields()
             headers[.cacheControl] = "no-store"
             return Response(status: .noContent, headers: headers)
@@ -42,7 +43,7 @@ struct RegistrationRoutes {
               contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/json" else {
             throw OAuthError.invalidRequest("The request body must be application/json.")
         }
-        let body = try await request.collectBody(upTo: runtime.configuration.maxBodySize)
+        let body = try await request.collectBody(upTo: maxBodySize)
         return Data(buffer: body)
     }
 }

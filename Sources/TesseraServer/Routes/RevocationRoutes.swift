@@ -4,13 +4,14 @@ import TesseraCore
 
 /// `POST /revoke` (RFC 7009 §2). Every decision is the core's `RevocationEndpoint`.
 struct RevocationRoutes {
-    let runtime: TesseraRuntime
+    let endpoint: RevocationEndpoint
+    let maxBodySize: Int
 
     func register(on router: Router<TesseraRequestContext>) {
         router.post("revoke") { request, context in
             var request = request
-            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, context: context, runtime: runtime)
-            try await runtime.revocationEndpoint.handle(RevocationRequest(tokenRequest))
+            let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, context: context, maxBodySize: maxBodySize)
+            try await endpoint.handle(RevocationRequest(tokenRequest))
             // §2.2: 200 whether or not anything was revoked; the body is ignored by clients.
             var headers = HTTPFields()
             headers[.cacheControl] = "no-store"

@@ -6,7 +6,9 @@ import TesseraCore
 /// `POST /token` (RFC 6749 §3.2): decodes HTTP into a `TokenRequest` and encodes the answer.
 /// Every OAuth decision is the core's `TokenEndpoint`.
 struct TokenRoutes {
-    let runtime: TesseraRuntime
+    let endpoint: TokenEndpoint
+    let maxBodySize: Int
+    let metrics: TesseraMetrics?
 
     /// Adds `POST /token` to `router` (the `.token` rate-limited group).
     func register(on router: some RouterMethods<TesseraRequestContext>) {
@@ -14,7 +16,7 @@ struct TokenRoutes {
             do {
                 return try await token(request, context: context)
             } catch let error as OAuthError {
-                runtime.metrics?.tokenError(code: error.code.rawValue)
+                metrics?.tokenError(code: error.code.rawValue)
                 throw error
             }
         }
@@ -23,9 +25,9 @@ struct TokenRoutes {
     func token(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         var request = request
         let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(
-            &request, context: context, runtime: runtime,
+            &request, context: context, maxBodySize: maxBodySize,
             unsupportedScheme: "Unsupported authentication scheme at the token endpoint; use HTTP Basic or client_secret_post.")
-        let response = try await runtime.tokenEndpoint.handle(tokenRequest)
+        let response = try await endpoint.handle(tokenRequest)
         var http = JSON.response(buffer: response.jsonBuffer)
         http.headers[HTTPField.Name("Pragma")!] = "no-cache"
         return http

@@ -1,0 +1,63 @@
+import Foundation
+import TesseraCore
+import TesseraServer
+import TesseraTesting
+import Testing
+
+/// `TesseraRuntime.make` is the composition root: it parses the configuration once, and a value that does not
+/// parse stops start-up with one line. These values used to be read with `try?` on every request or at
+/// router set-up and silently replaced by a default (issue 14).
+@Suite("Composition root")
+struct CompositionRootTests {
+    private func make(_ adjust: (inout TesseraConfiguration) -> Void) async throws {
+        var configuration = TesseraConfiguration()
+        configuration.bcryptCost = 4
+        configuration.issuer = "https://auth.test"
+        adjust(&configuration)
+        _ = try await TesseraRuntime.make(configuration: configuration, storage: MemoryStore())
+    }
+
+    @Test("registrationScopes that do not parse fail start-up (was: /register silently allowed the default scopes)")
+    func registrationScopes() async throws {
+        await #expect(throws: TesseraConfiguration.Invalid("registrationScopes has invalid characters")) {
+            try await make { $0.registrationScopes = #"read "write""# }
+        }
+    }
+
+    @Test("defaultScopes that do not parse fail start-up (was: silently 'read')")
+    func defaultScopes() async throws {
+        await #expect(throws: TesseraConfiguration.Invalid("defaultScopes has invalid characters")) {
+            try await make { $0.defaultScopes = #"read\write"# }
+        }
+    }
+
+    @Test("an unknown accessTokenAlgorithm fails start-up (was: silently ES256)")
+    func accessTokenAlgorithm() async throws {
+        await #expect(throws: TesseraConfiguration.Invalid("accessTokenAlgorithm must be ES256 or RS256")) {
+            try await make { $0.accessTokenAlgorithm = "HS256" }
+        }
+    }
+
+    @Test("trustedProxies that do not parse fail start-up (was: silently trust no proxy)")
+    func trustedProxies() async throws {
+        await #expect(throws: TesseraConfiguration.Invalid("trustedProxies: 'not-an-address' is not an IP address or CIDR range")) {
+            try await make { $0.trustedProxies = ["10.0.0.0/8", "not-an-address"] }
+        }
+    }
+
+    @Test("the endpoints are built once from the parsed settings; the audit sink keeps its concrete type")
+    func builtOnce() async throws {
+        var configuration = TesseraConfiguration()
+        configuration.bcryptCost = 4
+        configuration.issuer = "https://auth.test"
+        configuration.defaultScopes = "read write"
+        configuration.registrationScopes = "openid read"
+        configuration.accessTokenAlgorithm = "rs256"
+        let runtime = try await TesseraRuntime.make(configuration: configuration, storage: MemoryStore())
+        #expect(runtime.services.settings.defaultScopes == ["read", "write"])
+        #expect(runtime.services.settings.accessTokenAlgorithm == .rs256)
+        #expect(runtime.registrationEndpoint.settings.allowedScopes == ["openid", "read"])
+        #expect(runtime.registrationEndpoint.settings.defaultScopes == ["read"])
+        #expect((runtime.services.audit as? BufferedAuditSink) === runtime.auditSink)
+    }
+}
