@@ -39,9 +39,10 @@ struct SessionManager: Sendable {
         }
     }
 
-    /// The current session, or a new anonymous one (for the login form's CSRF token) and its cookie.
-    func ensure(_ request: Request) async throws -> (session: BrowserSession, cookie: String?) {
-        if let session = try await current(request) { return (session, nil) }
+    /// The current session (``BrowserRequestContext/session``), or a new anonymous one (for the login form's CSRF
+    /// token) and its cookie.
+    func ensure(_ current: BrowserSession?) async throws -> (session: BrowserSession, cookie: String?) {
+        if let current { return (current, nil) }
         return try await create(userID: nil, authTime: nil)
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import HTTPTypes
 import Hummingbird
 import TesseraCore
@@ -19,44 +18,40 @@ struct FederationRoutes {
     var federation: FederationService { runtime.federation }
 
     func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
-        login.post("login/federated/:provider") { request, context in try await start(request, providerID: context.parameters.get("provider") ?? "") }
-        router.get("federation/:provider/callback") { request, context in
-            try await callback(request, providerID: context.parameters.get("provider") ?? "")
+        login.browser(runtime, csrf: .refuse).post("login/federated/:provider") { _, context in
+            try await start(context, providerID: context.parameters.get("provider") ?? "")
         }
-        router.post("account/federation/unlink") { request, _ in try await unlink(request) }
+        router.browser(runtime).get("federation/:provider/callback") { request, context in
+            try await callback(request, context, providerID: context.parameters.get("provider") ?? "")
+        }
+        router.browser(runtime, user: true, csrf: .refuse).post("account/federation/unlink") { _, context in try await unlink(context) }
     }
 
     // MARK: Start
 
-    func start(_ http: Request, providerID: String) async throws -> Response {
-        var http = http
-        guard let form = try await AuthorizationRoutes.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
-        let values = AuthorizationRoutes.dictionary(form)
-        let session = try await sessions.current(http)
-        guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else {
-            return AuthorizationRoutes(runtime: runtime).csrfRefused()
-        }
-        let returnTo = AuthorizationRoutes.safeReturnTo(values["return_to"])
+    func start(_ context: BrowserRequestContext, providerID: String) async throws -> Response {
+        guard let session = context.session else { return BrowserRequests.csrfRefused() }
+        let returnTo = BrowserRequests.safeReturnTo(context.form["return_to"])
         do {
             let url = try await federation.begin(providerID: providerID, sessionDigest: session.idDigest, returnTo: returnTo)
             return Pages.redirect(url)
         } catch let failure as FederationFailure {
-            return failurePage(failure, returnTo: returnTo)
+            return Pages.federationFailure(failure, returnTo: returnTo)
         }
     }
 
     // MARK: Callback
 
-    func callback(_ http: Request, providerID: String) async throws -> Response {
+    func callback(_ http: Request, _ context: BrowserRequestContext, providerID: String) async throws -> Response {
         // A malformed query or a repeated parameter is as suspect as a missing one (RFC 6749 §3.1): refuse (and
         // audit) rather than pick one.
-        guard let query = try AuthorizationRoutes.query(http),
+        guard let query = BrowserRequests.query(http),
               ["code", "state", "iss", "error"].allSatisfy({ name in query.filter { $0.0 == name }.count <= 1 }) else {
             federation.refuse(.invalidState, providerID: providerID)
-            return failurePage(.invalidState, returnTo: nil)
+            return Pages.federationFailure(.invalidState, returnTo: nil)
         }
-        let values = AuthorizationRoutes.dictionary(query)
-        let session = try await sessions.current(http)
+        let values = BrowserRequests.dictionary(query)
+        let session = context.session
         let signIn: FederatedSignIn
         do {
             signIn = try await federation.complete(providerID: providerID,
@@ -64,7 +59,7 @@ struct FederationRoutes {
                                                                                 error: values["error"]),
                                                    sessionDigest: session?.idDigest)
         } catch let failure as FederationFailure {
-            return failurePage(failure, returnTo: nil)
+            return Pages.federationFailure(failure, returnTo: nil)
         }
         if signIn.requiresMFA,
            let challenge = try await MFARoutes(runtime: runtime).challengeIfNeeded(user: signIn.user, session: session, returnTo: signIn.returnTo,
@@ -80,93 +75,21 @@ struct FederationRoutes {
                               refresh: signIn.returnTo)
     }
 
-    func failurePage(_ failure: FederationFailure, returnTo: String?) -> Response {
-        let status: HTTPResponse.Status = switch failure {
-        case .unknownProvider: .notFound
-        case .providerUnavailable: .badGateway
-        default: .badRequest
-        }
-        let retry = "/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo ?? "/account")
-        return Pages.response("federation-error", title: "Sign-in failed", ["message": failure.message, "retry": retry], status: status)
-    }
-
     // MARK: Account
 
-    func unlink(_ http: Request) async throws -> Response {
-        let checked: (user: User, session: BrowserSession, values: [String: String])
-        switch try await MFARoutes(runtime: runtime).accountForm(http) {
-        case .failure(let box): return box.response
-        case .success(let value): checked = value
-        }
+    /// `POST /account/federation/unlink` (CSRF-checked).
+    func unlink(_ context: BrowserRequestContext) async throws -> Response {
+        guard let user = context.user, let session = context.session else { return Pages.redirect("/login?return_to=%2Faccount") }
+        let checked = (user: user, session: session, values: context.form)
         guard let providerID = checked.values["provider_id"], let subject = checked.values["subject"] else {
             return Pages.error("No linked sign-in was named.")
         }
         do {
             _ = try await federation.unlink(user: checked.user, providerID: providerID, subject: subject)
         } catch let error as OAuthError where error.code == .invalidRequest {
-            return try await AuthorizationRoutes(runtime: runtime).accountPage(user: checked.user, session: checked.session,
-                                                                              linkError: error.errorDescription, status: .badRequest)
+            return try await AccountPageRenderer(runtime: runtime).response(user: checked.user, session: checked.session,
+                                                                            linkError: error.errorDescription, status: .badRequest)
         }
         return Pages.redirect("/account")
     }
-
-    /// The `/account` rows of `userID`'s linked identities.
-    func linkedRows(userID: String) async throws -> [[String: Any]] {
-        try await federation.linkedIdentities(userID: userID).map { link in
-            var row: [String: Any] = [
-                "providerID": link.providerID, "subject": link.subject,
-                "providerName": runtime.identityProviders.entry(id: link.providerID)?.settings.displayName ?? link.providerID,
-                "linkedAt": AuthorizationRoutes.format(link.linkedAt),
-            ]
-            if let email = link.email { row["email"] = email }
-            if let last = link.lastSignInAt { row["lastSignInAt"] = AuthorizationRoutes.format(last) }
-            return row
-        }
-    }
-
-    // MARK: Login page
-
-    struct LoginButton: Sendable {
-        let id: String
-        let displayName: String
-        /// The origins the provider's authorization endpoint may have (for the page's `form-action`).
-        let origins: [String]
-    }
-
-    /// One button per provider, with the origins its authorization endpoint may have: the endpoint's own when the
-    /// client knows it within half a second (configured for plain OAuth 2.0; discovered, then cached, for OpenID),
-    /// and an OpenID provider's issuer origin (true of every major provider) when discovery is slow or failing.
-    /// A provider that cannot be reached keeps its button and fails on use, without slowing the login page.
-    func loginButtons() async -> [LoginButton] {
-        var buttons: [LoginButton] = []
-        for entry in runtime.identityProviders.entries {
-            var origins: [String] = []
-            if case .openIDConnect(let issuer) = entry.settings.kind, let origin = Pages.origin(of: issuer) { origins.append(origin) }
-            let client = entry.client
-            let endpoint = await Self.within(.milliseconds(500)) { try? await client.authorizationEndpoint() }
-            if let origin = endpoint.flatMap(Pages.origin(of:)), !origins.contains(origin) { origins.append(origin) }
-            buttons.append(LoginButton(id: entry.settings.id, displayName: entry.settings.displayName, origins: origins))
-        }
-        return buttons
-    }
-
-    /// `work`'s result if it finishes within `limit`, else `nil` (the work carries on in the background).
-    static func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T?) async -> T? {
-        let first = FirstResult<T>()
-        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-            first.set(continuation)
-            Task { first.finish(await work()) }
-            Task {
-                try? await Task.sleep(for: limit)
-                first.finish(nil)
-            }
-        }
-    }
-}
-
-/// Resumes a continuation with whichever value arrives first.
-private final class FirstResult<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T?, Never>?>(nil)
-    func set(_ value: CheckedContinuation<T?, Never>) { continuation.withLock { $0 = value } }
-    func finish(_ value: T?) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }

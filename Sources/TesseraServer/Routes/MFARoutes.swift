@@ -10,17 +10,18 @@ struct MFARoutes {
     let runtime: TesseraRuntime
     var sessions: SessionManager { SessionManager(runtime: runtime) }
     var mfa: MFAService { MFAService(services: runtime.services) }
-    var browser: AuthorizationRoutes { AuthorizationRoutes(runtime: runtime) }
+    var loginPages: LoginPageRenderer { LoginPageRenderer(runtime: runtime) }
     var stepUp: StepUpService { StepUpService(services: runtime.services) }
 
     func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
-        router.get("login/mfa") { request, _ in try await challengePage(request) }
-        login.post("login/mfa") { request, _ in try await verify(request) }
-        router.post("account/mfa/setup") { request, _ in try await setup(request) }
-        router.post("account/mfa/confirm") { request, _ in try await confirm(request) }
-        router.post("account/mfa/disable") { request, _ in try await disable(request) }
+        router.browser(runtime).get("login/mfa") { request, context in try await challengePage(request, context) }
+        login.browser(runtime, csrf: .refuse).post("login/mfa") { _, context in try await verify(context) }
+        let account = router.browser(runtime, user: true, csrf: .refuse)
+        account.post("account/mfa/setup") { _, context in try await setup(context) }
+        account.post("account/mfa/confirm") { _, context in try await confirm(context) }
+        account.post("account/mfa/disable") { _, context in try await disable(context) }
         // A password form: rate-limited like /login.
-        login.post("account/reauthenticate") { request, _ in try await reauthenticate(request) }
+        login.browser(runtime, user: true, csrf: .refuse).post("account/reauthenticate") { _, context in try await reauthenticate(context) }
     }
 
     // MARK: Login step
@@ -36,9 +37,9 @@ struct MFARoutes {
         return Pages.redirect("/login/mfa?return_to=" + AuthorizationRedirect.percentEncode(returnTo), cookies: [pending.cookie])
     }
 
-    func challengePage(_ http: Request) async throws -> Response {
-        let returnTo = AuthorizationRoutes.safeReturnTo(AuthorizationRoutes.queryValue(http, "return_to"))
-        guard let session = try await sessions.current(http), try await mfa.challengedUser(sessionDigest: session.idDigest) != nil else {
+    func challengePage(_ http: Request, _ context: BrowserRequestContext) async throws -> Response {
+        let returnTo = BrowserRequests.safeReturnTo(BrowserRequests.queryValue(http, "return_to"))
+        guard let session = context.session, try await mfa.challengedUser(sessionDigest: session.idDigest) != nil else {
             return Pages.redirect("/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo))
         }
         return await challengeResponse(session: session, returnTo: returnTo, error: nil)
@@ -48,17 +49,15 @@ struct MFARoutes {
         var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo]
         if let error { context["error"] = error }
         // A right code may redirect straight on to the client (form-action is checked on redirects).
-        let formActions = await browser.pendingRedirectURI(returnTo).flatMap(Pages.origin(of:)).map { [$0] } ?? []
+        let formActions = await loginPages.pendingRedirectURI(returnTo).flatMap(Pages.origin(of:)).map { [$0] } ?? []
         return Pages.response("mfa", title: "Two-factor authentication", context, status: status, formActions: formActions)
     }
 
-    func verify(_ http: Request) async throws -> Response {
-        var http = http
-        guard let form = try await AuthorizationRoutes.form(&http, runtime: runtime) else { return Pages.error("The form is malformed.") }
-        let values = AuthorizationRoutes.dictionary(form)
-        let session = try await sessions.current(http)
-        guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else { return browser.csrfRefused() }
-        let returnTo = AuthorizationRoutes.safeReturnTo(values["return_to"])
+    /// `POST /login/mfa` (CSRF-checked): the second sign-in step.
+    func verify(_ context: BrowserRequestContext) async throws -> Response {
+        guard let session = context.session else { return BrowserRequests.csrfRefused() }
+        let values = context.form
+        let returnTo = BrowserRequests.safeReturnTo(values["return_to"])
         let outcome: (user: User, method: MFAMethod)?
         do {
             outcome = try await mfa.completeChallenge(sessionDigest: session.idDigest, code: values["otp"] ?? "")
@@ -67,9 +66,9 @@ struct MFARoutes {
         }
         guard let outcome else {
             // No live challenge: it expired (or never was). Start again from the password.
-            let pending = await browser.pendingRedirectURI(returnTo)
-            return await browser.loginResponse(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: nil,
-                                         error: "Your sign-in took too long. Sign in again.", status: .unauthorized, redirectURI: pending)
+            let pending = await loginPages.pendingRedirectURI(returnTo)
+            return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: nil,
+                                             error: "Your sign-in took too long. Sign in again.", status: .unauthorized, redirectURI: pending)
         }
         let methods = (session.authenticationMethods ?? ["pwd"]).filter { $0 != "otp" } + ["otp"]
         let signedIn = try await sessions.create(userID: outcome.user.id, authTime: runtime.clock.now, replacing: session, methods: methods,
@@ -79,17 +78,13 @@ struct MFARoutes {
 
     // MARK: Account
 
-    /// The signed-in user of a CSRF-checked account form, or the response refusing it.
-    func accountForm(_ http: Request) async throws -> Result<(user: User, session: BrowserSession, values: [String: String]), ResponseBox> {
-        var http = http
-        guard let form = try await AuthorizationRoutes.form(&http, runtime: runtime) else { return .failure(ResponseBox(Pages.error("The form is malformed."))) }
-        let values = AuthorizationRoutes.dictionary(form)
-        let session = try await sessions.current(http)
-        guard SessionManager.csrfMatches(session, values["csrf_token"]), let session else { return .failure(ResponseBox(browser.csrfRefused())) }
-        guard let user = try await runtime.authorizationEndpoint.signedInUser(session) else {
+    /// The signed-in user and session of a CSRF-checked account form (``CSRFMiddleware`` ran), or the redirect to
+    /// the login page when nobody is signed in.
+    func accountForm(_ context: BrowserRequestContext) -> Result<(user: User, session: BrowserSession, values: BrowserForm), ResponseBox> {
+        guard let user = context.user, let session = context.session else {
             return .failure(ResponseBox(Pages.redirect("/login?return_to=%2Faccount")))
         }
-        return .success((user, session, values))
+        return .success((user, session, context.form))
     }
 
     /// What a factor change asked for, carried through the re-authentication form.
@@ -134,9 +129,9 @@ struct MFARoutes {
     /// `POST /account/reauthenticate`: the password (and, with MFA on, a current code) again; on success a replacement
     /// session records the time (``BrowserSession/reauthenticatedAt``) and the change asked for goes ahead. A user
     /// without a password is signed out and sent to sign in again.
-    func reauthenticate(_ http: Request) async throws -> Response {
-        let checked: (user: User, session: BrowserSession, values: [String: String])
-        switch try await accountForm(http) {
+    func reauthenticate(_ context: BrowserRequestContext) async throws -> Response {
+        let checked: (user: User, session: BrowserSession, values: BrowserForm)
+        switch accountForm(context) {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
@@ -168,9 +163,9 @@ struct MFARoutes {
         }
     }
 
-    func setup(_ http: Request) async throws -> Response {
-        let checked: (user: User, session: BrowserSession, values: [String: String])
-        switch try await accountForm(http) {
+    func setup(_ context: BrowserRequestContext) async throws -> Response {
+        let checked: (user: User, session: BrowserSession, values: BrowserForm)
+        switch accountForm(context) {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
@@ -194,9 +189,9 @@ struct MFARoutes {
         return Pages.response("mfa-setup", title: "Set up two-factor authentication", context, status: status, cookies: cookies)
     }
 
-    func confirm(_ http: Request) async throws -> Response {
-        let checked: (user: User, session: BrowserSession, values: [String: String])
-        switch try await accountForm(http) {
+    func confirm(_ context: BrowserRequestContext) async throws -> Response {
+        let checked: (user: User, session: BrowserSession, values: BrowserForm)
+        switch accountForm(context) {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
@@ -217,9 +212,9 @@ struct MFARoutes {
         }
     }
 
-    func disable(_ http: Request) async throws -> Response {
-        let checked: (user: User, session: BrowserSession, values: [String: String])
-        switch try await accountForm(http) {
+    func disable(_ context: BrowserRequestContext) async throws -> Response {
+        let checked: (user: User, session: BrowserSession, values: BrowserForm)
+        switch accountForm(context) {
         case .failure(let box): return box.response
         case .success(let value): checked = value
         }
@@ -227,7 +222,7 @@ struct MFARoutes {
         do {
             try await mfa.disable(user: checked.user, code: checked.values["otp"] ?? "")
         } catch let error as OAuthError where error.code == .invalidGrant {
-            return try await browser.accountPage(user: checked.user, session: checked.session, mfaError: error.errorDescription, status: .badRequest)
+            return try await AccountPageRenderer(runtime: runtime).response(user: checked.user, session: checked.session, mfaError: error.errorDescription, status: .badRequest)
         }
         return Pages.redirect("/account")
     }

@@ -11,13 +11,12 @@ struct OpenIDRoutes {
     var sessions: SessionManager { SessionManager(runtime: runtime) }
 
     func register(on router: Router<TesseraRequestContext>) {
-        router.get("logout") { request, _ in
-            try await logout(request, parameters: (try AuthorizationRoutes.query(request)) ?? [], viaForm: false)
+        router.browser(runtime).get("logout") { request, context in
+            try await logout(context, parameters: BrowserRequests.query(request) ?? [], confirmedByUser: false)
         }
-        router.post("logout") { request, _ in
-            var request = request
-            let form = try await AuthorizationRoutes.form(&request, runtime: runtime) ?? []
-            return try await logout(request, parameters: form, viaForm: true)
+        // An unconfirmed or malformed form is shown the confirmation form again (not the 403 page).
+        router.browser(runtime, csrf: .report).post("logout") { _, context in
+            try await logout(context, parameters: context.form.pairs, confirmedByUser: context.csrfVerified)
         }
     }
 
@@ -25,17 +24,17 @@ struct OpenIDRoutes {
 
     /// Translates HTTP for the core's ``LogoutEndpoint`` decision: an error page, the confirmation form, or
     /// the end of the session followed by the signed-out page or (only with a valid `id_token_hint`) a redirect.
-    func logout(_ request: Request, parameters: [(String, String)], viaForm: Bool) async throws -> Response {
-        let values = AuthorizationRoutes.dictionary(parameters)
-        let session = try await sessions.current(request)
+    func logout(_ context: BrowserRequestContext, parameters: [(String, String)], confirmedByUser: Bool) async throws -> Response {
+        let values = BrowserRequests.dictionary(parameters)
+        let session = context.session
         let logout = LogoutEndpoint.Request(idTokenHint: values["id_token_hint"], clientID: values["client_id"],
                                             postLogoutRedirectURI: values["post_logout_redirect_uri"], state: values["state"],
-                                            confirmedByUser: viaForm && SessionManager.csrfMatches(session, values["csrf_token"]))
+                                            confirmedByUser: confirmedByUser)
         switch try await LogoutEndpoint(services: runtime.services).decide(logout, signedInUserID: session?.userID) {
         case .refuse(let message):
             return Pages.error(message)
         case .confirm:
-            let ensured = try await sessions.ensure(request)
+            let ensured = try await sessions.ensure(session)
             let kept = parameters.filter { $0.0 != "csrf_token" }.map { ["name": $0.0, "value": $0.1] }
             return Pages.response("logout", title: "Sign out", ["csrf": ensured.session.csrfToken, "params": kept],
                                   cookies: ensured.cookie.map { [$0] } ?? [])

@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Synchronization
+import TesseraCore
+
+/// The sign-in page, shared by `/authorize`, `/login`, the MFA step (a timed-out challenge) and federation, so the
+/// route structs do not call one another to render it.
+struct LoginPageRenderer {
+    let runtime: TesseraRuntime
+
+    /// The login form: the session's CSRF token, where to return, and one "Continue with …" button per upstream
+    /// provider (whose origins join the page's CSP `form-action`, as does `redirectURI`'s).
+    func response(session: BrowserSession, cookie: String?, returnTo: String, clientName: String?, username: String?, error: String?,
+                  status: HTTPResponse.Status = .ok, redirectURI: String? = nil) async -> Response {
+        var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo, "username": username ?? ""]
+        if let clientName { context["clientName"] = clientName }
+        if let error { context["error"] = error }
+        // After signing in, /authorize may redirect straight on to the client.
+        var formActions = redirectURI.flatMap(Pages.origin(of:)).map { [$0] } ?? []
+        let providers = await loginButtons()
+        if !providers.isEmpty {
+            context["providers"] = providers.map { ["id": $0.id, "displayName": $0.displayName] }
+            // "Continue with …" posts here and is redirected to the provider: form-action must allow its origin.
+            for origin in providers.flatMap(\.origins) where !formActions.contains(origin) { formActions.append(origin) }
+        }
+        return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
+    }
+
+    /// The redirect URI of the authorization request a login will return to (for the page CSP).
+    func pendingRedirectURI(_ returnTo: String) async -> String? {
+        let items = URLComponents(string: returnTo)?.queryItems ?? []
+        if let uri = items.first(where: { $0.name == "redirect_uri" })?.value { return uri }
+        guard let clientID = items.first(where: { $0.name == "client_id" })?.value,
+              let client = try? await runtime.storage.client(id: clientID), client.redirectURIs.count == 1 else { return nil }
+        return client.redirectURIs[0]
+    }
+
+    struct LoginButton: Sendable {
+        let id: String
+        let displayName: String
+        /// The origins the provider's authorization endpoint may have (for the page's `form-action`).
+        let origins: [String]
+    }
+
+    /// One button per provider, with the origins its authorization endpoint may have: the endpoint's own when the
+    /// client knows it within half a second (configured for plain OAuth 2.0; discovered, then cached, for OpenID),
+    /// and an OpenID provider's issuer origin (true of every major provider) when discovery is slow or failing.
+    /// A provider that cannot be reached keeps its button and fails on use, without slowing the login page.
+    func loginButtons() async -> [LoginButton] {
+        var buttons: [LoginButton] = []
+        for entry in runtime.identityProviders.entries {
+            var origins: [String] = []
+            if case .openIDConnect(let issuer) = entry.settings.kind, let origin = Pages.origin(of: issuer) { origins.append(origin) }
+            let client = entry.client
+            let endpoint = await Self.within(.milliseconds(500)) { try? await client.authorizationEndpoint() }
+            if let origin = endpoint.flatMap(Pages.origin(of:)), !origins.contains(origin) { origins.append(origin) }
+            buttons.append(LoginButton(id: entry.settings.id, displayName: entry.settings.displayName, origins: origins))
+        }
+        return buttons
+    }
+
+    /// `work`'s result if it finishes within `limit`, else `nil` (the work carries on in the background).
+    static func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T?) async -> T? {
+        let first = FirstResult<T>()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            first.set(continuation)
+            Task { first.finish(await work()) }
+            Task {
+                try? await Task.sleep(for: limit)
+                first.finish(nil)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with whichever value arrives first.
+private final class FirstResult<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T?, Never>?>(nil)
+    func set(_ value: CheckedContinuation<T?, Never>) { continuation.withLock { $0 = value } }
+    func finish(_ value: T?) { continuation.withLock { $0.take() }?.resume(returning: value) }
+}
+
+/// The `/account` page (granted applications, MFA state, linked upstream identities), rendered by the account
+/// routes and again, with an error, by the MFA and federation forms that post from it.
+struct AccountPageRenderer {
+    let runtime: TesseraRuntime
+
+    func response(user: User, session: BrowserSession, mfaError: String? = nil, linkError: String? = nil,
+                  status: HTTPResponse.Status = .ok) async throws -> Response {
+        var grants: [[String: Any]] = []
+        for consent in try await runtime.storage.consents(subject: user.id) {
+            // A deleted client's consent is meaningless (its tokens are gone with it): hide it.
+            guard let client = try await runtime.storage.client(id: consent.clientID) else { continue }
+            var row: [String: Any] = [
+                "clientID": consent.clientID, "clientName": client.name,
+                "scopes": consent.scopes.sorted.map(Pages.describe(scope:)), "grantedAt": BrowserRequests.format(consent.grantedAt),
+            ]
+            if consent.updatedAt != consent.grantedAt { row["updatedAt"] = BrowserRequests.format(consent.updatedAt) }
+            grants.append(row)
+        }
+        var context: [String: Any] = [
+            "username": user.username, "grants": grants, "hasGrants": !grants.isEmpty, "csrf": session.csrfToken,
+            "mfaEnabled": try await MFAService(services: runtime.services).isEnabled(userID: user.id),
+        ]
+        if let mfaError { context["mfaError"] = mfaError }
+        let linked = try await linkedRows(userID: user.id)
+        if !linked.isEmpty { context["linked"] = linked; context["hasLinked"] = true }
+        if let linkError { context["linkError"] = linkError }
+        return Pages.response("account", title: "Your account", context, status: status)
+    }
+
+    /// The rows of `userID`'s linked upstream identities.
+    func linkedRows(userID: String) async throws -> [[String: Any]] {
+        try await runtime.federation.linkedIdentities(userID: userID).map { link in
+            var row: [String: Any] = [
+                "providerID": link.providerID, "subject": link.subject,
+                "providerName": runtime.identityProviders.entry(id: link.providerID)?.settings.displayName ?? link.providerID,
+                "linkedAt": BrowserRequests.format(link.linkedAt),
+            ]
+            if let email = link.email { row["email"] = email }
+            if let last = link.lastSignInAt { row["lastSignInAt"] = BrowserRequests.format(last) }
+            return row
+        }
+    }
+}
+
+extension Pages {
+    /// The page ending a failed upstream sign-in: 404 for an unknown provider, 502 when it cannot be reached,
+    /// else 400, with a link back to the login page.
+    static func federationFailure(_ failure: FederationFailure, returnTo: String?) -> Response {
+        let status: HTTPResponse.Status = switch failure {
+        case .unknownProvider: .notFound
+        case .providerUnavailable: .badGateway
+        default: .badRequest
+        }
+        let retry = "/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo ?? "/account")
+        return Pages.response("federation-error", title: "Sign-in failed", ["message": failure.message, "retry": retry], status: status)
+    }
+}
