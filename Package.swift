@@ -128,10 +128,15 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
+                // Every module the CLI imports, declared (Sources/tessera).
                 "TesseraServer",
                 "TesseraStore",
                 "TesseraCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
