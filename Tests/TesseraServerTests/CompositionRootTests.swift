@@ -61,3 +61,31 @@ struct CompositionRootTests {
         #expect((runtime.services.audit as? BufferedAuditSink) === runtime.auditSink)
     }
 }
+
+/// The long-running work `buildApplication` adds (MaintenanceService, AuditFlushService) stops on cancellation
+/// at once, however long its interval, and the audit flush writes what is still buffered on the way out.
+@Suite("Background services stop")
+struct BackgroundServicesTests {
+    @Test("cancelling the application ends maintenance and audit flushing promptly; buffered events are written")
+    func stopOnCancellation() async throws {
+        var configuration = TesseraConfiguration()
+        configuration.bcryptCost = 4
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.issuer = "https://auth.test"
+        configuration.keyReloadInterval = 86_400
+        let store = MemoryStore()
+        let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store)
+        let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+        let app = buildApplication(runtime: runtime, onServerRunning: { _ in startedContinuation.yield() })
+        let running = Task { try await app.run() }
+        for await _ in started { break }
+        runtime.auditSink.record(AuditEvent(.keyRotated, at: Date(), detail: ["kid": "shutdown-test"]))
+        let cancelledAt = ContinuousClock.now
+        running.cancel()
+        _ = await running.result
+        #expect(ContinuousClock.now - cancelledAt < .seconds(5), "no service waits out its interval")
+        #expect(runtime.auditSink.pending == 0)
+        #expect(try await store.auditEvents(AuditEventFilter()).contains { $0.detail["kid"] == "shutdown-test" })
+    }
+}
