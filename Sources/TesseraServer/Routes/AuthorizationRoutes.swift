@@ -120,7 +120,7 @@ struct AuthorizationRoutes {
             return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
                                              error: "The username or password is incorrect.", status: .unauthorized, redirectURI: pending)
         }
-        if let challenge = try await MFARoutes(runtime: runtime).challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
+        if let challenge = try await MFAChallengeStep(runtime: runtime).challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
             return challenge
         }
         let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session, methods: ["pwd"])

@@ -62,9 +62,9 @@ struct FederationRoutes {
             return Pages.federationFailure(failure, returnTo: nil)
         }
         if signIn.requiresMFA,
-           let challenge = try await MFARoutes(runtime: runtime).challengeIfNeeded(user: signIn.user, session: session, returnTo: signIn.returnTo,
-                                                                                  methods: signIn.authenticationMethods, identityProvider: providerID,
-                                                                                  force: true) {
+           let challenge = try await MFAChallengeStep(runtime: runtime).challengeIfNeeded(user: signIn.user, session: session,
+                                                                                         returnTo: signIn.returnTo, methods: signIn.authenticationMethods,
+                                                                                         identityProvider: providerID, force: true) {
             return challenge
         }
         let signedIn = try await sessions.create(userID: signIn.user.id, authTime: runtime.clock.now, replacing: session,

@@ -26,17 +26,6 @@ struct MFARoutes {
 
     // MARK: Login step
 
-    /// After a right password: for a user with MFA, a fresh still-anonymous session bound to a challenge and a
-    /// redirect to the code page; `nil` when the user has no MFA (sign in as before).
-    /// `methods` and `identityProvider` are how the first step signed in; the second step adds `otp`.
-    func challengeIfNeeded(user: User, session: BrowserSession?, returnTo: String, methods: [String] = ["pwd"], identityProvider: String? = nil,
-                           force: Bool = false) async throws -> Response? {
-        if !force { guard try await mfa.isEnabled(userID: user.id) else { return nil } }
-        let pending = try await sessions.create(userID: nil, authTime: nil, replacing: session, methods: methods, identityProvider: identityProvider)
-        try await mfa.startChallenge(sessionDigest: pending.session.idDigest, user: user)
-        return Pages.redirect("/login/mfa?return_to=" + AuthorizationRedirect.percentEncode(returnTo), cookies: [pending.cookie])
-    }
-
     func challengePage(_ http: Request, _ context: BrowserRequestContext) async throws -> Response {
         let returnTo = BrowserRequests.safeReturnTo(BrowserRequests.queryValue(http, "return_to"))
         guard let session = context.session, try await mfa.challengedUser(sessionDigest: session.idDigest) != nil else {
