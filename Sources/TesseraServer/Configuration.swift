@@ -236,8 +236,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
         try apply(values, source: "environment")
     }
 
-    /// Property name → environment variable.
-    static let keys: [String: String] = [
+    /// Config-file key (property name) → environment variable: the one table both loaders read; README.md's
+    /// configuration table is tested against it (`ConfigurationDocumentationTests`).
+    public static let keys: [String: String] = [
         "host": "TESSERA_HOST", "port": "TESSERA_PORT", "issuer": "TESSERA_ISSUER", "database": "TESSERA_DATABASE",
         "databasePoolSize": "TESSERA_DATABASE_POOL_SIZE", "databaseTimeout": "TESSERA_DATABASE_TIMEOUT", "bcryptCost": "TESSERA_BCRYPT_COST",
         "accessTokenLifetime": "TESSERA_ACCESS_TOKEN_TTL", "accessTokenAlgorithm": "TESSERA_ACCESS_TOKEN_ALG",
