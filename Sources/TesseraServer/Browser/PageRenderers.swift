@@ -13,18 +13,16 @@ struct LoginPageRenderer {
     /// provider (whose origins join the page's CSP `form-action`, as does `redirectURI`'s).
     func response(session: BrowserSession, cookie: String?, returnTo: String, clientName: String?, username: String?, error: String?,
                   status: HTTPResponse.Status = .ok, redirectURI: String? = nil) async -> Response {
-        var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo, "username": username ?? ""]
-        if let clientName { context["clientName"] = clientName }
-        if let error { context["error"] = error }
+        var page = LoginPage(csrf: session.csrfToken, returnTo: returnTo, username: username ?? "", clientName: clientName, error: error)
         // After signing in, /authorize may redirect straight on to the client.
         var formActions = redirectURI.flatMap(Pages.origin(of:)).map { [$0] } ?? []
         let providers = await loginButtons()
         if !providers.isEmpty {
-            context["providers"] = providers.map { ["id": $0.id, "displayName": $0.displayName] }
+            page.providers = providers.map { LoginPage.Provider(id: $0.id, displayName: $0.displayName) }
             // "Continue with …" posts here and is redirected to the provider: form-action must allow its origin.
             for origin in providers.flatMap(\.origins) where !formActions.contains(origin) { formActions.append(origin) }
         }
-        return Pages.response("login", title: "Sign in", context, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
+        return Pages.response("login", title: "Sign in", page.templateValues, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
     }
 
     /// The redirect URI of the authorization request a login will return to (for the page CSP).
@@ -155,4 +153,64 @@ struct MFAChallengeStep {
         try await mfa.startChallenge(sessionDigest: pending.session.idDigest, user: user)
         return Pages.redirect("/login/mfa?return_to=" + AuthorizationRedirect.percentEncode(returnTo), cookies: [pending.cookie])
     }
+}
+
+/// A page's template values as a typed value: ``templateValues`` turns it into the renderer's dictionary in one place
+/// (each stored property by name; a `nil` optional is left out, so `{{#name}}` sections stay closed).
+protocol PageContext: Sendable {}
+
+extension PageContext {
+    var templateValues: [String: Any] { PageValues.dictionary(self) }
+}
+
+enum PageValues {
+    static func dictionary(_ value: some PageContext) -> [String: Any] {
+        var result: [String: Any] = [:]
+        for child in Mirror(reflecting: value).children {
+            guard let label = child.label, let converted = convert(child.value) else { continue }
+            result[label] = converted
+        }
+        return result
+    }
+
+    private static func convert(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return nil }
+            return convert(wrapped)
+        }
+        if let context = value as? any PageContext { return dictionary(context) }
+        if let contexts = value as? [any PageContext] { return contexts.map { dictionary($0) } }
+        return value
+    }
+}
+
+/// The sign-in page (`login.html`).
+struct LoginPage: PageContext {
+    struct Provider: PageContext {
+        let id: String
+        let displayName: String
+    }
+    let csrf: String
+    let returnTo: String
+    let username: String
+    var clientName: String?
+    var error: String?
+    /// One "Continue with …" button per upstream provider; `nil` (no section) without any.
+    var providers: [Provider]?
+}
+
+/// The consent page (`consent.html`): its form carries only the interaction id, the CSRF token and the decision.
+struct ConsentPage: PageContext {
+    struct Scope: PageContext {
+        let name: String
+        let text: String
+    }
+    let clientName: String
+    let username: String
+    let scopes: [Scope]
+    let interaction: String
+    let csrf: String
+    /// `true` for a self-registered client (its name is its own claim), else `nil`.
+    var unverified: Bool?
 }

@@ -89,13 +89,10 @@ struct AuthorizationRoutes {
     /// The consent page. Its form carries only the interaction id (the request is stored server-side), the CSRF
     /// token and the decision. A self-registered client is marked as unverified (its name is its own claim).
     func consentPage(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession, interaction: String) -> Response {
-        let scopeRows = scopes.sorted.map { ["name": $0, "text": Pages.describe(scope: $0)] }
-        var context: [String: Any] = [
-            "clientName": request.client.name, "username": user.username, "scopes": scopeRows, "interaction": interaction,
-            "csrf": session.csrfToken,
-        ]
-        if request.client.registeredAnonymously { context["unverified"] = true }
-        return Pages.response("consent", title: "Allow access", context, formActions: Pages.origin(of: request.redirectURI).map { [$0] } ?? [])
+        let page = ConsentPage(clientName: request.client.name, username: user.username,
+                               scopes: scopes.sorted.map { ConsentPage.Scope(name: $0, text: Pages.describe(scope: $0)) },
+                               interaction: interaction, csrf: session.csrfToken, unverified: request.client.registeredAnonymously ? true : nil)
+        return Pages.response("consent", title: "Allow access", page.templateValues, formActions: Pages.origin(of: request.redirectURI).map { [$0] } ?? [])
     }
 
     // MARK: /login
