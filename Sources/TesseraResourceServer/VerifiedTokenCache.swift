@@ -21,24 +21,18 @@ public final class VerifiedTokenCache: Sendable {
         let algorithm: JWSAlgorithm
     }
 
-    private struct State {
-        var entries: [SHA256Digest: Entry] = [:]
-        /// Insertion order, for FIFO eviction; may hold keys already removed.
-        var order: [SHA256Digest] = []
-        var head = 0
-    }
-
     /// The most entries kept.
     public let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<BoundedFIFOCache<SHA256Digest, Entry>>
 
     /// - Parameter capacity: the most tokens remembered (default 10,000: about 2 MiB with typical claims).
     public init(capacity: Int = 10_000) {
         self.capacity = max(1, capacity)
+        self.state = Mutex(BoundedFIFOCache(capacity: capacity))
     }
 
     /// How many tokens are remembered now.
-    public var count: Int { state.withLock { $0.entries.count } }
+    public var count: Int { state.withLock { $0.count } }
 
     static func key(_ token: some StringProtocol) -> SHA256Digest {
         var hasher = SHA256()
@@ -48,41 +42,19 @@ public final class VerifiedTokenCache: Sendable {
     }
 
     func entry(for key: SHA256Digest) -> Entry? {
-        state.withLock { $0.entries[key] }
+        state.withLock { $0[key] }
     }
 
     func remove(_ key: SHA256Digest) {
-        _ = state.withLock { $0.entries.removeValue(forKey: key) }
+        state.withLock { _ = $0.removeValue(for: key) }
     }
 
     func insert(_ entry: Entry, for key: SHA256Digest) {
-        state.withLock { state in
-            if state.entries[key] == nil {
-                while state.entries.count >= capacity {
-                    Self.evictOne(&state)
-                }
-                state.order.append(key)
-            }
-            state.entries[key] = entry
-            // Compact the order log once half of it is dead weight.
-            if state.head > 1024, state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
-        }
+        state.withLock { $0.insert(entry, for: key) }
     }
 
     /// Removes every entry, e.g. after a key compromise.
     public func removeAll() {
-        state.withLock { $0 = State() }
-    }
-
-    private static func evictOne(_ state: inout State) {
-        while state.head < state.order.count {
-            let key = state.order[state.head]
-            state.head += 1
-            if state.entries.removeValue(forKey: key) != nil { return }
-        }
-        state.entries.removeAll()
+        state.withLock { $0.removeAll() }
     }
 }

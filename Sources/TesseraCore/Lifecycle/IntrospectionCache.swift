@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import TesseraJOSE
 
 /// Node-local memory for `POST /introspect` of JWT access tokens: skips re-verifying a signature it has
 /// verified before, and bounds how often the database is asked whether a token was revoked.
@@ -25,9 +26,7 @@ public final class IntrospectionCache: Sendable {
     }
 
     private struct State {
-        var entries: [SHA256Digest: Entry] = [:]
-        var order: [SHA256Digest] = []
-        var head = 0
+        var entries: BoundedFIFOCache<SHA256Digest, Entry>
         /// `jti` → `exp`, revoked on this node.
         var revoked: [String: Date] = [:]
     }
@@ -36,7 +35,7 @@ public final class IntrospectionCache: Sendable {
     public let capacity: Int
     /// The longest time between two database checks of one token (revocation, client deletion).
     public let recheckInterval: TimeInterval
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// The default ``recheckInterval``: 2 seconds.
     public static let defaultRecheckInterval: TimeInterval = 2
@@ -44,6 +43,7 @@ public final class IntrospectionCache: Sendable {
     public init(capacity: Int = 10_000, recheckInterval: TimeInterval = IntrospectionCache.defaultRecheckInterval) {
         self.capacity = max(1, capacity)
         self.recheckInterval = max(0, recheckInterval)
+        self.state = Mutex(State(entries: BoundedFIFOCache(capacity: capacity)))
     }
 
     /// The cache key of a token.
@@ -72,22 +72,12 @@ public final class IntrospectionCache: Sendable {
 
     /// Remembers a verified token that the database just confirmed live.
     public func store(_ entry: Entry, for key: SHA256Digest) {
-        state.withLock { state in
-            if state.entries[key] == nil {
-                while state.entries.count >= capacity { Self.evictOne(&state) }
-                state.order.append(key)
-            }
-            state.entries[key] = entry
-            if state.head > 1024, state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
-        }
+        state.withLock { $0.entries.insert(entry, for: key) }
     }
 
     /// Forgets one token.
     public func remove(_ key: SHA256Digest) {
-        _ = state.withLock { $0.entries.removeValue(forKey: key) }
+        state.withLock { _ = $0.entries.removeValue(for: key) }
     }
 
     /// Records a revocation made on this node: introspection answers inactive at once.
@@ -99,14 +89,5 @@ public final class IntrospectionCache: Sendable {
             }
             state.revoked[jti] = expiresAt
         }
-    }
-
-    private static func evictOne(_ state: inout State) {
-        while state.head < state.order.count {
-            let key = state.order[state.head]
-            state.head += 1
-            if state.entries.removeValue(forKey: key) != nil { return }
-        }
-        state.entries.removeAll()
     }
 }
