@@ -171,9 +171,8 @@ struct MaintenanceService: Service {
                     let purged = try await runtime.storage.purgeExpiredRefreshTokens(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredAuthorizationCodes(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredSessions(before: runtime.clock.now)
-                    // Issue 6: stale failed-login counters and finished rate limit windows.
+                    // Issue 6: stale failed-login counters.
                     try await runtime.storage.purgeLoginAttempts(before: runtime.clock.now.addingTimeInterval(-runtime.services.settings.lockout.window))
-                    try await runtime.storage.purgeRateLimits(before: runtime.clock.now.addingTimeInterval(-3600))
                     try await runtime.storage.purgeExpiredMFAChallenges(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredFederationStates(before: runtime.clock.now)
                     try await runtime.storage.purgeExpiredInteractions(before: runtime.clock.now)

@@ -82,7 +82,8 @@ enum Schema {
         Migration(version: 4, name: "security") { db in try await SecuritySchema.apply(db) },
         // RFC 8707 resource indicators at /authorize: the resources a code was issued for.
         Migration(version: 5, name: "code_resources") { db in try await CodeResourcesSchema.apply(db) },
-        // Issue 6: shared rate limit counters (SQLStore+Security.swift).
+        // Issue 6: shared rate limit counters. No longer used (rate limits are node-local, `LocalRateLimiter`;
+        // the `RateLimitStore` protocol was removed): the empty table stays and needs no migration.
         Migration(version: 6, name: "rate_limits") { db in try await SecuritySchema.applyRateLimits(db) },
         // Issue 6: the audit log (SQLStore+Audit.swift).
         Migration(version: 7, name: "audit") { db in try await AuditSchema.apply(db) },

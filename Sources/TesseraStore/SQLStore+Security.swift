@@ -154,33 +154,3 @@ extension SQLStore {
                           lockedUntil: try row.decode(column: "locked_until", as: Int64?.self).map(Date.init(millis:)))
     }
 }
-
-/// Shared rate limit counters: one upsert per hit.
-extension SQLStore {
-    public func countRateLimitHit(key: String, windowStart: Date) async throws -> Int {
-        let start = windowStart.millis
-        return try await engine.withWriter { db in
-            let row = try await db.insert(into: "rate_limits")
-                .columns("key", "window_start", "hits")
-                .values(SQLBind(key), SQLBind(start), SQLBind(1))
-                .onConflict(with: ["key"]) { update in
-                    update
-                        .set("hits", to: SQLCaseWhen(
-                            condition: SQLBinaryExpression(SQLColumn("window_start", table: "rate_limits"), .equal, SQLBind(start)),
-                            then: SQLBinaryExpression(SQLColumn("hits", table: "rate_limits"), .add, SQLLiteral.numeric("1")),
-                            otherwise: SQLBind(1)))
-                        .set("window_start", to: SQLBind(start))
-                }
-                .returning("hits")
-                .first()
-            guard let row else { throw StoreError(.notFound, "The hit was not counted.") }
-            return try row.decode(column: "hits", as: Int.self)
-        }
-    }
-
-    public func purgeRateLimits(before date: Date) async throws -> Int {
-        try await engine.withWriter { db in
-            try await db.delete(from: "rate_limits").where("window_start", .lessThan, date.millis).returning("key").all().count
-        }
-    }
-}

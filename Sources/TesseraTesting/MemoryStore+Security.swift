@@ -37,21 +37,6 @@ extension MemoryStore {
 }
 
 extension MemoryStore {
-    public func countRateLimitHit(key: String, windowStart: Date) -> Int {
-        var entry = rateLimitCounters[key] ?? (windowStart, 0)
-        entry = entry.windowStart == windowStart ? (windowStart, entry.count + 1) : (windowStart, 1)
-        rateLimitCounters[key] = entry
-        return entry.count
-    }
-
-    public func purgeRateLimits(before date: Date) -> Int {
-        let before = rateLimitCounters.count
-        rateLimitCounters = rateLimitCounters.filter { $0.value.windowStart >= date }
-        return before - rateLimitCounters.count
-    }
-}
-
-extension MemoryStore {
     public func insertAuditEvents(_ events: [AuditEvent]) { auditLog.append(contentsOf: events) }
     public func auditEvents(_ filter: AuditEventFilter) -> [AuditEvent] {
         Array(auditLog.enumerated().filter { filter.matches($0.element) }

@@ -17,7 +17,6 @@ public actor MemoryStore: TesseraStorage {
     var userProfiles: [String: UserProfile] = [:]
     // Security (MemoryStore+Security.swift).
     var loginAttemptStates: [String: LoginAttemptState] = [:]
-    var rateLimitCounters: [String: (windowStart: Date, count: Int)] = [:]
     var auditLog: [AuditEvent] = []
     // MFA (MemoryStore+MFA.swift).
     var mfa = MemoryMFAState()

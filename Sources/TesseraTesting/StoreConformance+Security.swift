@@ -81,22 +81,6 @@ extension StoreConformance {
 }
 
 extension StoreConformance {
-    public static func rateLimitCounters(_ store: any TesseraStorage) async throws {
-        #expect(try await store.countRateLimitHit(key: "token:svc", windowStart: epoch) == 1)
-        #expect(try await store.countRateLimitHit(key: "token:svc", windowStart: epoch) == 2)
-        #expect(try await store.countRateLimitHit(key: "token:other", windowStart: epoch) == 1, "counted per key")
-        #expect(try await store.countRateLimitHit(key: "token:svc", windowStart: epoch.addingTimeInterval(10)) == 1, "a new window restarts")
-        let counts = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<20 { group.addTask { try await store.countRateLimitHit(key: "ip:1", windowStart: epoch) } }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
-        }
-        #expect(counts.sorted() == Array(1...20), "concurrent hits are all counted")
-        #expect(try await store.purgeRateLimits(before: epoch.addingTimeInterval(5)) == 2)
-        #expect(try await store.countRateLimitHit(key: "token:svc", windowStart: epoch.addingTimeInterval(10)) == 2)
-    }
-}
-
-extension StoreConformance {
     public static func auditEvents(_ store: any TesseraStorage) async throws {
         let issued = AuditEvent(.tokenIssued, at: epoch, clientID: "svc", subject: "u-1", detail: ["grant_type": "password", "scope": "read"])
         let failed = AuditEvent(.loginFailed, at: epoch.addingTimeInterval(1), clientID: "svc", detail: ["reason": "unknown_user"])

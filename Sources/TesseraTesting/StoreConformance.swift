@@ -41,7 +41,6 @@ public enum StoreConformance {
         Check(name: "login failures count and lock", run: loginFailuresCountAndLock),
         Check(name: "a lock's end keeps the failure count", run: loginLockEndKeepsTheCount),
         Check(name: "concurrent login reservations stop at the threshold", run: concurrentReservationsStopAtTheThreshold),
-        Check(name: "rate limit counters", run: rateLimitCounters),
         Check(name: "audit events", run: auditEvents),
         // MFA (StoreConformance+MFA.swift)
         Check(name: "MFA enrolment lifecycle", run: mfaEnrollmentLifecycle),

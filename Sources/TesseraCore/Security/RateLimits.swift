@@ -1,20 +1,6 @@
 import Foundation
 import Synchronization
 
-/// Fixed-window request counters shared by every node, in the database.
-///
-/// No longer used by the server (see ``LocalRateLimiter``): one database write per request made the
-/// single SQLite writer the bottleneck of `/token` and `/introspect`. The stores keep implementing it
-/// (and the table stays) so a future batch-flushing limiter can reuse it.
-public protocol RateLimitStore: Sendable {
-    /// Atomically counts one hit for `key` in the window that starts at `windowStart` and returns the
-    /// count in that window (1 for the first hit; a new window restarts at 1).
-    func countRateLimitHit(key: String, windowStart: Date) async throws -> Int
-    /// Deletes counters whose window started before `before`. Returns how many were removed.
-    @discardableResult
-    func purgeRateLimits(before: Date) async throws -> Int
-}
-
 /// A limit of `limit` requests per `window` seconds for one key.
 public struct RateLimit: Sendable, Equatable {
     public var limit: Int
@@ -33,14 +19,6 @@ public struct RateLimit: Sendable, Equatable {
     /// Whole seconds (at least 1) from `date` until the end of its window: the `Retry-After` value.
     public func retryAfter(at date: Date) -> Int {
         max(1, Int((windowStart(at: date).addingTimeInterval(window).timeIntervalSince(date)).rounded(.up)))
-    }
-
-    /// Counts a hit in a shared store; returns `nil` when allowed, or the whole seconds until the window ends.
-    public func hit(_ key: String, store: any RateLimitStore, at date: Date) async throws -> Int? {
-        let start = windowStart(at: date)
-        let count = try await store.countRateLimitHit(key: key, windowStart: start)
-        guard count > limit else { return nil }
-        return retryAfter(at: date)
     }
 }
 

@@ -92,4 +92,4 @@ public protocol SigningKeyStore: Sendable {
 public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & SigningKeyStore
     & AccessTokenRevocationStore & InitialAccessTokenStore
     & AuthorizationCodeStore & SessionStore & ConsentStore & UserProfileStore
-    & LoginAttemptStore & RateLimitStore & AuditEventStore & MFAStore & FederationStore & InteractionStore
+    & LoginAttemptStore & AuditEventStore & MFAStore & FederationStore & InteractionStore
