@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TesseraCore
 
 /// Every setting of a Tessera server: one `Sendable` tree, documented once here.
@@ -22,22 +23,22 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var bcryptCost: Int = 12
     /// Access token lifetime in seconds. Default `900`. Env `TESSERA_ACCESS_TOKEN_TTL`.
     public var accessTokenLifetime: Int = 900
-    /// `ES256` (default) or `RS256`. Env `TESSERA_ACCESS_TOKEN_ALG`.
-    public var accessTokenAlgorithm: String = "ES256"
+    /// Access token signing algorithm (RFC 9068 §2.1): `ES256` (default) or `RS256`, case-insensitive. Env `TESSERA_ACCESS_TOKEN_ALG`.
+    public var accessTokenAlgorithm: SigningAlgorithm = .es256
     /// Refresh token idle lifetime in seconds. Default 14 days. Env `TESSERA_REFRESH_IDLE_TTL`.
     public var refreshTokenIdleLifetime: Int = 14 * 86_400
     /// Refresh token absolute (family) lifetime in seconds. Default 30 days. Env `TESSERA_REFRESH_ABSOLUTE_TTL`.
     public var refreshTokenAbsoluteLifetime: Int = 30 * 86_400
     /// Scopes granted when a request names none. Default `read`. Env `TESSERA_DEFAULT_SCOPES` (space-separated).
-    public var defaultScopes: String = "read"
+    public var defaultScopes: ScopeSet = ["read"]
     /// `aud` of access tokens. Default: the issuer. Env `TESSERA_AUDIENCE` (space-separated).
     public var audience: String?
     /// Largest accepted request body in bytes; larger gets 413. Default `65536`. Env `TESSERA_MAX_BODY_BYTES`.
     public var maxBodySize: Int = 65_536
     /// How often each node re-reads signing keys from the database, in seconds. Default `30`. Env `TESSERA_KEY_RELOAD_INTERVAL`.
     public var keyReloadInterval: Int = 30
-    /// Log level (`trace` … `critical`). Default `info`. Env `TESSERA_LOG_LEVEL`.
-    public var logLevel: String = "info"
+    /// Log level (`trace` … `critical`, case-insensitive). Default `info`. Env `TESSERA_LOG_LEVEL`.
+    public var logLevel: Logger.Level = .info
     /// Allow `POST /register` without an initial access token (RFC 7591 §3; for MCP-style clients that register
     /// themselves), rate limited per IP. Default `false`. Env `TESSERA_OPEN_REGISTRATION`.
     public var openRegistration: Bool = false
@@ -60,7 +61,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var lockoutThreshold: Int = 5
     /// Scopes a dynamically registered client may have (others it asks for are dropped). Default: `defaultScopes`
     /// plus `openid profile email`. Env `TESSERA_REGISTRATION_SCOPES`.
-    public var registrationScopes: String?
+    public var registrationScopes: ScopeSet?
     /// The only scopes a client from open registration (no initial access token) may have, and gets when it names
     /// none. Keep it minimal: no API scopes. Default `openid profile email`. Env `TESSERA_OPEN_REGISTRATION_SCOPES`.
     public var openRegistrationScopes: ScopeSet = TesseraConfiguration.minimalOpenRegistrationScopes
@@ -138,7 +139,6 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard (1...65_535).contains(port) else { throw Invalid("port must be between 1 and 65535") }
         guard (4...31).contains(bcryptCost) else { throw Invalid("bcryptCost must be between 4 and 31") }
         guard accessTokenLifetime >= 30, accessTokenLifetime <= 86_400 else { throw Invalid("accessTokenLifetime must be between 30 and 86400 seconds") }
-        guard SigningAlgorithm(rawValue: accessTokenAlgorithm.uppercased()) != nil else { throw Invalid("accessTokenAlgorithm must be ES256 or RS256") }
         guard refreshTokenIdleLifetime > 0, refreshTokenAbsoluteLifetime >= refreshTokenIdleLifetime else {
             throw Invalid("refresh token lifetimes must be positive, the absolute one at least the idle one")
         }
@@ -155,9 +155,6 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard keyPrePublication >= 0, keyRotationInterval == 0 || keyPrePublication < keyRotationInterval else {
             throw Invalid("keyPrePublication must be between 0 and keyRotationInterval")
         }
-        if let registrationScopes {
-            do { _ = try ScopeSet(parsing: registrationScopes) } catch { throw Invalid("registrationScopes has invalid characters") }
-        }
         guard (1...600).contains(authorizationCodeLifetime) else { throw Invalid("authorizationCodeLifetime must be between 1 and 600 seconds") }
         guard sessionLifetime >= 60 else { throw Invalid("sessionLifetime must be at least 60 seconds") }
         guard sessionIdleTimeout >= 1 else { throw Invalid("sessionIdleTimeout must be at least 1 second") }
@@ -166,7 +163,6 @@ public struct TesseraConfiguration: Sendable, Equatable {
               url.query == nil, url.fragment == nil else {
             throw Invalid("issuer must be an http(s) URL without query or fragment")
         }
-        do { _ = try ScopeSet(parsing: defaultScopes) } catch { throw Invalid("defaultScopes has invalid characters") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw Invalid("tlsCert and tlsKey must be given together") }
         _ = try TrustedProxies(parsing: trustedProxies)
         if !keyEncryptionKeys.isEmpty {
@@ -187,10 +183,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var oauthSettings: OAuthSettings {
         var settings = OAuthSettings(issuer: effectiveIssuer)
         settings.accessTokenLifetime = TimeInterval(accessTokenLifetime)
-        settings.accessTokenAlgorithm = SigningAlgorithm(rawValue: accessTokenAlgorithm.uppercased()) ?? .es256
+        settings.accessTokenAlgorithm = accessTokenAlgorithm
         settings.refreshTokenIdleLifetime = TimeInterval(refreshTokenIdleLifetime)
         settings.refreshTokenAbsoluteLifetime = TimeInterval(refreshTokenAbsoluteLifetime)
-        settings.defaultScopes = (try? ScopeSet(parsing: defaultScopes)) ?? ["read"]
+        settings.defaultScopes = defaultScopes
         settings.authorizationCodeLifetime = TimeInterval(authorizationCodeLifetime)
         settings.idTokenLifetime = TimeInterval(idTokenLifetime)
         settings.lockout.threshold = lockoutThreshold
@@ -267,6 +263,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
             guard let value = Int(raw) else { throw Invalid("\(key) from \(source) must be a whole number, got '\(raw)'") }
             return value
         }
+        /// A space-separated `scope` list (RFC 6749 §3.3).
+        func scopes(_ raw: String, _ key: String) throws(Invalid) -> ScopeSet {
+            do { return try ScopeSet(parsing: raw) } catch { throw Invalid("\(key) has invalid characters") }
+        }
         if let v = values["host"] { host = v }
         if let v = try int("port") { port = v }
         if let v = values["issuer"] { issuer = v }
@@ -275,14 +275,22 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("databaseTimeout") { databaseTimeout = v }
         if let v = try int("bcryptCost") { bcryptCost = v }
         if let v = try int("accessTokenLifetime") { accessTokenLifetime = v }
-        if let v = values["accessTokenAlgorithm"] { accessTokenAlgorithm = v }
+        if let v = values["accessTokenAlgorithm"] {
+            guard let algorithm = SigningAlgorithm(rawValue: v.uppercased()) else { throw Invalid("accessTokenAlgorithm must be ES256 or RS256") }
+            accessTokenAlgorithm = algorithm
+        }
         if let v = try int("refreshTokenIdleLifetime") { refreshTokenIdleLifetime = v }
         if let v = try int("refreshTokenAbsoluteLifetime") { refreshTokenAbsoluteLifetime = v }
-        if let v = values["defaultScopes"] { defaultScopes = v }
+        if let v = values["defaultScopes"] { defaultScopes = try scopes(v, "defaultScopes") }
         if let v = values["audience"] { audience = v }
         if let v = try int("maxBodySize") { maxBodySize = v }
         if let v = try int("keyReloadInterval") { keyReloadInterval = v }
-        if let v = values["logLevel"] { logLevel = v }
+        if let v = values["logLevel"] {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw Invalid("logLevel from \(source) must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(v)'")
+            }
+            logLevel = level
+        }
         if let raw = values["openRegistration"] {
             switch raw.lowercased() {
             case "true", "1", "yes", "on": openRegistration = true
@@ -296,10 +304,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = try int("rateLimitWindow") { rateLimitWindow = v }
         if let v = try int("loginRateLimit") { loginRateLimit = v }
         if let v = try int("lockoutThreshold") { lockoutThreshold = v }
-        if let v = values["registrationScopes"] { registrationScopes = v }
-        if let v = values["openRegistrationScopes"] {
-            do { openRegistrationScopes = try ScopeSet(parsing: v) } catch { throw Invalid("openRegistrationScopes from \(source) has invalid characters") }
-        }
+        if let v = values["registrationScopes"] { registrationScopes = try scopes(v, "registrationScopes") }
+        if let v = values["openRegistrationScopes"] { openRegistrationScopes = try scopes(v, "openRegistrationScopes from \(source)") }
         if let v = try int("keyRotationInterval") { keyRotationInterval = v }
         if let v = try int("keyPrePublication") { keyPrePublication = v }
         if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }

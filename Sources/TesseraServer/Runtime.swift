@@ -112,17 +112,9 @@ public struct TesseraRuntime: Sendable {
             readiness: readiness, metrics: metrics, keyEncryption: encryption)
     }
 
-    /// The core's protocol settings, with the values `oauthSettings` falls back on parsed strictly.
+    /// The core's protocol settings (typed since the configuration was applied: nothing left to parse).
     static func startupSettings(_ configuration: TesseraConfiguration) throws(TesseraConfiguration.Invalid) -> OAuthSettings {
-        var settings = configuration.oauthSettings
-        guard let algorithm = SigningAlgorithm(rawValue: configuration.accessTokenAlgorithm.uppercased()) else {
-            throw TesseraConfiguration.Invalid("accessTokenAlgorithm must be ES256 or RS256")
-        }
-        settings.accessTokenAlgorithm = algorithm
-        do { settings.defaultScopes = try ScopeSet(parsing: configuration.defaultScopes) } catch {
-            throw TesseraConfiguration.Invalid("defaultScopes has invalid characters")
-        }
-        return settings
+        configuration.oauthSettings
     }
 
     /// What `/register` allows (RFC 7591 §2 `scope`). Default: the default scopes plus the OpenID Connect
@@ -130,10 +122,7 @@ public struct TesseraRuntime: Sendable {
     static func registrationSettings(_ configuration: TesseraConfiguration, settings: OAuthSettings)
         throws(TesseraConfiguration.Invalid) -> RegistrationEndpoint.Settings
     {
-        var allowed = settings.defaultScopes.union(["openid", "profile", "email"])
-        if let configured = configuration.registrationScopes {
-            do { allowed = try ScopeSet(parsing: configured) } catch { throw TesseraConfiguration.Invalid("registrationScopes has invalid characters") }
-        }
+        let allowed = configuration.registrationScopes ?? settings.defaultScopes.union(["openid", "profile", "email"])
         return RegistrationEndpoint.Settings(issuer: settings.issuer, openRegistration: configuration.openRegistration, allowedScopes: allowed,
                                              defaultScopes: settings.defaultScopes.intersection(allowed),
                                              openRegistrationScopes: configuration.openRegistrationScopes)

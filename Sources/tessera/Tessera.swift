@@ -101,7 +101,7 @@ func withTimeout<R: Sendable>(seconds: Int, _ body: @escaping @Sendable () async
 
 func makeLogger(_ configuration: TesseraConfiguration) -> Logger {
     var logger = Logger(label: "tessera")
-    logger.logLevel = Logger.Level(rawValue: configuration.logLevel.lowercased()) ?? .info
+    logger.logLevel = configuration.logLevel
     return logger
 }
 

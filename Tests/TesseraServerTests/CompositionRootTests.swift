@@ -9,32 +9,32 @@ import Testing
 /// router set-up and silently replaced by a default (issue 14).
 @Suite("Composition root")
 struct CompositionRootTests {
-    private func make(_ adjust: (inout TesseraConfiguration) -> Void) async throws {
+    private func make(_ adjust: (inout TesseraConfiguration) throws -> Void) async throws {
         var configuration = TesseraConfiguration()
         configuration.bcryptCost = 4
         configuration.issuer = "https://auth.test"
-        adjust(&configuration)
+        try adjust(&configuration)
         _ = try await TesseraRuntime.make(configuration: configuration, storage: MemoryStore())
     }
 
     @Test("registrationScopes that do not parse fail start-up (was: /register silently allowed the default scopes)")
     func registrationScopes() async throws {
         await #expect(throws: TesseraConfiguration.Invalid("registrationScopes has invalid characters")) {
-            try await make { $0.registrationScopes = #"read "write""# }
+            try await make { try $0.apply(environment: ["TESSERA_REGISTRATION_SCOPES": #"read "write""#]) }
         }
     }
 
     @Test("defaultScopes that do not parse fail start-up (was: silently 'read')")
     func defaultScopes() async throws {
         await #expect(throws: TesseraConfiguration.Invalid("defaultScopes has invalid characters")) {
-            try await make { $0.defaultScopes = #"read\write"# }
+            try await make { try $0.apply(environment: ["TESSERA_DEFAULT_SCOPES": #"read\write"#]) }
         }
     }
 
     @Test("an unknown accessTokenAlgorithm fails start-up (was: silently ES256)")
     func accessTokenAlgorithm() async throws {
         await #expect(throws: TesseraConfiguration.Invalid("accessTokenAlgorithm must be ES256 or RS256")) {
-            try await make { $0.accessTokenAlgorithm = "HS256" }
+            try await make { try $0.apply(environment: ["TESSERA_ACCESS_TOKEN_ALG": "HS256"]) }
         }
     }
 
@@ -50,9 +50,8 @@ struct CompositionRootTests {
         var configuration = TesseraConfiguration()
         configuration.bcryptCost = 4
         configuration.issuer = "https://auth.test"
-        configuration.defaultScopes = "read write"
-        configuration.registrationScopes = "openid read"
-        configuration.accessTokenAlgorithm = "rs256"
+        try configuration.apply(environment: ["TESSERA_DEFAULT_SCOPES": "read write", "TESSERA_REGISTRATION_SCOPES": "openid read",
+                                              "TESSERA_ACCESS_TOKEN_ALG": "rs256"])
         let runtime = try await TesseraRuntime.make(configuration: configuration, storage: MemoryStore())
         #expect(runtime.services.settings.defaultScopes == ["read", "write"])
         #expect(runtime.services.settings.accessTokenAlgorithm == .rs256)

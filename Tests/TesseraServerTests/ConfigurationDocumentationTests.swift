@@ -70,3 +70,28 @@ struct ConfigurationDocumentationTests {
         #expect(checked >= 20)
     }
 }
+
+/// Algorithm, log level and scopes are typed values, parsed once when the environment or file is applied (issue 14).
+@Suite("Typed configuration")
+struct TypedConfigurationTests {
+    @Test("values parse once into their types, case-insensitively where the old strings were")
+    func parsed() throws {
+        var configuration = TesseraConfiguration()
+        #expect(configuration.accessTokenAlgorithm == .es256 && configuration.logLevel == .info && configuration.defaultScopes == ["read"])
+        try configuration.apply(environment: ["TESSERA_ACCESS_TOKEN_ALG": "rs256", "TESSERA_LOG_LEVEL": "DEBUG",
+                                              "TESSERA_DEFAULT_SCOPES": "read write", "TESSERA_REGISTRATION_SCOPES": "openid read"])
+        #expect(configuration.accessTokenAlgorithm == .rs256 && configuration.logLevel == .debug)
+        #expect(configuration.defaultScopes == ["read", "write"] && configuration.registrationScopes == ["openid", "read"])
+        #expect(configuration.oauthSettings.accessTokenAlgorithm == .rs256 && configuration.oauthSettings.defaultScopes == ["read", "write"])
+    }
+
+    @Test("an unknown log level is a one-line error (was: silently info)")
+    func logLevel() {
+        var configuration = TesseraConfiguration()
+        #expect(throws: TesseraConfiguration.Invalid(
+            "logLevel from environment must be one of trace, debug, info, notice, warning, error, critical, got 'verbose'")) {
+            try configuration.apply(environment: ["TESSERA_LOG_LEVEL": "verbose"])
+        }
+        #expect(configuration.logLevel == .info)
+    }
+}

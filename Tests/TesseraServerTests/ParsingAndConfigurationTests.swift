@@ -53,7 +53,7 @@ struct ConfigurationTests {
         try configuration.apply(environment: ["TESSERA_CONFIG": file.path, "TESSERA_PORT": "9100", "TESSERA_ISSUER": "https://id.example/"])
         #expect(configuration.port == 9100)
         #expect(configuration.bcryptCost == 10)
-        #expect(configuration.defaultScopes == "read profile")
+        #expect(configuration.defaultScopes == ["read", "profile"])
         #expect(configuration.effectiveIssuer == "https://id.example")
         try configuration.validate()
     }
