@@ -87,7 +87,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var tlsKey: String?
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` and `X-Forwarded-Proto` are honoured;
     /// from any other peer they are ignored. Default none. Env `TESSERA_TRUSTED_PROXIES` (comma- or space-separated).
-    public var trustedProxies: [String] = []
+    public var trustedProxies = TrustedProxies([])
     /// Serve Prometheus metrics at `GET /metrics`. Default `true`. Env `TESSERA_METRICS`.
     public var metrics: Bool = true
     /// Bearer token `GET /metrics` requires (compared in constant time); without one the endpoint is public.
@@ -164,7 +164,6 @@ public struct TesseraConfiguration: Sendable, Equatable {
             throw Invalid("issuer must be an http(s) URL without query or fragment")
         }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw Invalid("tlsCert and tlsKey must be given together") }
-        _ = try TrustedProxies(parsing: trustedProxies)
         if !keyEncryptionKeys.isEmpty {
             do { _ = try KeyEncryption(encodedKeys: keyEncryptionKeys) } catch { throw Invalid("TESSERA_KEY_ENCRYPTION_KEYS: \(error)") }
         }
@@ -316,7 +315,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         if let v = values["keyEncryptionKeyFile"] { keyEncryptionKeyFile = v }
         if let v = values["tlsCert"] { tlsCert = v }
         if let v = values["tlsKey"] { tlsKey = v }
-        if let v = values["trustedProxies"] { trustedProxies = TrustedProxies.split(v) }
+        if let v = values["trustedProxies"] { trustedProxies = try TrustedProxies(parsing: [v]) }
         if let v = values["metricsToken"] { metricsToken = v }
         if let path = values["metricsTokenFile"] {
             guard let data = FileManager.default.contents(atPath: path),

@@ -67,7 +67,7 @@ public struct TesseraRuntime: Sendable {
         // Parse every setting before touching the store: a bad value stops start-up with one line.
         let settings = try startupSettings(configuration)
         let registrationSettings = try registrationSettings(configuration, settings: settings)
-        let trustedProxies = try TrustedProxies(parsing: configuration.trustedProxies)
+        let trustedProxies = configuration.trustedProxies
         let metrics = configuration.metrics ? TesseraMetrics() : nil
         let logSink: any AuditSink = metrics.map { MetricsAuditSink(metrics: $0, next: LoggingAuditSink(logger: logger)) } ?? LoggingAuditSink(logger: logger)
         // A retired key stays published as long as anything it signed can be valid.

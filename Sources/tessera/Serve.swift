@@ -26,13 +26,15 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let proxies: TrustedProxies?
+            do { proxies = trustedProxy.isEmpty ? nil : try TrustedProxies(parsing: trustedProxy) } catch { throw CLIError("\(error)") }
             let configuration = try common.configuration { configuration in
                 if let host { configuration.host = host }
                 if let port { configuration.port = port }
                 if let issuer { configuration.issuer = issuer }
                 if let tlsCert { configuration.tlsCert = tlsCert }
                 if let tlsKey { configuration.tlsKey = tlsKey }
-                if !trustedProxy.isEmpty { configuration.trustedProxies = trustedProxy }
+                if let proxies { configuration.trustedProxies = proxies }
                 if let metrics { configuration.metrics = metrics }
             }
             do { try configuration.requireIdentityProviderSecrets() } catch { throw CLIError("\(error)") }

@@ -41,7 +41,7 @@ struct CompositionRootTests {
     @Test("trustedProxies that do not parse fail start-up (was: silently trust no proxy)")
     func trustedProxies() async throws {
         await #expect(throws: TesseraConfiguration.Invalid("trustedProxies: 'not-an-address' is not an IP address or CIDR range")) {
-            try await make { $0.trustedProxies = ["10.0.0.0/8", "not-an-address"] }
+            try await make { try $0.apply(environment: ["TESSERA_TRUSTED_PROXIES": "10.0.0.0/8 not-an-address"]) }
         }
     }
 

@@ -48,13 +48,13 @@ struct DoctorTests {
     }
 
     @Test("Configuration: http issuer off loopback, weak bcrypt, long codes, open registration, catch-all proxy")
-    func configurationFindings() {
+    func configurationFindings() throws {
         var configuration = TesseraConfiguration()
         configuration.issuer = "http://auth.example.com"
         configuration.bcryptCost = 8
         configuration.authorizationCodeLifetime = 300
         configuration.openRegistration = true
-        configuration.trustedProxies = ["0.0.0.0/0"]
+        configuration.trustedProxies = try TrustedProxies(parsing: ["0.0.0.0/0"])
         configuration.keyRotationInterval = 0
         configuration.keyEncryptionKeys = [KeyEncryption.newEncodedKey()] // a missing KEK is checked in SecretsAtRestServerTests
         let findings = check(configuration)

@@ -69,7 +69,7 @@ struct ForwardedHeadersTests {
         var configuration = TesseraConfiguration()
         try configuration.apply(environment: ["TESSERA_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8", "TESSERA_METRICS": "off",
                                               "TESSERA_TLS_CERT": "/c.pem", "TESSERA_TLS_KEY": "/k.pem"])
-        #expect(configuration.trustedProxies == ["127.0.0.1", "10.0.0.0/8"])
+        #expect(configuration.trustedProxies == (try TrustedProxies(parsing: ["127.0.0.1", "10.0.0.0/8"])))
         #expect(configuration.metrics == false)
         #expect(configuration.effectiveIssuer == "https://127.0.0.1:8080")
         #expect(configuration.usesHTTPS)
@@ -80,11 +80,10 @@ struct ForwardedHeadersTests {
         defer { try? FileManager.default.removeItem(at: file) }
         var fromFile = TesseraConfiguration()
         try fromFile.apply(configFile: file.path)
-        #expect(fromFile.trustedProxies == ["10.0.0.1", "fd00::/8"] && fromFile.metrics)
+        #expect(fromFile.trustedProxies == (try TrustedProxies(parsing: ["10.0.0.1", "fd00::/8"])) && fromFile.metrics)
 
         var bad = TesseraConfiguration()
-        bad.trustedProxies = ["10.0.0.0/99"]
-        #expect(throws: TesseraConfiguration.Invalid.self) { try bad.validate() }
+        #expect(throws: TesseraConfiguration.Invalid.self) { try bad.apply(environment: ["TESSERA_TRUSTED_PROXIES": "10.0.0.0/99"]) }
         var half = TesseraConfiguration()
         half.tlsCert = "/c.pem"
         #expect(throws: TesseraConfiguration.Invalid.self) { try half.validate() }
@@ -125,11 +124,13 @@ struct ForwardedHeadersLiveTests {
 
     @Test("From a trusted peer the forwarded client is audited; from any other peer the TCP peer is")
     func auditedAddress() async throws {
-        let trusted = try await ServerHarness.make { $0.trustedProxies = ["127.0.0.1", "::1"] }
+        let loopback = try TrustedProxies(parsing: ["127.0.0.1", "::1"])
+        let trusted = try await ServerHarness.make { $0.trustedProxies = loopback }
         try await issue(trusted, forwardedFor: "6.6.6.6, 198.51.100.23")
         #expect(try await auditIPs(trusted) == ["198.51.100.23"])
 
-        let untrusted = try await ServerHarness.make { $0.trustedProxies = ["10.0.0.1"] }
+        let other = try TrustedProxies(parsing: ["10.0.0.1"])
+        let untrusted = try await ServerHarness.make { $0.trustedProxies = other }
         try await issue(untrusted, forwardedFor: "198.51.100.23")
         let ips = try await auditIPs(untrusted)
         #expect(ips == ["127.0.0.1"] || ips == ["::1"], "\(ips)")
