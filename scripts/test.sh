@@ -35,11 +35,11 @@ swift test -c "$configuration" --skip-build --parallel || swift_status=$?
 echo "==> interop suite (Authlib against .build/$configuration/tessera)"
 venv=.build/interop-venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/interop/requirements.txt
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r interop/requirements.txt
 interop_status=0
 TESSERA_BIN="$PWD/.build/$configuration/tessera" EXAMPLE_API_BIN="$PWD/.build/$configuration/tessera-example-api" \
   TESSERA_INTEROP_SUMMARY="$work/interop-summary.txt" \
-  "$venv/bin/python" -m pytest -q tests/interop || interop_status=$?
+  "$venv/bin/python" -m pytest -q interop || interop_status=$?
 if [ -f "$work/interop-summary.txt" ]; then cat "$work/interop-summary.txt"; fi
 
 if [ "$swift_status" != 0 ] || [ "$interop_status" != 0 ]; then

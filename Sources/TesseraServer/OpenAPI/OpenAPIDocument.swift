@@ -6,7 +6,7 @@ import TesseraCore
 /// `oauth2` security scheme's URLs point at this server.
 ///
 /// The document is checked against what the server really answers by the schemathesis interop test
-/// (tests/interop/test_openapi.py): keep it in step with the routes.
+/// (interop/test_openapi.py): keep it in step with the routes.
 public struct OpenAPIDocument: Sendable {
     /// The issuer (scheme, host, port and path prefix of every URL).
     public let issuer: String

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 30.0
 DEFAULT_PASSWORD_LENGTH = 24
 
