@@ -120,7 +120,10 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
         env.update({"TESSERA_DATABASE": self.database, "TESSERA_BCRYPT_COST": str(self.args.bcrypt_cost), "TESSERA_LOG_LEVEL": "warning",
                     # Keep the (node-local, in-memory) rate limiter counting (its cost is part of /token) but never tripping.
-                    "TESSERA_TOKEN_RATE_LIMIT": "1000000000", "TESSERA_LOGIN_RATE_LIMIT": "1000000000"})
+                    "TESSERA_TOKEN_RATE_LIMIT": "1000000000", "TESSERA_LOGIN_RATE_LIMIT": "1000000000",
+                    # The lockout reserves each attempt before checking it (at most threshold in flight per username),
+                    # so 32 concurrent right-password logins of one user need a threshold above the connection count.
+                    "TESSERA_LOCKOUT_THRESHOLD": "64"})
         env.update(extra or {})
         return env
 
