@@ -98,7 +98,7 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let username = self.username
-                try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setDisabled(username: username, disabled: false) }
+                _ = try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setDisabled(username: username, disabled: false) }
                 print("enabled user \(username)")
             }
         }
