@@ -182,7 +182,7 @@ struct RegistrationRouteTests {
 
     @Test("open registration: no token needed, rate limited per IP")
     func openRegistration() async throws {
-        let harness = try await ServerHarness.make { $0.openRegistration = true; $0.registrationRateLimit = 2 }
+        let harness = try await ServerHarness.make(clock: FixedClock()) { $0.openRegistration = true; $0.registrationRateLimit = 2 }
         try await harness.test { client in
             let body = #"{"redirect_uris": ["http://127.0.0.1:33418/callback"], "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"]}"#
             #expect(try await client.sendJSON(body, to: "/register").status == .created)

@@ -70,7 +70,7 @@ struct SecurityRouteTests {
 
     @Test("the login form and the MFA step share one limit per IP address")
     func loginRateLimit() async throws {
-        let harness = try await ServerHarness.make { $0.loginRateLimit = 2 }
+        let harness = try await ServerHarness.make(clock: FixedClock()) { $0.loginRateLimit = 2 }
         try await harness.test { client in
             for _ in 0..<2 {
                 let response = try await client.postForm("username=alice&password=x", to: "/login")
@@ -86,7 +86,7 @@ struct SecurityRouteTests {
 
     @Test("every spelling of a limited path that reaches its route (/token/, //token, /login/, //login, /register/) is counted")
     func pathVariantsAreCounted() async throws {
-        let harness = try await ServerHarness.make {
+        let harness = try await ServerHarness.make(clock: FixedClock()) {
             $0.tokenRateLimit = 2; $0.rateLimitWindow = 60; $0.loginRateLimit = 2; $0.openRegistration = true; $0.registrationRateLimit = 2
         }
         let metadata = #"{"client_name":"mcp","redirect_uris":["http://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none"}"#
@@ -183,7 +183,7 @@ struct SecurityConfigurationTests {
 
 @Suite("LocalRateLimiter (node-local fixed windows)")
 struct LocalRateLimiterTests {
-    let start = Date(timeIntervalSince1970: 1_800_000_000) // a window boundary for 10 s windows
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
     let limit = RateLimit(limit: 2, window: 10)
 
     @Test("hits within the limit pass, the next one gets Retry-After until the window ends; check() never counts")
@@ -196,6 +196,17 @@ struct LocalRateLimiterTests {
         #expect(limiter.hit("k", limit: limit, at: start.addingTimeInterval(3)) == 7)
         #expect(limiter.hit("other", limit: limit, at: start.addingTimeInterval(3)) == nil, "counted per key")
         #expect(limiter.hit("k", limit: limit, at: start.addingTimeInterval(10)) == nil, "a new window restarts")
+    }
+
+    @Test("a key's window starts at its first hit: a burst straddling a wall-clock boundary is still one window")
+    func windowAnchoredAtFirstHit() {
+        let limiter = LocalRateLimiter()
+        let nearBoundary = start.addingTimeInterval(9) // one second before a multiple of 10 s
+        #expect(limiter.hit("k", limit: limit, at: nearBoundary) == nil)
+        #expect(limiter.hit("k", limit: limit, at: nearBoundary.addingTimeInterval(0.5)) == nil)
+        #expect(limiter.hit("k", limit: limit, at: nearBoundary.addingTimeInterval(2)) == 8, "the boundary at +1 s resets nothing")
+        #expect(limiter.check("k", limit: limit, at: nearBoundary.addingTimeInterval(9.5)) == 1)
+        #expect(limiter.hit("k", limit: limit, at: nearBoundary.addingTimeInterval(10)) == nil, "ten seconds after the first hit")
     }
 
     @Test("ended windows are purged, and the table never holds more than its capacity")

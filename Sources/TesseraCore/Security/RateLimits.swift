@@ -10,19 +10,16 @@ public struct RateLimit: Sendable, Equatable {
         self.window = window
     }
 
-    /// The start of the fixed window holding `date`.
-    public func windowStart(at date: Date) -> Date {
-        let seconds = date.timeIntervalSince1970
-        return Date(timeIntervalSince1970: (seconds / window).rounded(.down) * window)
-    }
-
-    /// Whole seconds (at least 1) from `date` until the end of its window: the `Retry-After` value.
-    public func retryAfter(at date: Date) -> Int {
-        max(1, Int((windowStart(at: date).addingTimeInterval(window).timeIntervalSince(date)).rounded(.up)))
+    /// Whole seconds (at least 1) from `date` until `windowEnd`: the `Retry-After` value.
+    public static func retryAfter(until windowEnd: Date, at date: Date) -> Int {
+        max(1, Int(windowEnd.timeIntervalSince(date).rounded(.up)))
     }
 }
 
 /// Node-local fixed-window rate limiting: a lock-protected dictionary of counters, no I/O.
+///
+/// Each key's window starts at its first hit (not at a wall-clock boundary shared by every key): a burst
+/// is counted in one window wherever it falls on the clock, and keys' windows do not all reset at once.
 ///
 /// **Why per node, not shared.** The previous design counted every `/token` and `/introspect` request in
 /// the database. On SQLite that is one write per request through the single writer connection, which
@@ -64,7 +61,7 @@ public final class LocalRateLimiter: Sendable {
     public func check(_ key: String, limit: RateLimit, at date: Date) -> Int? {
         state.withLock { state in
             guard let counter = state.counters[key], counter.windowEnd > date, counter.count >= limit.limit else { return nil }
-            return limit.retryAfter(at: date)
+            return RateLimit.retryAfter(until: counter.windowEnd, at: date)
         }
     }
 
@@ -72,7 +69,7 @@ public final class LocalRateLimiter: Sendable {
     /// seconds when it exceeds it.
     @discardableResult
     public func hit(_ key: String, limit: RateLimit, at date: Date) -> Int? {
-        let windowEnd = limit.windowStart(at: date).addingTimeInterval(limit.window)
+        let windowEnd = date.addingTimeInterval(limit.window)
         return state.withLock { state in
             if date >= state.nextPurge { Self.purge(&state, at: date, window: limit.window) }
             var counter = state.counters[key] ?? Counter(windowEnd: windowEnd, count: 0)
@@ -86,7 +83,7 @@ public final class LocalRateLimiter: Sendable {
                 }
             }
             state.counters[key] = counter
-            return counter.count > limit.limit ? limit.retryAfter(at: date) : nil
+            return counter.count > limit.limit ? RateLimit.retryAfter(until: counter.windowEnd, at: date) : nil
         }
     }
 
