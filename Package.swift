@@ -5,6 +5,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Issue 14, being rolled out one target at a time: SE-0409 (an import is internal unless marked
+/// `public import`) and SE-0444 (a file sees only the members of modules it imports itself).
+let importHygieneSettings: [SwiftSetting] = swiftSettings + [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "tessera",
     platforms: [.macOS(.v15)],
@@ -42,7 +49,7 @@ let package = Package(
         // `Authorization` parsing: shared by the core, the server, the toolkit and federation. Foundation only.
         .target(
             name: "TesseraJOSE",
-            swiftSettings: swiftSettings
+            swiftSettings: importHygieneSettings
         ),
         .target(
             name: "TesseraCore",
@@ -101,9 +108,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: importHygieneSettings
         ),
         .target(
             name: "TesseraFederation",

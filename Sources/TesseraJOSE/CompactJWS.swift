@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The three segments of a compact JWS (RFC 7515 §7.1), base64url-decoded (strictly, ``Base64URL``) but not
 /// yet verified. Each verifier decodes ``headerBytes`` into its own header type and applies its policy

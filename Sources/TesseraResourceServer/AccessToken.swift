@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A verified OAuth 2.0 access token in the JWT profile of RFC 9068.
 ///

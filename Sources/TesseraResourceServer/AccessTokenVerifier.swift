@@ -1,8 +1,8 @@
-import AsyncHTTPClient
-import Foundation
+public import AsyncHTTPClient
+public import Foundation
 import JWTKit
-import Logging
-import TesseraJOSE
+public import Logging
+public import TesseraJOSE
 
 /// Verifies JWT access tokens (RFC 9068) issued by one authorization server.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 
 /// An RFC 6750 §3 error response: a status, a `WWW-Authenticate: Bearer` challenge and a JSON
 /// body `{"error": ..., "error_description": ...}`, always with `Cache-Control: no-store`.

@@ -1,5 +1,6 @@
-import Hummingbird
-import HummingbirdAuth
+public import Hummingbird
+public import HummingbirdAuth
+import Logging
 import TesseraJOSE
 
 /// A request context that carries the verified access token in `identity`.

@@ -1,6 +1,7 @@
-import AsyncHTTPClient
-import Foundation
+public import AsyncHTTPClient
+public import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// Verifies access tokens by asking the issuer (OAuth 2.0 Token Introspection, RFC 7662).
 ///

@@ -1,8 +1,8 @@
-import Foundation
-import JWTKit
-import Logging
+public import Foundation
+public import JWTKit
+public import Logging
 import Synchronization
-import TesseraJOSE
+public import TesseraJOSE
 
 /// A cache of an issuer's public signing keys, refreshed on demand.
 ///

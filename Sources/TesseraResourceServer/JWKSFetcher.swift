@@ -1,6 +1,7 @@
-import AsyncHTTPClient
-import Foundation
+public import AsyncHTTPClient
+public import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// Fetches an issuer's JSON Web Key Set (RFC 7517 §5).
 ///

@@ -1,5 +1,6 @@
-import Hummingbird
-import HummingbirdAuth
+public import Hummingbird
+public import HummingbirdAuth
+import Logging
 
 /// Refuses requests whose access token lacks any of the given scopes (RFC 6750 §3.1).
 ///
