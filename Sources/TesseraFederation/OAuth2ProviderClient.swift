@@ -1,7 +1,7 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Foundation
 import Logging
-import TesseraCore
+public import TesseraCore
 
 /// The client side of a plain OAuth 2.0 provider (`IdentityProviderKind.oauth2`), the way GitHub works.
 ///

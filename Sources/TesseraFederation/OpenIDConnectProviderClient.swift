@@ -1,7 +1,7 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import Foundation
-import Logging
-import TesseraCore
+public import Logging
+public import TesseraCore
 
 /// The relying-party side of an upstream OpenID Connect provider (`IdentityProviderKind.openIDConnect`).
 ///

@@ -1,6 +1,6 @@
-import AsyncHTTPClient
-import Logging
-import TesseraCore
+public import AsyncHTTPClient
+public import Logging
+public import TesseraCore
 
 /// Makes the client for a configured upstream provider.
 public enum UpstreamProviderClients {
