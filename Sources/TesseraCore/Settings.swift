@@ -21,8 +21,9 @@ public struct OAuthSettings: Sendable {
     public var idTokenLifetime: TimeInterval = 3600
     /// The `aud` of access tokens when no resource is requested. Default: the issuer.
     public var defaultAudience: [String]
-    /// Per-account lockout after repeated failed logins. Default: 5 failures in 15 min, then 1 min doubling to 1 h.
-    public var lockout = LockoutPolicy()
+    /// Per-account lockout after repeated failed logins; `nil` turns it off. Default: 5 failures in 15 min, then
+    /// 1 min doubling to 1 h.
+    public var lockout: LockoutPolicy? = LockoutPolicy()
 
     public init(issuer: String) {
         self.issuer = issuer

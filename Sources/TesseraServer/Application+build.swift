@@ -19,7 +19,7 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
         configuration: .init(address: .hostname(runtime.configuration.host, port: runtime.configuration.port), serverName: "Tessera"),
         onServerRunning: onServerRunning,
         logger: runtime.logger)
-    app.addServices(MaintenanceService(runtime: runtime))
+    app.addServices(runtime.maintenanceService)
     app.addServices(AuditFlushService(sink: runtime.auditSink, interval: .seconds(1), logger: runtime.logger))
     app.addServices(extraServices)
     return app
@@ -37,22 +37,28 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     // Each rate limit sits on the routes it protects (not on path strings), so `/token/` or `//login` count too.
     // Non-browser routes get only their endpoint and values (built once by `TesseraRuntime.make`).
     let maxBodySize = runtime.configuration.maxBodySize
+    // Each group gets its own counters, its limit (parsed once) and the clock.
+    func rateLimited(_ kind: RateLimitKind) -> RouterGroup<TesseraRequestContext> {
+        router.rateLimited(kind, limit: runtime.configuration.rateLimit(kind), clock: runtime.clock)
+    }
     TokenRoutes(endpoint: runtime.tokenEndpoint, maxBodySize: maxBodySize, metrics: runtime.metrics)
-        .register(on: router.rateLimited(.token, runtime: runtime))
+        .register(on: rateLimited(.token))
     DiscoveryRoutes(documents: runtime.discoveryDocuments, keys: runtime.keys).register(on: router)
     RevocationRoutes(endpoint: runtime.revocationEndpoint, maxBodySize: maxBodySize).register(on: router)
     IntrospectionRoutes(endpoint: runtime.introspectionEndpoint, maxBodySize: maxBodySize)
-        .register(on: router.rateLimited(.introspect, runtime: runtime))
+        .register(on: rateLimited(.introspect))
     RegistrationRoutes(endpoint: runtime.registrationEndpoint, maxBodySize: maxBodySize)
-        .register(on: router, create: router.rateLimited(.register, runtime: runtime))
+        .register(on: router, create: rateLimited(.register))
     UserInfoRoutes(endpoint: runtime.userInfoEndpoint).register(on: router)
-    AuthorizationRoutes(runtime: runtime).register(on: router, login: router.rateLimited(.login, runtime: runtime))
-    OpenIDRoutes(runtime: runtime).register(on: router)
+    AuthorizationRoutes(runtime: runtime).register(on: router, login: rateLimited(.login))
+    OpenIDRoutes(endpoint: runtime.logoutEndpoint, sessions: SessionManager(runtime: runtime))
+        .register(page: router.browser(runtime), form: router.browser(runtime, csrf: .report))
     HealthRoutes(readiness: runtime.readiness).register(on: router)
     if let metrics = runtime.metrics {
         MetricsRoutes(metrics: metrics, audit: runtime.auditSink, token: runtime.configuration.metricsToken).register(on: router)
     }
-    DocsRoutes(runtime: runtime).register(on: router)
+    DocsRoutes(issuer: runtime.configuration.effectiveIssuer, grantTypes: runtime.tokenEndpoint.grants.grantTypes.map(\.rawValue),
+               logger: runtime.logger).register(on: router)
     routeTable.load(router)
     return router
 }

@@ -31,8 +31,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var refreshTokenAbsoluteLifetime: Int = 30 * 86_400
     /// Scopes granted when a request names none. Default `read`. Env `TESSERA_DEFAULT_SCOPES` (space-separated).
     public var defaultScopes: ScopeSet = ["read"]
-    /// `aud` of access tokens. Default: the issuer. Env `TESSERA_AUDIENCE` (space-separated).
-    public var audience: String?
+    /// `aud` of access tokens when a request names no `resource`: absolute URIs without fragment (RFC 8707 §2,
+    /// RFC 9068 §3), parsed once and checked when the environment or file is applied. Default (`nil`): the issuer.
+    /// Env `TESSERA_AUDIENCE` (space-separated); a config-file array or space-separated string.
+    public var audience: [String]?
     /// Largest accepted request body in bytes; larger gets 413. Default `65536`. Env `TESSERA_MAX_BODY_BYTES`.
     public var maxBodySize: Int = 65_536
     /// How often each node re-reads signing keys from the database, in seconds. Default `30`. Env `TESSERA_KEY_RELOAD_INTERVAL`.
@@ -48,17 +50,18 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Open registrations allowed per IP address per minute. Default `10`. Env `TESSERA_REGISTRATION_RATE_LIMIT`.
     public var registrationRateLimit: Int = 10
     /// Requests to `/token` and `/introspect` allowed per authenticated client (HTTP Basic) or else per IP
-    /// address, per `rateLimitWindow`, counted in memory on each node (N nodes admit up to N × this). `0` turns it off. Default `600`. Env `TESSERA_TOKEN_RATE_LIMIT`.
-    public var tokenRateLimit: Int = 600
+    /// address, per `rateLimitWindow`, counted in memory on each node (N nodes admit up to N × this). `nil` turns it
+    /// off (env/file value `0`). Default `600`. Env `TESSERA_TOKEN_RATE_LIMIT`.
+    public var tokenRateLimit: Int? = 600
     /// The fixed window of `tokenRateLimit`, in seconds. Default `10`. Env `TESSERA_RATE_LIMIT_WINDOW`.
     public var rateLimitWindow: Int = 10
-    /// Login form posts (`POST /login`) allowed per IP address per minute. `0` turns it off. Default `20`.
-    /// Env `TESSERA_LOGIN_RATE_LIMIT`.
-    public var loginRateLimit: Int = 20
+    /// Login form posts (`POST /login`) allowed per IP address per minute. `nil` turns it off (env/file value `0`).
+    /// Default `20`. Env `TESSERA_LOGIN_RATE_LIMIT`.
+    public var loginRateLimit: Int? = 20
     /// Failed logins (password grant or login page) for one username within 15 minutes before it is locked
-    /// for 1 minute, doubling with each further failure up to 1 hour. `0` turns lockout off. Default `5`.
-    /// Env `TESSERA_LOCKOUT_THRESHOLD`.
-    public var lockoutThreshold: Int = 5
+    /// for 1 minute, doubling with each further failure up to 1 hour. `nil` turns lockout off (env/file value `0`).
+    /// Default `5`. Env `TESSERA_LOCKOUT_THRESHOLD`.
+    public var lockoutThreshold: Int? = 5
     /// Scopes a dynamically registered client may have (others it asks for are dropped). Default: `defaultScopes`
     /// plus `openid profile email`. Env `TESSERA_REGISTRATION_SCOPES`.
     public var registrationScopes: ScopeSet?
@@ -67,9 +70,9 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var openRegistrationScopes: ScopeSet = TesseraConfiguration.minimalOpenRegistrationScopes
     /// The identity scopes only: what `doctor` accepts for `openRegistrationScopes` without a warning.
     public static let minimalOpenRegistrationScopes: ScopeSet = ["openid", "profile", "email"]
-    /// Signing keys are rotated automatically this often, in seconds; `0` turns it off. Default 30 days.
-    /// Env `TESSERA_KEY_ROTATION_INTERVAL`.
-    public var keyRotationInterval: Int = 30 * 86_400
+    /// Signing keys are rotated automatically this often, in seconds (at least 3600); `nil` turns it off (env/file
+    /// value `0`). Default 30 days. Env `TESSERA_KEY_ROTATION_INTERVAL`.
+    public var keyRotationInterval: Int? = 30 * 86_400
     /// A new signing key is published this many seconds before it signs. Default `3600`. Env `TESSERA_KEY_PREPUBLICATION`.
     public var keyPrePublication: Int = 3600
     /// Authorization code lifetime in seconds (at most 600). Default `60`. Env `TESSERA_AUTHORIZATION_CODE_TTL`.
@@ -148,12 +151,17 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard keyReloadInterval >= 1 else { throw Invalid("keyReloadInterval must be at least 1 second") }
         guard initialAccessTokenLifetime >= 60 else { throw Invalid("initialAccessTokenLifetime must be at least 60 seconds") }
         guard registrationRateLimit >= 1 else { throw Invalid("registrationRateLimit must be at least 1") }
-        guard tokenRateLimit >= 0, loginRateLimit >= 0 else { throw Invalid("tokenRateLimit and loginRateLimit must be 0 (off) or more") }
+        // An off feature is `nil` (the env/file value `0` reads as `nil`); a value present must be usable.
+        guard (tokenRateLimit ?? 1) >= 1, (loginRateLimit ?? 1) >= 1 else { throw Invalid("tokenRateLimit and loginRateLimit must be at least 1 (or off)") }
         guard rateLimitWindow >= 1 else { throw Invalid("rateLimitWindow must be at least 1 second") }
-        guard lockoutThreshold >= 0 else { throw Invalid("lockoutThreshold must be 0 (off) or more") }
-        guard keyRotationInterval == 0 || keyRotationInterval >= 3600 else { throw Invalid("keyRotationInterval must be 0 (off) or at least 3600 seconds") }
-        guard keyPrePublication >= 0, keyRotationInterval == 0 || keyPrePublication < keyRotationInterval else {
+        guard (lockoutThreshold ?? 1) >= 1 else { throw Invalid("lockoutThreshold must be at least 1 (or off)") }
+        guard (keyRotationInterval ?? 3600) >= 3600 else { throw Invalid("keyRotationInterval must be at least 3600 seconds (or off)") }
+        guard keyPrePublication >= 0, keyPrePublication < keyRotationInterval ?? .max else {
             throw Invalid("keyPrePublication must be between 0 and keyRotationInterval")
+        }
+        if let audience {
+            guard !audience.isEmpty else { throw Invalid("audience must name at least one URI (leave it unset for the issuer)") }
+            for value in audience where !ResourceIndicators.isValid(value) { throw Self.notAnAudience(value) }
         }
         guard (1...600).contains(authorizationCodeLifetime) else { throw Invalid("authorizationCodeLifetime must be between 1 and 600 seconds") }
         guard sessionLifetime >= 60 else { throw Invalid("sessionLifetime must be at least 60 seconds") }
@@ -188,10 +196,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         settings.defaultScopes = defaultScopes
         settings.authorizationCodeLifetime = TimeInterval(authorizationCodeLifetime)
         settings.idTokenLifetime = TimeInterval(idTokenLifetime)
-        settings.lockout.threshold = lockoutThreshold
-        if let audience, !audience.isEmpty {
-            settings.defaultAudience = audience.split(separator: " ").map(String.init)
-        }
+        settings.lockout = lockoutThreshold.map { LockoutPolicy(threshold: $0) }
+        if let audience { settings.defaultAudience = audience }
         return settings
     }
 
@@ -231,108 +237,158 @@ public struct TesseraConfiguration: Sendable, Equatable {
         try apply(values, source: "environment")
     }
 
-    /// Config-file key (property name) → environment variable: the one table both loaders read; README.md's
-    /// configuration table is tested against it (`ConfigurationDocumentationTests`).
-    public static let keys: [String: String] = [
-        "host": "TESSERA_HOST", "port": "TESSERA_PORT", "issuer": "TESSERA_ISSUER", "database": "TESSERA_DATABASE",
-        "databasePoolSize": "TESSERA_DATABASE_POOL_SIZE", "databaseTimeout": "TESSERA_DATABASE_TIMEOUT", "bcryptCost": "TESSERA_BCRYPT_COST",
-        "accessTokenLifetime": "TESSERA_ACCESS_TOKEN_TTL", "accessTokenAlgorithm": "TESSERA_ACCESS_TOKEN_ALG",
-        "refreshTokenIdleLifetime": "TESSERA_REFRESH_IDLE_TTL", "refreshTokenAbsoluteLifetime": "TESSERA_REFRESH_ABSOLUTE_TTL",
-        "defaultScopes": "TESSERA_DEFAULT_SCOPES", "audience": "TESSERA_AUDIENCE", "maxBodySize": "TESSERA_MAX_BODY_BYTES",
-        "keyReloadInterval": "TESSERA_KEY_RELOAD_INTERVAL", "logLevel": "TESSERA_LOG_LEVEL",
-        "openRegistration": "TESSERA_OPEN_REGISTRATION", "initialAccessTokenLifetime": "TESSERA_INITIAL_ACCESS_TOKEN_TTL",
-        "registrationRateLimit": "TESSERA_REGISTRATION_RATE_LIMIT", "registrationScopes": "TESSERA_REGISTRATION_SCOPES",
-        "openRegistrationScopes": "TESSERA_OPEN_REGISTRATION_SCOPES",
-        "tokenRateLimit": "TESSERA_TOKEN_RATE_LIMIT", "rateLimitWindow": "TESSERA_RATE_LIMIT_WINDOW", "loginRateLimit": "TESSERA_LOGIN_RATE_LIMIT",
-        "lockoutThreshold": "TESSERA_LOCKOUT_THRESHOLD",
-        "keyRotationInterval": "TESSERA_KEY_ROTATION_INTERVAL", "keyPrePublication": "TESSERA_KEY_PREPUBLICATION",
-        "authorizationCodeLifetime": "TESSERA_AUTHORIZATION_CODE_TTL", "sessionLifetime": "TESSERA_SESSION_TTL",
-        "sessionIdleTimeout": "TESSERA_SESSION_IDLE_TTL",
-        "idTokenLifetime": "TESSERA_ID_TOKEN_TTL",
-        "keyEncryptionKeys": "TESSERA_KEY_ENCRYPTION_KEYS", "keyEncryptionKeyFile": "TESSERA_KEY_ENCRYPTION_KEY_FILE",
-        "tlsCert": "TESSERA_TLS_CERT", "tlsKey": "TESSERA_TLS_KEY", "trustedProxies": "TESSERA_TRUSTED_PROXIES", "metrics": "TESSERA_METRICS",
-        "metricsToken": "TESSERA_METRICS_TOKEN", "metricsTokenFile": "TESSERA_METRICS_TOKEN_FILE",
-        "headerTimeout": "TESSERA_HEADER_TIMEOUT", "bodyTimeout": "TESSERA_BODY_TIMEOUT", "idleTimeout": "TESSERA_IDLE_TIMEOUT",
-        "maxConnections": "TESSERA_MAX_CONNECTIONS",
-    ]
+    /// Config-file key (property name) → environment variable, derived from `settings`; README.md's configuration
+    /// table is tested against it (`ConfigurationDocumentationTests`).
+    public static let keys: [String: String] = Dictionary(uniqueKeysWithValues: settings.map { ($0.key, $0.environment) })
 
-    private mutating func apply(_ values: [String: String], source: String) throws(Invalid) {
-        func int(_ key: String) throws(Invalid) -> Int? {
-            guard let raw = values[key] else { return nil }
-            guard let value = Int(raw) else { throw Invalid("\(key) from \(source) must be a whole number, got '\(raw)'") }
-            return value
+    /// One setting as both loaders see it: its config-file key (the property name), its environment variable, and
+    /// how a raw value is parsed into the typed property. Adding a setting is its property (with the doc comment),
+    /// one entry in `settings`, a check in `validate()` if it has bounds, and its README row.
+    struct Setting: Sendable {
+        /// The property a setting writes (a key path literal is `Sendable`, SE-0418).
+        typealias Path<Value> = any WritableKeyPath<TesseraConfiguration, Value> & Sendable
+        let key: String
+        let environment: String
+        let apply: @Sendable (inout TesseraConfiguration, _ raw: String, _ source: String) throws(Invalid) -> Void
+
+        /// Free text (a path, an address, a URL checked by `validate()`).
+        static func text(_ key: String, _ environment: String, _ path: Path<String>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, _ in configuration[keyPath: path] = raw }
+        }
+        static func text(_ key: String, _ environment: String, _ path: Path<String?>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, _ in configuration[keyPath: path] = raw }
+        }
+        /// A whole number.
+        static func int(_ key: String, _ environment: String, _ path: Path<Int>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, source throws(Invalid) in
+                configuration[keyPath: path] = try TesseraConfiguration.int(raw, key, source)
+            }
+        }
+        /// A whole number whose feature is off when `nil`; the value `0` means off too (as before these were optional).
+        static func intOrOff(_ key: String, _ environment: String, _ path: Path<Int?>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, source throws(Invalid) in
+                let value = try TesseraConfiguration.int(raw, key, source)
+                configuration[keyPath: path] = value == 0 ? nil : value
+            }
+        }
+        /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+        static func flag(_ key: String, _ environment: String, _ path: Path<Bool>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, source throws(Invalid) in
+                switch raw.lowercased() {
+                case "true", "1", "yes", "on": configuration[keyPath: path] = true
+                case "false", "0", "no", "off": configuration[keyPath: path] = false
+                default: throw Invalid("\(key) from \(source) must be true or false, got '\(raw)'")
+                }
+            }
         }
         /// A space-separated `scope` list (RFC 6749 §3.3).
-        func scopes(_ raw: String, _ key: String) throws(Invalid) -> ScopeSet {
-            do { return try ScopeSet(parsing: raw) } catch { throw Invalid("\(key) has invalid characters") }
-        }
-        if let v = values["host"] { host = v }
-        if let v = try int("port") { port = v }
-        if let v = values["issuer"] { issuer = v }
-        if let v = values["database"] { database = v }
-        if let v = try int("databasePoolSize") { databasePoolSize = v }
-        if let v = try int("databaseTimeout") { databaseTimeout = v }
-        if let v = try int("bcryptCost") { bcryptCost = v }
-        if let v = try int("accessTokenLifetime") { accessTokenLifetime = v }
-        if let v = values["accessTokenAlgorithm"] {
-            guard let algorithm = SigningAlgorithm(rawValue: v.uppercased()) else { throw Invalid("accessTokenAlgorithm must be ES256 or RS256") }
-            accessTokenAlgorithm = algorithm
-        }
-        if let v = try int("refreshTokenIdleLifetime") { refreshTokenIdleLifetime = v }
-        if let v = try int("refreshTokenAbsoluteLifetime") { refreshTokenAbsoluteLifetime = v }
-        if let v = values["defaultScopes"] { defaultScopes = try scopes(v, "defaultScopes") }
-        if let v = values["audience"] { audience = v }
-        if let v = try int("maxBodySize") { maxBodySize = v }
-        if let v = try int("keyReloadInterval") { keyReloadInterval = v }
-        if let v = values["logLevel"] {
-            guard let level = Logger.Level(rawValue: v.lowercased()) else {
-                throw Invalid("logLevel from \(source) must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(v)'")
-            }
-            logLevel = level
-        }
-        if let raw = values["openRegistration"] {
-            switch raw.lowercased() {
-            case "true", "1", "yes", "on": openRegistration = true
-            case "false", "0", "no", "off": openRegistration = false
-            default: throw Invalid("openRegistration from \(source) must be true or false, got '\(raw)'")
+        static func scopes(_ key: String, _ environment: String, _ path: Path<ScopeSet>,
+                           naming name: @escaping @Sendable (String) -> String = { _ in "" }) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, source throws(Invalid) in
+                configuration[keyPath: path] = try TesseraConfiguration.scopes(raw, key + name(source))
             }
         }
-        if let v = try int("initialAccessTokenLifetime") { initialAccessTokenLifetime = v }
-        if let v = try int("registrationRateLimit") { registrationRateLimit = v }
-        if let v = try int("tokenRateLimit") { tokenRateLimit = v }
-        if let v = try int("rateLimitWindow") { rateLimitWindow = v }
-        if let v = try int("loginRateLimit") { loginRateLimit = v }
-        if let v = try int("lockoutThreshold") { lockoutThreshold = v }
-        if let v = values["registrationScopes"] { registrationScopes = try scopes(v, "registrationScopes") }
-        if let v = values["openRegistrationScopes"] { openRegistrationScopes = try scopes(v, "openRegistrationScopes from \(source)") }
-        if let v = try int("keyRotationInterval") { keyRotationInterval = v }
-        if let v = try int("keyPrePublication") { keyPrePublication = v }
-        if let v = try int("authorizationCodeLifetime") { authorizationCodeLifetime = v }
-        if let v = try int("sessionLifetime") { sessionLifetime = v }
-        if let v = try int("sessionIdleTimeout") { sessionIdleTimeout = v }
-        if let v = try int("idTokenLifetime") { idTokenLifetime = v }
-        if let v = values["keyEncryptionKeys"] { keyEncryptionKeys = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init) }
-        if let v = values["keyEncryptionKeyFile"] { keyEncryptionKeyFile = v }
-        if let v = values["tlsCert"] { tlsCert = v }
-        if let v = values["tlsKey"] { tlsKey = v }
-        if let v = values["trustedProxies"] { trustedProxies = try TrustedProxies(parsing: [v]) }
-        if let v = values["metricsToken"] { metricsToken = v }
-        if let path = values["metricsTokenFile"] {
+        static func scopes(_ key: String, _ environment: String, _ path: Path<ScopeSet?>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, _ throws(Invalid) in
+                configuration[keyPath: path] = try TesseraConfiguration.scopes(raw, key)
+            }
+        }
+    }
+
+    /// Every setting, in the order both loaders apply them (`metricsTokenFile` after `metricsToken`, so the file wins).
+    static let settings: [Setting] = [
+        .text("host", "TESSERA_HOST", \.host),
+        .int("port", "TESSERA_PORT", \.port),
+        .text("issuer", "TESSERA_ISSUER", \.issuer),
+        .text("database", "TESSERA_DATABASE", \.database),
+        .int("databasePoolSize", "TESSERA_DATABASE_POOL_SIZE", \.databasePoolSize),
+        .int("databaseTimeout", "TESSERA_DATABASE_TIMEOUT", \.databaseTimeout),
+        .int("bcryptCost", "TESSERA_BCRYPT_COST", \.bcryptCost),
+        .int("accessTokenLifetime", "TESSERA_ACCESS_TOKEN_TTL", \.accessTokenLifetime),
+        Setting(key: "accessTokenAlgorithm", environment: "TESSERA_ACCESS_TOKEN_ALG") { configuration, raw, _ throws(Invalid) in
+            guard let algorithm = SigningAlgorithm(rawValue: raw.uppercased()) else { throw Invalid("accessTokenAlgorithm must be ES256 or RS256") }
+            configuration.accessTokenAlgorithm = algorithm
+        },
+        .int("refreshTokenIdleLifetime", "TESSERA_REFRESH_IDLE_TTL", \.refreshTokenIdleLifetime),
+        .int("refreshTokenAbsoluteLifetime", "TESSERA_REFRESH_ABSOLUTE_TTL", \.refreshTokenAbsoluteLifetime),
+        .scopes("defaultScopes", "TESSERA_DEFAULT_SCOPES", \.defaultScopes),
+        Setting(key: "audience", environment: "TESSERA_AUDIENCE") { configuration, raw, _ throws(Invalid) in
+            configuration.audience = try TesseraConfiguration.audience(parsing: raw)
+        },
+        .int("maxBodySize", "TESSERA_MAX_BODY_BYTES", \.maxBodySize),
+        .int("keyReloadInterval", "TESSERA_KEY_RELOAD_INTERVAL", \.keyReloadInterval),
+        Setting(key: "logLevel", environment: "TESSERA_LOG_LEVEL") { configuration, raw, source throws(Invalid) in
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                throw Invalid("logLevel from \(source) must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(raw)'")
+            }
+            configuration.logLevel = level
+        },
+        .flag("openRegistration", "TESSERA_OPEN_REGISTRATION", \.openRegistration),
+        .int("initialAccessTokenLifetime", "TESSERA_INITIAL_ACCESS_TOKEN_TTL", \.initialAccessTokenLifetime),
+        .int("registrationRateLimit", "TESSERA_REGISTRATION_RATE_LIMIT", \.registrationRateLimit),
+        .intOrOff("tokenRateLimit", "TESSERA_TOKEN_RATE_LIMIT", \.tokenRateLimit),
+        .int("rateLimitWindow", "TESSERA_RATE_LIMIT_WINDOW", \.rateLimitWindow),
+        .intOrOff("loginRateLimit", "TESSERA_LOGIN_RATE_LIMIT", \.loginRateLimit),
+        .intOrOff("lockoutThreshold", "TESSERA_LOCKOUT_THRESHOLD", \.lockoutThreshold),
+        .scopes("registrationScopes", "TESSERA_REGISTRATION_SCOPES", \.registrationScopes),
+        .scopes("openRegistrationScopes", "TESSERA_OPEN_REGISTRATION_SCOPES", \.openRegistrationScopes, naming: { " from \($0)" }),
+        .intOrOff("keyRotationInterval", "TESSERA_KEY_ROTATION_INTERVAL", \.keyRotationInterval),
+        .int("keyPrePublication", "TESSERA_KEY_PREPUBLICATION", \.keyPrePublication),
+        .int("authorizationCodeLifetime", "TESSERA_AUTHORIZATION_CODE_TTL", \.authorizationCodeLifetime),
+        .int("sessionLifetime", "TESSERA_SESSION_TTL", \.sessionLifetime),
+        .int("sessionIdleTimeout", "TESSERA_SESSION_IDLE_TTL", \.sessionIdleTimeout),
+        .int("idTokenLifetime", "TESSERA_ID_TOKEN_TTL", \.idTokenLifetime),
+        Setting(key: "keyEncryptionKeys", environment: "TESSERA_KEY_ENCRYPTION_KEYS") { configuration, raw, _ in
+            configuration.keyEncryptionKeys = raw.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+        },
+        .text("keyEncryptionKeyFile", "TESSERA_KEY_ENCRYPTION_KEY_FILE", \.keyEncryptionKeyFile),
+        .text("tlsCert", "TESSERA_TLS_CERT", \.tlsCert),
+        .text("tlsKey", "TESSERA_TLS_KEY", \.tlsKey),
+        Setting(key: "trustedProxies", environment: "TESSERA_TRUSTED_PROXIES") { configuration, raw, _ throws(Invalid) in
+            configuration.trustedProxies = try TrustedProxies(parsing: [raw])
+        },
+        .text("metricsToken", "TESSERA_METRICS_TOKEN", \.metricsToken),
+        Setting(key: "metricsTokenFile", environment: "TESSERA_METRICS_TOKEN_FILE") { configuration, path, source throws(Invalid) in
             guard let data = FileManager.default.contents(atPath: path),
                   let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty
             else { throw Invalid("metricsTokenFile from \(source): cannot read a token from \(path)") }
-            metricsToken = token
+            configuration.metricsToken = token
+        },
+        .int("headerTimeout", "TESSERA_HEADER_TIMEOUT", \.headerTimeout),
+        .int("bodyTimeout", "TESSERA_BODY_TIMEOUT", \.bodyTimeout),
+        .int("idleTimeout", "TESSERA_IDLE_TIMEOUT", \.idleTimeout),
+        .int("maxConnections", "TESSERA_MAX_CONNECTIONS", \.maxConnections),
+        .flag("metrics", "TESSERA_METRICS", \.metrics),
+    ]
+
+    private mutating func apply(_ values: [String: String], source: String) throws(Invalid) {
+        for setting in Self.settings {
+            if let raw = values[setting.key] { try setting.apply(&self, raw, source) }
         }
-        if let v = try int("headerTimeout") { headerTimeout = v }
-        if let v = try int("bodyTimeout") { bodyTimeout = v }
-        if let v = try int("idleTimeout") { idleTimeout = v }
-        if let v = try int("maxConnections") { maxConnections = v }
-        if let raw = values["metrics"] {
-            switch raw.lowercased() {
-            case "true", "1", "yes", "on": metrics = true
-            case "false", "0", "no", "off": metrics = false
-            default: throw Invalid("metrics from \(source) must be true or false, got '\(raw)'")
-            }
+    }
+
+    static func int(_ raw: String, _ key: String, _ source: String) throws(Invalid) -> Int {
+        guard let value = Int(raw) else { throw Invalid("\(key) from \(source) must be a whole number, got '\(raw)'") }
+        return value
+    }
+
+    /// A space-separated `scope` list (RFC 6749 §3.3).
+    static func scopes(_ raw: String, _ key: String) throws(Invalid) -> ScopeSet {
+        do { return try ScopeSet(parsing: raw) } catch { throw Invalid("\(key) has invalid characters") }
+    }
+
+    /// `audience` from its space-separated form: each value an absolute URI without fragment (RFC 8707 §2, the
+    /// rule `resource` parameters follow), duplicates dropped; blank means the default (the issuer).
+    public static func audience(parsing raw: String) throws(Invalid) -> [String]? {
+        var values: [String] = []
+        for value in raw.split(whereSeparator: \.isWhitespace).map(String.init) where !values.contains(value) {
+            guard ResourceIndicators.isValid(value) else { throw notAnAudience(value) }
+            values.append(value)
         }
+        return values.isEmpty ? nil : values
+    }
+
+    private static func notAnAudience(_ value: String) -> Invalid {
+        Invalid("audience: '\(value)' is not an absolute URI without fragment (RFC 8707 §2)")
     }
 }

@@ -107,7 +107,7 @@ public struct TesseraRuntime: Sendable {
             identityProviders: providers,
             discoveryDocuments: DiscoveryDocuments(issuer: settings.issuer, grantTypes: tokenEndpoint.grants.grantTypes),
             trustedProxies: trustedProxies,
-            keyRotationPolicy: KeyRotationPolicy(interval: TimeInterval(configuration.keyRotationInterval),
+            keyRotationPolicy: KeyRotationPolicy(interval: configuration.keyRotationInterval.map(TimeInterval.init),
                                                  prePublication: TimeInterval(configuration.keyPrePublication)),
             readiness: readiness, metrics: metrics, keyEncryption: encryption)
     }
@@ -135,42 +135,5 @@ extension TesseraRuntime {
     /// and nobody without the key can test guesses against the log.
     static func auditUsernameKey(encryption: KeyEncryption) -> SymmetricKey {
         encryption.derivedKey(purpose: "tessera audit username")
-    }
-}
-
-/// Periodic upkeep on every node: re-read signing keys (so keys rotated on one node reach all within
-/// `keyReloadInterval`) and purge expired refresh token families.
-struct MaintenanceService: Service {
-    let runtime: TesseraRuntime
-
-    func run() async throws {
-        let interval = Duration.seconds(runtime.configuration.keyReloadInterval)
-        var lastPurge = ContinuousClock.now
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                // Graceful shutdown ends the wait at once, so SIGTERM never waits out the interval.
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
-            do {
-                try await runtime.keys.reload()
-                try await runtime.lifecycleMaintenance()
-                if ContinuousClock.now - lastPurge > .seconds(3600) {
-                    let purged = try await runtime.storage.purgeExpiredRefreshTokens(before: runtime.clock.now)
-                    try await runtime.storage.purgeExpiredAuthorizationCodes(before: runtime.clock.now)
-                    try await runtime.storage.purgeExpiredSessions(before: runtime.clock.now)
-                    // Issue 6: stale failed-login counters.
-                    try await runtime.storage.purgeLoginAttempts(before: runtime.clock.now.addingTimeInterval(-runtime.services.settings.lockout.window))
-                    try await runtime.storage.purgeExpiredMFAChallenges(before: runtime.clock.now)
-                    try await runtime.storage.purgeExpiredFederationStates(before: runtime.clock.now)
-                    try await runtime.storage.purgeExpiredInteractions(before: runtime.clock.now)
-                    lastPurge = ContinuousClock.now
-                    runtime.logger.debug("purged expired refresh tokens", metadata: ["count": .stringConvertible(purged)])
-                }
-            } catch {
-                runtime.logger.warning("maintenance failed", metadata: ["error": .string(String(describing: error))])
-            }
-        }
     }
 }

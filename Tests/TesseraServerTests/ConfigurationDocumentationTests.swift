@@ -55,8 +55,14 @@ struct ConfigurationDocumentationTests {
 
     @Test("documents the defaults of number and boolean settings as TesseraConfiguration() has them")
     func sameDefaults() throws {
+        /// A value as README writes it: an optional setting (`nil` = off) by its default when it has one.
+        func documented(_ value: Any) -> String {
+            let mirror = Mirror(reflecting: value)
+            guard mirror.displayStyle == .optional else { return "\(value)" }
+            return mirror.children.first.map { documented($0.value) } ?? "nil"
+        }
         let defaults = Dictionary(
-            Mirror(reflecting: TesseraConfiguration()).children.compactMap { child in child.label.map { ($0, "\(child.value)") } },
+            Mirror(reflecting: TesseraConfiguration()).children.compactMap { child in child.label.map { ($0, documented(child.value)) } },
             uniquingKeysWith: { first, _ in first })
         var checked = 0
         for row in try Self.rows() {

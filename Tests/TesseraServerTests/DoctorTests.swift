@@ -55,7 +55,7 @@ struct DoctorTests {
         configuration.authorizationCodeLifetime = 300
         configuration.openRegistration = true
         configuration.trustedProxies = try TrustedProxies(parsing: ["0.0.0.0/0"])
-        configuration.keyRotationInterval = 0
+        configuration.keyRotationInterval = nil
         configuration.keyEncryptionKeys = [KeyEncryption.newEncodedKey()] // a missing KEK is checked in SecretsAtRestServerTests
         let findings = check(configuration)
         #expect(Set(errors(findings)) == ["RFC 8414 §2, RFC 6749 §3.2", "OWASP Password Storage", "RFC 9700 §4.13"])

@@ -94,8 +94,7 @@ public struct UserAuthenticator: Sendable {
     /// Reserves one attempt of `username` before its credentials are checked (`nil` when lockout is off). While the
     /// username is locked, audits `login.locked` and throws `invalid_grant` without anything being checked.
     func reserve(username: String, at now: Date, clientID: String?, subject: String?, detail: [String: String]) async throws -> LoginAttemptReservation? {
-        let lockout = services.settings.lockout
-        guard lockout.isEnabled else { return nil }
+        guard let lockout = services.settings.lockout, lockout.isEnabled else { return nil }
         guard let reservation = try await services.storage.reserveLoginAttempt(username: username, at: now, policy: lockout) else {
             services.audit.record(AuditEvent(.loginRefusedLocked, at: now, clientID: clientID, subject: subject, detail: detail))
             throw OAuthError.invalidGrant("Too many failed login attempts: this account is temporarily locked. Try again later.")

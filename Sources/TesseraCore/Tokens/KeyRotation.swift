@@ -7,12 +7,13 @@ import Foundation
 /// first token it signs. Once it is active, the keys it replaces are retired (they stay published for the
 /// manager's `retention`, then `purgeExpired` deletes them).
 public struct KeyRotationPolicy: Sendable, Equatable {
-    /// How old the newest key of an algorithm may get before a successor is made. `0` turns rotation off.
-    public var interval: TimeInterval
+    /// How old the newest key of an algorithm may get before a successor is made. `nil` turns automatic rotation
+    /// off (keys made by `tessera keys rotate` are still retired once their successor signs).
+    public var interval: TimeInterval?
     /// How long a new key is published before it signs.
     public var prePublication: TimeInterval
 
-    public init(interval: TimeInterval, prePublication: TimeInterval) {
+    public init(interval: TimeInterval?, prePublication: TimeInterval) {
         self.interval = interval
         self.prePublication = prePublication
     }
@@ -41,7 +42,7 @@ public struct KeyRotationPolicy: Sendable, Equatable {
                     plan.retire[old.kid] = newestActive.activatesAt
                 }
             }
-            guard interval > 0 else { continue }
+            guard let interval, interval > 0 else { continue }
             let newestCreated = live.map(\.createdAt).max() ?? .distantPast
             if newestCreated.addingTimeInterval(interval) <= now { plan.insert.append(algorithm) }
         }

@@ -129,13 +129,13 @@ public enum Doctor {
                                       "openRegistrationScopes grants self-registered clients \(wider) beyond openid profile email: anyone can register a client that asks users for them"))
             }
         }
-        if configuration.tokenRateLimit == 0 || configuration.loginRateLimit == 0 {
+        if configuration.tokenRateLimit == nil || configuration.loginRateLimit == nil {
             findings.append(.init(.warning, "RFC 6749 §10.10", "token or login rate limiting is off (tokenRateLimit/loginRateLimit 0)"))
         }
-        if configuration.lockoutThreshold == 0 {
+        if configuration.lockoutThreshold == nil {
             findings.append(.init(.warning, "RFC 6749 §10.10", "account lockout is off (lockoutThreshold 0): passwords can be guessed without limit"))
         }
-        if configuration.keyRotationInterval == 0 {
+        if configuration.keyRotationInterval == nil {
             findings.append(.init(.warning, "RFC 7517 §5 (key rotation)", "automatic signing key rotation is off (keyRotationInterval 0)"))
         }
         if configuration.metrics, configuration.metricsToken == nil, !isLoopback(configuration.host) {
@@ -203,12 +203,12 @@ public enum Doctor {
     // MARK: Keys
 
     static func keyFindings(_ input: Input, into findings: inout [DoctorFinding]) {
-        let interval = TimeInterval(input.configuration.keyRotationInterval)
+        let interval = input.configuration.keyRotationInterval.map(TimeInterval.init)
         let signing = input.keys.filter { $0.retiredAt == nil && $0.activatesAt <= input.now }
         if input.keys.isEmpty {
             findings.append(.init(.info, "RFC 7517 §5 (key rotation)", "no signing keys yet (the server creates them when it first starts)"))
         }
-        guard interval > 0 else { return }
+        guard let interval else { return }
         for key in signing where input.now.timeIntervalSince(key.activatesAt) > interval {
             let days = Int(input.now.timeIntervalSince(key.activatesAt) / 86_400)
             findings.append(.init(.warning, "RFC 7517 §5 (key rotation)",

@@ -31,22 +31,26 @@ enum RateLimitKind: String, Sendable {
 /// - `.login` and `.register` (open registration only): per IP address, counted before the request runs.
 ///
 /// Over the limit: 429 `too_many_requests` with `Retry-After`.
+///
+/// It holds only its counters, its limit (built once from the configuration; `nil` when this kind is off) and the clock.
 struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = TesseraRequestContext
     let kind: RateLimitKind
-    let runtime: TesseraRuntime
+    let limit: RateLimit?
+    let clock: any TimeSource
     let limiter: LocalRateLimiter
 
-    init(_ kind: RateLimitKind, runtime: TesseraRuntime, limiter: LocalRateLimiter = LocalRateLimiter()) {
+    init(_ kind: RateLimitKind, limit: RateLimit?, clock: any TimeSource, limiter: LocalRateLimiter = LocalRateLimiter()) {
         self.kind = kind
-        self.runtime = runtime
+        self.limit = limit
+        self.clock = clock
         self.limiter = limiter
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let limit else { return try await next(request, context) }
         let ipKey = "\(kind.rawValue):ip:\(context.clientIP)"
-        let now = runtime.clock.now
+        let now = clock.now
         switch kind {
         case .register where request.headers[.authorization] != nil:
             return try await next(request, context)  // initial access token: not open registration
@@ -83,26 +87,25 @@ struct RateLimitMiddleware: RouterMiddleware {
             extraHeaders: [.retryAfter: String(retryAfter)])
     }
 
-    /// The limit in force (read per request), or `nil` when this kind is off.
-    private var limit: RateLimit? {
-        let configuration = runtime.configuration
+}
+
+extension TesseraConfiguration {
+    /// The limit of `kind`, or `nil` when it is off (`tokenRateLimit`/`loginRateLimit` unset, open registration off).
+    func rateLimit(_ kind: RateLimitKind) -> RateLimit? {
         switch kind {
         case .token, .introspect:
-            guard configuration.tokenRateLimit > 0 else { return nil }
-            return RateLimit(limit: configuration.tokenRateLimit, window: TimeInterval(configuration.rateLimitWindow))
+            tokenRateLimit.map { RateLimit(limit: $0, window: TimeInterval(rateLimitWindow)) }
         case .login:
-            guard configuration.loginRateLimit > 0 else { return nil }
-            return RateLimit(limit: configuration.loginRateLimit, window: 60)
+            loginRateLimit.map { RateLimit(limit: $0, window: 60) }
         case .register:
-            guard configuration.openRegistration else { return nil }
-            return RateLimit(limit: configuration.registrationRateLimit, window: 60)
+            openRegistration ? RateLimit(limit: registrationRateLimit, window: 60) : nil
         }
     }
 }
 
 extension RouterMethods<TesseraRequestContext> {
     /// A group of this router's routes behind the `kind` rate limit (one counter set for the whole group).
-    func rateLimited(_ kind: RateLimitKind, runtime: TesseraRuntime) -> RouterGroup<TesseraRequestContext> {
-        group().add(middleware: RateLimitMiddleware(kind, runtime: runtime))
+    func rateLimited(_ kind: RateLimitKind, limit: RateLimit?, clock: any TimeSource) -> RouterGroup<TesseraRequestContext> {
+        group().add(middleware: RateLimitMiddleware(kind, limit: limit, clock: clock))
     }
 }

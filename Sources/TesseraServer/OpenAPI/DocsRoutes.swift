@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import TesseraCore
 
 /// `GET /openapi.json` (the OpenAPI 3.1 document) and `GET /docs` (self-hosted Swagger UI, no CDN).
@@ -9,7 +10,11 @@ import TesseraCore
 /// distribution); the page and its initializer are generated here so no script is inline and the
 /// "Authorize" button runs authorization code + PKCE with the public client `tessera-docs`.
 struct DocsRoutes {
-    let runtime: TesseraRuntime
+    /// The effective issuer (`TesseraConfiguration.effectiveIssuer`).
+    let issuer: String
+    /// The grant types the token endpoint's registry serves (the document's enum).
+    let grantTypes: [String]
+    let logger: Logger
 
     /// The public client Swagger UI authorizes as (provisioned by `tessera serve --demo`).
     static let clientID = "tessera-docs"
@@ -29,8 +34,8 @@ struct DocsRoutes {
 
     /// Registers the routes; call it last, so the document lists `/metrics` when that route exists.
     func register(on router: Router<TesseraRequestContext>) {
-        let issuer = runtime.configuration.effectiveIssuer
-        let document = OpenAPIDocument(issuer: issuer, grantTypes: runtime.tokenEndpoint.grants.grantTypes.map(\.rawValue),
+        let issuer = self.issuer
+        let document = OpenAPIDocument(issuer: issuer, grantTypes: grantTypes,
                                        metrics: router.routes.contains { $0.method == .get && $0.path.description == "/metrics" })
         let json = document.json
         router.get("openapi.json") { _, _ in
@@ -38,7 +43,7 @@ struct DocsRoutes {
         }
         let assets = SwaggerUIAssets.shared
         if assets == nil {
-            runtime.logger.warning("Swagger UI files not found next to the tessera binary (tessera_TesseraServer.resources); /docs answers 404")
+            logger.warning("Swagger UI files not found next to the tessera binary (tessera_TesseraServer.resources); /docs answers 404")
         }
         let csp = Self.contentSecurityPolicy(issuer: issuer)
         let prefix = URLComponents(string: issuer)?.path ?? ""

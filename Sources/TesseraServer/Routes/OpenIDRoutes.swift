@@ -5,17 +5,20 @@ import TesseraCore
 
 /// OpenID Connect RP-initiated logout at `/logout` (OIDC RP-Initiated Logout 1.0). `/userinfo` is
 /// `UserInfoRoutes`, `/.well-known/openid-configuration` is `DiscoveryRoutes`.
+///
+/// It receives what it uses from the composition root: the one ``LogoutEndpoint`` (`TesseraRuntime.logoutEndpoint`)
+/// and the browser sessions.
 struct OpenIDRoutes {
-    let runtime: TesseraRuntime
-    var tokens: OpenIDTokens { OpenIDTokens(services: runtime.services) }
-    var sessions: SessionManager { SessionManager(runtime: runtime) }
+    let endpoint: LogoutEndpoint
+    let sessions: SessionManager
 
-    func register(on router: Router<TesseraRequestContext>) {
-        router.browser(runtime).get("logout") { request, context in
+    /// `page`: a browser group (session read); `form`: one with `CSRFMiddleware(.report)`, so an unconfirmed or
+    /// malformed form is shown the confirmation form again (not the 403 page).
+    func register(page: RouterGroup<BrowserRequestContext>, form: RouterGroup<BrowserRequestContext>) {
+        page.get("logout") { request, context in
             try await logout(context, parameters: BrowserRequests.query(request) ?? [], confirmedByUser: false)
         }
-        // An unconfirmed or malformed form is shown the confirmation form again (not the 403 page).
-        router.browser(runtime, csrf: .report).post("logout") { _, context in
+        form.post("logout") { _, context in
             try await logout(context, parameters: context.form.pairs, confirmedByUser: context.csrfVerified)
         }
     }
@@ -30,7 +33,7 @@ struct OpenIDRoutes {
         let logout = LogoutEndpoint.Request(idTokenHint: values["id_token_hint"], clientID: values["client_id"],
                                             postLogoutRedirectURI: values["post_logout_redirect_uri"], state: values["state"],
                                             confirmedByUser: confirmedByUser)
-        switch try await LogoutEndpoint(services: runtime.services).decide(logout, signedInUserID: session?.userID) {
+        switch try await endpoint.decide(logout, signedInUserID: session?.userID) {
         case .refuse(let message):
             return Pages.error(message)
         case .confirm:
