@@ -3,11 +3,14 @@ import TesseraCore
 
 /// Creating users and clients: the logic behind `tessera user …`, `tessera client …` and the demo.
 public struct Provisioning: Sendable {
-    public let storage: any TesseraStorage
+    /// The stores it writes: users, their profiles and clients, and (ending a user's sign-ins) sessions, refresh tokens
+    /// and audit events.
+    public typealias Stores = UserStore & UserProfileStore & ClientStore & SessionStore & RefreshTokenStore & AuditEventStore
+    public let storage: any Stores
     public let passwords: any PasswordHasher
     public let clock: any TimeSource
 
-    public init(storage: any TesseraStorage, passwords: any PasswordHasher, clock: any TimeSource = SystemTimeSource()) {
+    public init(storage: any Stores, passwords: any PasswordHasher, clock: any TimeSource = SystemTimeSource()) {
         self.storage = storage
         self.passwords = passwords
         self.clock = clock

@@ -35,11 +35,19 @@ public struct TesseraRuntime: Sendable {
     public let logoutEndpoint: LogoutEndpoint
     /// The authorization endpoint's decisions (browser flows).
     public let authorizationEndpoint: AuthorizationEndpoint
+    /// Username and password checks with the per-account lockout (the login form, the password grant).
+    public let userAuthenticator: UserAuthenticator
+    /// TOTP enrolment, verification and browser challenges.
+    public let mfa: MFAService
+    /// Re-authentication before a factor change (`/account`).
+    public let stepUp: StepUpService
+    /// A user's grants: revoking one (`/account`).
+    public let consentManagement: ConsentManagement
     /// Sign-in through the configured upstream identity providers.
     public private(set) var federation: FederationService
-    /// The configured upstream identity providers with their clients (replacing them rebuilds `federation`).
+    /// The configured upstream identity providers with their clients (replacing them replaces `federation`'s).
     public var identityProviders: IdentityProviderRegistry {
-        didSet { federation = FederationService(services: services, providers: identityProviders) }
+        didSet { federation.providers = identityProviders }
     }
     /// The RFC 8414 and OIDC Discovery documents, encoded once.
     let discoveryDocuments: DiscoveryDocuments
@@ -93,17 +101,29 @@ public struct TesseraRuntime: Sendable {
         let providers = identityProviders ?? IdentityProviderRegistry(configuration.identityProviders.map {
             IdentityProviderRegistry.Entry(settings: $0, client: UpstreamProviderClients.make($0, clock: clock, logger: logger))
         })
-        let tokenEndpoint = TokenEndpoint(services: services)
+        // Each component is built once here with only the store protocols it uses (fosite's per-handler storage).
+        let userAuthenticator = UserAuthenticator(services: services, users: storage, loginAttempts: storage, mfa: storage)
+        let userSessions = UserSessions(users: storage, sessions: storage, refreshTokens: storage, audit: storage, clock: clock)
+        let mfa = MFAService(services: services, store: storage, authenticator: userAuthenticator, userSessions: userSessions)
+        let grants = GrantRegistry.standard(
+            authorizationCode: AuthorizationCodeGrant(codes: storage, users: storage, refreshTokens: storage, revokedAccessTokens: storage, mfa: storage),
+            password: PasswordGrant(authenticator: userAuthenticator, mfa: mfa, refreshTokens: storage),
+            refreshToken: RefreshTokenGrant(refreshTokens: storage, users: storage))
+        let tokenEndpoint = TokenEndpoint(services: services, clients: storage, grants: grants)
+        let accessTokenStatus = AccessTokenStatusCheck(services: services, revokedAccessTokens: storage, clients: storage, users: storage)
         return TesseraRuntime(
             configuration: configuration, storage: storage, keys: keys, services: services, clock: clock, logger: logger,
             auditSink: audit, tokenEndpoint: tokenEndpoint,
-            introspectionEndpoint: IntrospectionEndpoint(services: services),
-            revocationEndpoint: RevocationEndpoint(services: services),
-            registrationEndpoint: RegistrationEndpoint(settings: registrationSettings, storage: storage, clock: clock, audit: audit),
-            userInfoEndpoint: UserInfoEndpoint(services: services),
-            logoutEndpoint: LogoutEndpoint(services: services),
+            introspectionEndpoint: IntrospectionEndpoint(services: services, accessTokens: accessTokenStatus, clients: storage, refreshTokens: storage),
+            revocationEndpoint: RevocationEndpoint(services: services, clients: storage, refreshTokens: storage, revokedAccessTokens: storage),
+            registrationEndpoint: RegistrationEndpoint(settings: registrationSettings, clients: storage, consents: storage,
+                                                       initialAccessTokens: storage, clock: clock, audit: audit),
+            userInfoEndpoint: UserInfoEndpoint(services: services, accessTokens: accessTokenStatus, users: storage, profiles: storage),
+            logoutEndpoint: LogoutEndpoint(services: services, clients: storage),
             authorizationEndpoint: AuthorizationEndpoint(services: services),
-            federation: FederationService(services: services, providers: providers),
+            userAuthenticator: userAuthenticator, mfa: mfa, stepUp: StepUpService(services: services, mfa: mfa),
+            consentManagement: ConsentManagement(services: services, consents: storage),
+            federation: FederationService(services: services, providers: providers, federation: storage, users: storage, profiles: storage, mfa: storage),
             identityProviders: providers,
             discoveryDocuments: DiscoveryDocuments(issuer: settings.issuer, grantTypes: tokenEndpoint.grants.grantTypes),
             trustedProxies: trustedProxies,

@@ -62,6 +62,6 @@ public struct CoreHarness: Sendable {
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
         self.services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter, passwords: hasher, audit: audit,
                                       keyEncryption: keyEncryption)
-        self.tokenEndpoint = TokenEndpoint(services: services)
+        self.tokenEndpoint = TokenEndpoint(services: services, storage: storage)
     }
 }

@@ -107,7 +107,7 @@ struct AccountRecoveryTests {
         let svc = try await h.confidentialClient(id: "svc")
         let token = try await h.token([("grant_type", "password"), ("username", "alice"), ("password", "wonderland")], basic: svc)
         let machine = try await h.token([("grant_type", "client_credentials")], basic: svc)
-        let endpoint = IntrospectionEndpoint(services: h.services)
+        let endpoint = IntrospectionEndpoint(services: h.services, storage: h.storage)
         func introspect(_ value: String) async throws -> IntrospectionResponse {
             try await endpoint.handle(try TokenRequest(parameters: [("token", value)], basicCredentials: svc))
         }

@@ -327,7 +327,7 @@ struct AuthorizationCodeGrantTests {
         let b = try await BrowserCore.make()
         let response = try await exchange(b, code: try await b.code())
         #expect(try await b.core.storage.consent(subject: b.user.id, clientID: "spa") != nil)
-        #expect(try await ConsentManagement(services: b.core.services).revoke(subject: b.user.id, clientID: "spa") == 1)
+        #expect(try await ConsentManagement(services: b.core.services, storage: b.core.storage).revoke(subject: b.user.id, clientID: "spa") == 1)
         #expect(try await b.core.storage.consent(subject: b.user.id, clientID: "spa") == nil)
         await expectOAuthError(.invalidGrant) {
             _ = try await b.core.token([("grant_type", "refresh_token"), ("refresh_token", try #require(response.refreshToken)), ("client_id", "spa")])

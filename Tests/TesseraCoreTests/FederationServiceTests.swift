@@ -23,7 +23,7 @@ struct FederationServiceTests {
         let settings = IdentityProviderSettings(id: "idp", displayName: "IdP", kind: .openIDConnect(issuer: "https://idp.example"), clientID: "c",
                                                 clientSecret: "s", scopes: ["openid"], linkByVerifiedEmail: linkByVerifiedEmail,
                                                 provisionUsers: provisionUsers, trustedForMFA: trustedForMFA)
-        let service = FederationService(services: harness.services, providers: IdentityProviderRegistry([.init(settings: settings, client: upstream)]))
+        let service = FederationService(services: harness.services, storage: harness.storage, providers: IdentityProviderRegistry([.init(settings: settings, client: upstream)]))
         return Setup(harness: harness, audit: audit, upstream: upstream, service: service)
     }
 
@@ -105,7 +105,7 @@ struct FederationServiceTests {
             IdentityProviderSettings(id: id, displayName: id, kind: .openIDConnect(issuer: "https://\(id).example"), clientID: "c", clientSecret: "s",
                                      scopes: ["openid"], linkByVerifiedEmail: trustEmail)
         }
-        let service = FederationService(services: harness.services, providers: IdentityProviderRegistry([
+        let service = FederationService(services: harness.services, storage: harness.storage, providers: IdentityProviderRegistry([
             .init(settings: settings("cheap", trustEmail: false), client: untrusted), .init(settings: settings("corp", trustEmail: true), client: trusted),
         ]))
         let session = Secrets.digest("s")

@@ -6,12 +6,12 @@ import Testing
 /// The node-local introspection cache: signature checks are cached, revocation still applies.
 @Suite("Introspection cache (core)")
 struct IntrospectionCacheTests {
-    func introspect(_ services: GrantServices, _ token: String, as client: (id: String, secret: String)) async throws -> IntrospectionResponse {
-        try await IntrospectionEndpoint(services: services).handle(try TokenRequest(parameters: [("token", token)], basicCredentials: client))
+    func introspect(_ h: CoreHarness, _ services: GrantServices, _ token: String, as client: (id: String, secret: String)) async throws -> IntrospectionResponse {
+        try await IntrospectionEndpoint(services: services, storage: h.storage).handle(try TokenRequest(parameters: [("token", token)], basicCredentials: client))
     }
 
-    func revoke(_ services: GrantServices, _ token: String, as client: (id: String, secret: String)) async throws {
-        try await RevocationEndpoint(services: services).handle(RevocationRequest(try TokenRequest(parameters: [("token", token)], basicCredentials: client)))
+    func revoke(_ h: CoreHarness, _ services: GrantServices, _ token: String, as client: (id: String, secret: String)) async throws {
+        try await RevocationEndpoint(services: services, storage: h.storage).handle(RevocationRequest(try TokenRequest(parameters: [("token", token)], basicCredentials: client)))
     }
 
     /// A second node: same database and keys, its own caches.
@@ -25,10 +25,10 @@ struct IntrospectionCacheTests {
         let h = try await CoreHarness()
         let svc = try await h.confidentialClient()
         let token = try await h.token([("grant_type", "client_credentials"), ("scope", "read")], basic: svc)
-        let first = try await introspect(h.services, token.accessToken, as: svc)
+        let first = try await introspect(h, h.services, token.accessToken, as: svc)
         #expect(first.active)
         #expect(h.services.introspectionCache.count == 1)
-        #expect(try await introspect(h.services, token.accessToken, as: svc) == first)
+        #expect(try await introspect(h, h.services, token.accessToken, as: svc) == first)
         #expect(h.services.introspectionCache.count == 1)
     }
 
@@ -37,9 +37,9 @@ struct IntrospectionCacheTests {
         let h = try await CoreHarness()
         let svc = try await h.confidentialClient()
         let token = try await h.token([("grant_type", "client_credentials"), ("scope", "read")], basic: svc)
-        #expect(try await introspect(h.services, token.accessToken, as: svc).active)
-        try await revoke(h.services, token.accessToken, as: svc)
-        #expect(try await introspect(h.services, token.accessToken, as: svc) == .inactive)
+        #expect(try await introspect(h, h.services, token.accessToken, as: svc).active)
+        try await revoke(h, h.services, token.accessToken, as: svc)
+        #expect(try await introspect(h, h.services, token.accessToken, as: svc) == .inactive)
     }
 
     @Test("a revocation on another node is seen within recheckInterval")
@@ -48,12 +48,12 @@ struct IntrospectionCacheTests {
         let svc = try await h.confidentialClient()
         let nodeB = otherNode(h)
         let token = try await h.token([("grant_type", "client_credentials"), ("scope", "read")], basic: svc)
-        #expect(try await introspect(nodeB, token.accessToken, as: svc).active)
-        try await revoke(h.services, token.accessToken, as: svc)
-        #expect(try await introspect(h.services, token.accessToken, as: svc) == .inactive)
+        #expect(try await introspect(h, nodeB, token.accessToken, as: svc).active)
+        try await revoke(h, h.services, token.accessToken, as: svc)
+        #expect(try await introspect(h, h.services, token.accessToken, as: svc) == .inactive)
         // Node B answers from its cache until the bound, then asks the database.
         h.clock.advance(by: IntrospectionCache.defaultRecheckInterval)
-        #expect(try await introspect(nodeB, token.accessToken, as: svc) == .inactive)
+        #expect(try await introspect(h, nodeB, token.accessToken, as: svc) == .inactive)
         #expect(nodeB.introspectionCache.count == 0)
     }
 
@@ -62,9 +62,9 @@ struct IntrospectionCacheTests {
         let h = try await CoreHarness()
         let svc = try await h.confidentialClient()
         let token = try await h.token([("grant_type", "client_credentials"), ("scope", "read")], basic: svc)
-        #expect(try await introspect(h.services, token.accessToken, as: svc).active)
+        #expect(try await introspect(h, h.services, token.accessToken, as: svc).active)
         h.clock.advance(by: TimeInterval(token.expiresIn))
-        #expect(try await introspect(h.services, token.accessToken, as: svc) == .inactive)
+        #expect(try await introspect(h, h.services, token.accessToken, as: svc) == .inactive)
         #expect(h.services.introspectionCache.count == 0)
     }
 

@@ -84,7 +84,7 @@ struct KeyEncryptionTests {
         let old = try KeyEncryption(encodedKeys: [Self.keyA])
         let core = try await CoreHarness(keyEncryption: old)
         let user = try await core.addUser()
-        _ = try await MFAService(services: core.services).beginEnrollment(user: user)
+        _ = try await MFAService(services: core.services, storage: core.storage).beginEnrollment(user: user)
         // A legacy row: a plaintext TOTP secret from before encryption at rest.
         #expect(try await core.storage.saveUnconfirmedMFAEnrollment(MFAEnrollment(userID: "legacy", secret: "PLAINSECRET", createdAt: core.clock.now)))
 
@@ -133,7 +133,7 @@ struct KeyEncryptionTests {
         let core = try await CoreHarness()
         let alice = try await core.addUser("alice")
         let bob = try await core.addUser("bob")
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         let setup = try await mfa.beginEnrollment(user: alice)
         _ = try await mfa.beginEnrollment(user: bob)
         let stored = try #require(try await core.storage.mfaEnrollment(userID: alice.id))

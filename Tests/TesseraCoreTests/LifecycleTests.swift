@@ -10,13 +10,13 @@ struct LifecycleTests {
     func revoke(_ h: CoreHarness, _ token: String, hint: String? = nil, as client: (id: String, secret: String)) async throws -> RevocationEndpoint.Outcome {
         var parameters = [("token", token)]
         if let hint { parameters.append(("token_type_hint", hint)) }
-        return try await RevocationEndpoint(services: h.services).handle(RevocationRequest(try TokenRequest(parameters: parameters, basicCredentials: client)))
+        return try await RevocationEndpoint(services: h.services, storage: h.storage).handle(RevocationRequest(try TokenRequest(parameters: parameters, basicCredentials: client)))
     }
 
     func introspect(_ h: CoreHarness, _ token: String, hint: String? = nil, as client: (id: String, secret: String)) async throws -> IntrospectionResponse {
         var parameters = [("token", token)]
         if let hint { parameters.append(("token_type_hint", hint)) }
-        return try await IntrospectionEndpoint(services: h.services).handle(try TokenRequest(parameters: parameters, basicCredentials: client))
+        return try await IntrospectionEndpoint(services: h.services, storage: h.storage).handle(try TokenRequest(parameters: parameters, basicCredentials: client))
     }
 
     @Test("RFC 7009 §2.1: revoking a refresh token revokes its whole family")
@@ -63,7 +63,7 @@ struct LifecycleTests {
         #expect(try await introspect(h, theirs.accessToken, as: other).active)
         await expectOAuthError(.invalidClient) { _ = try await revoke(h, theirs.accessToken, as: (svc.id, "wrong")) }
         await expectOAuthError(.invalidRequest) {
-            _ = try await RevocationEndpoint(services: h.services).handle(RevocationRequest(try TokenRequest(parameters: [], basicCredentials: svc)))
+            _ = try await RevocationEndpoint(services: h.services, storage: h.storage).handle(RevocationRequest(try TokenRequest(parameters: [], basicCredentials: svc)))
         }
     }
 
@@ -105,10 +105,10 @@ struct LifecycleTests {
         let h = try await CoreHarness()
         try await h.storage.insertClient(Fixtures.publicClient())
         await expectOAuthError(.invalidClient) {
-            _ = try await IntrospectionEndpoint(services: h.services).handle(try TokenRequest(parameters: [("token", "x")]))
+            _ = try await IntrospectionEndpoint(services: h.services, storage: h.storage).handle(try TokenRequest(parameters: [("token", "x")]))
         }
         await expectOAuthError(.invalidClient) {
-            _ = try await IntrospectionEndpoint(services: h.services).handle(try TokenRequest(parameters: [("token", "x"), ("client_id", "spa")]))
+            _ = try await IntrospectionEndpoint(services: h.services, storage: h.storage).handle(try TokenRequest(parameters: [("token", "x"), ("client_id", "spa")]))
         }
     }
 

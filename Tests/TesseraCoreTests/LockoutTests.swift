@@ -83,7 +83,7 @@ struct LockoutTests {
     func unlock() async throws {
         let core = try await CoreHarness()
         _ = try await core.addUser()
-        let authenticator = UserAuthenticator(services: core.services)
+        let authenticator = UserAuthenticator(services: core.services, storage: core.storage)
         for _ in 0..<5 {
             await #expect(throws: OAuthError.self) { _ = try await authenticator.authenticate(username: "alice", password: "nope", clientID: nil) }
         }
@@ -130,7 +130,7 @@ struct LockoutTests {
         let hasher = CountingHasher(core.hasher)
         let services = GrantServices(settings: core.services.settings, clock: core.clock, storage: core.storage,
                                      accessTokens: core.services.accessTokens, passwords: hasher, audit: audit)
-        let endpoint = TokenEndpoint(services: services)
+        let endpoint = TokenEndpoint(services: services, storage: core.storage)
         @Sendable func guess(_ password: String) async -> Bool {
             let request = try? TokenRequest(parameters: [("grant_type", "password"), ("username", "alice"), ("password", password)], basicCredentials: svc)
             guard let request else { return false }

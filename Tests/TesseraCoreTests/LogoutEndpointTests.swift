@@ -19,7 +19,7 @@ struct LogoutEndpointTests {
                                                    createdAt: core.clock.now))
         let idToken = try await IDTokenMinter(issuer: Fixtures.issuer, lifetime: 3600, keys: core.keys)
             .mint(subject: "u-1", clientID: "rp", nonce: nil, authTime: core.clock.now, now: core.clock.now)
-        return Setup(core: core, endpoint: LogoutEndpoint(services: core.services), idToken: idToken)
+        return Setup(core: core, endpoint: LogoutEndpoint(services: core.services, storage: core.storage), idToken: idToken)
     }
 
     @Test("§3: without id_token_hint a registered post_logout_redirect_uri is not followed (no open redirect)")

@@ -7,7 +7,7 @@ import Testing
 struct MFATests {
     /// A user with MFA confirmed at the harness clock's current time; returns the generator and recovery codes.
     func enrolled(_ core: CoreHarness, _ user: User) async throws -> (TOTPGenerator, [String]) {
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         _ = try await mfa.beginEnrollment(user: user)
         let secret = try #require(try await core.storage.mfaEnrollment(userID: user.id)).plaintextSecret(core.keyEncryption)
         let generator = TOTPGenerator(secret: secret)
@@ -36,7 +36,7 @@ struct MFATests {
         let audit = RecordingAuditSink()
         let core = try await CoreHarness(audit: audit)
         let user = try await core.addUser()
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         let setup = try await mfa.beginEnrollment(user: user)
         #expect(setup.uri.hasPrefix("otpauth://totp/Tessera:alice?secret=\(setup.secret)"))
         #expect(try await mfa.isEnabled(userID: user.id) == false)
@@ -60,7 +60,7 @@ struct MFATests {
         let core = try await CoreHarness(audit: audit)
         let user = try await core.addUser()
         let (generator, _) = try await enrolled(core, user)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         let confirmCode = generator.code(at: core.clock.now)
         await expectOAuthError(.invalidGrant) { _ = try await mfa.verify(user: user, code: confirmCode, clientID: nil) }
         #expect(audit.events.last { $0.kind == .mfaFailed }?.detail["reason"] == "replayed", "the confirming code is spent")
@@ -85,7 +85,7 @@ struct MFATests {
         let core = try await CoreHarness(audit: audit)
         let user = try await core.addUser()
         let (_, codes) = try await enrolled(core, user)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         #expect(try await mfa.verify(user: user, code: codes[3].uppercased(), clientID: nil) == .recoveryCode)
         #expect(audit.events.last { $0.kind == .recoveryCodeUsed }?.detail["remaining"] == "9")
         await expectOAuthError(.invalidGrant) { _ = try await mfa.verify(user: user, code: codes[3], clientID: nil) }
@@ -99,7 +99,7 @@ struct MFATests {
         let core = try await CoreHarness()
         let user = try await core.addUser()
         let (generator, _) = try await enrolled(core, user)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         core.clock.advance(by: 30)
         for _ in 0..<5 { await expectOAuthError(.invalidGrant) { _ = try await mfa.verify(user: user, code: "000000", clientID: nil) } }
         #expect(try await core.storage.loginAttempts(username: "alice")?.isLocked(at: core.clock.now) == true)
@@ -111,7 +111,7 @@ struct MFATests {
         }
         // A right password does not clear the counter while the second factor is still due.
         core.clock.advance(by: 61)
-        _ = try await UserAuthenticator(services: core.services).authenticate(username: "alice", password: "wonderland", clientID: nil)
+        _ = try await UserAuthenticator(services: core.services, storage: core.storage).authenticate(username: "alice", password: "wonderland", clientID: nil)
         #expect(try await core.storage.loginAttempts(username: "alice")?.failures == 5)
         #expect(try await mfa.verify(user: user, code: generator.code(at: core.clock.now), clientID: nil) == .totp)
         #expect(try await core.storage.loginAttempts(username: "alice") == nil, "a right second factor resets the counter")
@@ -124,7 +124,7 @@ struct MFATests {
         let user = try await core.addUser()
         let (generator, _) = try await enrolled(core, user)
         core.clock.advance(by: 30)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         let valid = [-30.0, 0, 30].map { generator.code(at: core.clock.now.addingTimeInterval($0)) }
         let wrong = (100_000..<100_030).map { String($0) }.filter { !valid.contains($0) }.prefix(20)
         let accepted = await withTaskGroup(of: Bool.self) { group in
@@ -149,7 +149,7 @@ struct MFATests {
         let core = try await CoreHarness()
         let user = try await core.addUser()
         let (generator, codes) = try await enrolled(core, user)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         let session = Secrets.digest("session")
         try await mfa.startChallenge(sessionDigest: session, user: user)
         #expect(try await mfa.challengedUser(sessionDigest: Secrets.digest("other")) == nil, "bound to its session")
@@ -167,7 +167,7 @@ struct MFATests {
     func amr() async throws {
         let core = try await CoreHarness()
         let user = try await core.addUser()
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         let before = core.clock.now
         #expect(try await mfa.authenticationMethods(userID: user.id, authTime: before) == ["pwd"])
         core.clock.advance(by: 5)
@@ -183,7 +183,7 @@ struct MFATests {
         let core = try await CoreHarness(audit: audit)
         let user = try await core.addUser()
         let (generator, _) = try await enrolled(core, user)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         await expectOAuthError(.invalidGrant) { try await mfa.disable(user: user, code: "999999") }
         #expect(try await mfa.isEnabled(userID: user.id))
         core.clock.advance(by: 30)

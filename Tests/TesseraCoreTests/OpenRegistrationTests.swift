@@ -82,7 +82,7 @@ struct OpenRegistrationTests {
         func introspect(_ token: String, as caller: (String, String), hint: String? = nil) async throws -> IntrospectionResponse {
             var parameters = [("token", token)]
             if let hint { parameters.append(("token_type_hint", hint)) }
-            return try await IntrospectionEndpoint(services: h.services).handle(try TokenRequest(parameters: parameters, basicCredentials: caller))
+            return try await IntrospectionEndpoint(services: h.services, storage: h.storage).handle(try TokenRequest(parameters: parameters, basicCredentials: caller))
         }
         #expect(try await introspect(theirs.accessToken, as: api).active, "the operator's resource server sees other clients' tokens")
         #expect(try await introspect(theirs.accessToken, as: anonymous) == .inactive)

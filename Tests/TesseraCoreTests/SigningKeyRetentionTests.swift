@@ -37,7 +37,7 @@ struct SigningKeyRetentionTests {
         let retiredAt = core.clock.now
         try await core.keys.rotate()
         #expect(try core.keys.current.activeKids[.rs256] != oldKid)
-        let logout = LogoutEndpoint(services: core.services)
+        let logout = LogoutEndpoint(services: core.services, storage: core.storage)
         let request = LogoutEndpoint.Request(idTokenHint: idToken, postLogoutRedirectURI: "https://rp.example/bye")
 
         // Long after every access token of the old key expired, just before the ID token does.

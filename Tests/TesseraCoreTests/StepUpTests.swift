@@ -41,14 +41,14 @@ struct StepUpTests {
         let audit = RecordingAuditSink()
         let core = try await CoreHarness(audit: audit)
         let alice = try await core.addUser()
-        let stepUp = StepUpService(services: core.services)
+        let stepUp = StepUpService(services: core.services, storage: core.storage)
         await expectOAuthError(.invalidGrant) { _ = try await stepUp.reauthenticate(user: alice, password: "wrong", code: nil) }
         #expect(try await core.storage.loginAttempts(username: "alice")?.failures == 1, "a wrong password counts like at /login")
         #expect(try await stepUp.reauthenticate(user: alice, password: "wonderland", code: nil) == ["pwd"])
         #expect(audit.events.contains { $0.kind == .userReauthenticated && $0.subject == alice.id })
 
         // MFA on: the password alone is refused, and so is a wrong code; a current code passes.
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         _ = try await mfa.beginEnrollment(user: alice)
         let secret = try #require(try await core.storage.mfaEnrollment(userID: alice.id)).plaintextSecret(core.keyEncryption)
         let generator = TOTPGenerator(secret: secret)
@@ -86,7 +86,7 @@ struct StepUpTests {
         let confirming = try await insert("confirming", alice)
         let older = try await insert("older", alice)
         let bobs = try await insert("bobs", bob)
-        let mfa = MFAService(services: core.services)
+        let mfa = MFAService(services: core.services, storage: core.storage)
         _ = try await mfa.beginEnrollment(user: alice)
         let secret = try #require(try await core.storage.mfaEnrollment(userID: alice.id)).plaintextSecret(core.keyEncryption)
         await expectOAuthError(.invalidGrant) { _ = try await mfa.confirmEnrollment(user: alice, code: "000000", keeping: confirming) }

@@ -27,17 +27,17 @@ struct UserInfoTests {
     }
 
     func introspect(_ h: CoreHarness, _ token: String, as client: (id: String, secret: String)) async throws -> IntrospectionResponse {
-        try await IntrospectionEndpoint(services: h.services).handle(try TokenRequest(parameters: [("token", token)], basicCredentials: client))
+        try await IntrospectionEndpoint(services: h.services, storage: h.storage).handle(try TokenRequest(parameters: [("token", token)], basicCredentials: client))
     }
 
     @Test("OIDC Core §5.3.2: a default-audience openid token gets sub and the profile claims")
     func answers() async throws {
         let (h, basic, user) = try await harness()
-        let info = try await UserInfoEndpoint(services: h.services).handle(accessToken: try await token(h, basic))
+        let info = try await UserInfoEndpoint(services: h.services, storage: h.storage).handle(accessToken: try await token(h, basic))
         #expect(info == ["sub": user.id, "preferred_username": "alice"])
         // A token minted for the userinfo endpoint itself (resource = its URL) is also meant for it.
         let own = try await token(h, basic, resources: [Fixtures.issuer + "/userinfo"])
-        #expect(try await UserInfoEndpoint(services: h.services).handle(accessToken: own)["sub"] == user.id)
+        #expect(try await UserInfoEndpoint(services: h.services, storage: h.storage).handle(accessToken: own)["sub"] == user.id)
     }
 
     @Test("RFC 8707 / RFC 9700 §2.3: a token whose aud is only another resource is invalid_token here")
@@ -46,19 +46,19 @@ struct UserInfoTests {
         let foreign = try await token(h, basic, resources: [Self.other])
         #expect(try decodeJWT(foreign).claims["aud"] as? String == Self.other)
         #expect(try await introspect(h, foreign, as: basic).active, "the token itself is live: only its audience is wrong")
-        await expectOAuthError(.invalidToken) { _ = try await UserInfoEndpoint(services: h.services).handle(accessToken: foreign) }
+        await expectOAuthError(.invalidToken) { _ = try await UserInfoEndpoint(services: h.services, storage: h.storage).handle(accessToken: foreign) }
         // Naming the issuer as well makes it usable here.
         let both = try await token(h, basic, resources: [Self.other, Fixtures.issuer + "/userinfo"])
-        #expect(try await UserInfoEndpoint(services: h.services).handle(accessToken: both)["sub"] != nil)
+        #expect(try await UserInfoEndpoint(services: h.services, storage: h.storage).handle(accessToken: both)["sub"] != nil)
     }
 
     @Test("RFC 7009: a revoked access token is invalid_token, on this node at once and from another node's revocation")
     func revoked() async throws {
         let (h, basic, _) = try await harness()
-        let endpoint = UserInfoEndpoint(services: h.services)
+        let endpoint = UserInfoEndpoint(services: h.services, storage: h.storage)
         let here = try await token(h, basic)
         _ = try await endpoint.handle(accessToken: here)
-        let outcome = try await RevocationEndpoint(services: h.services).handle(RevocationRequest(try TokenRequest(parameters: [("token", here)], basicCredentials: basic)))
+        let outcome = try await RevocationEndpoint(services: h.services, storage: h.storage).handle(RevocationRequest(try TokenRequest(parameters: [("token", here)], basicCredentials: basic)))
         guard case .accessToken = outcome else { Issue.record("expected an access token revocation, got \(outcome)"); return }
         await expectOAuthError(.invalidToken) { _ = try await endpoint.handle(accessToken: here) }
         // Revoked in the database by another node, never seen here before.
@@ -71,7 +71,7 @@ struct UserInfoTests {
     @Test("RFC 7592 §2.3: the tokens of a deleted client are invalid_token (within the recheck interval once seen)")
     func deletedClient() async throws {
         let (h, basic, _) = try await harness()
-        let endpoint = UserInfoEndpoint(services: h.services)
+        let endpoint = UserInfoEndpoint(services: h.services, storage: h.storage)
         let seen = try await token(h, basic)
         let unseen = try await token(h, basic)
         _ = try await endpoint.handle(accessToken: seen)
@@ -84,7 +84,7 @@ struct UserInfoTests {
     @Test("a disabled user, a subject that is no user, an expired token: invalid_token; no openid: insufficient_scope")
     func userAndScope() async throws {
         let (h, basic, user) = try await harness()
-        let endpoint = UserInfoEndpoint(services: h.services)
+        let endpoint = UserInfoEndpoint(services: h.services, storage: h.storage)
         let noOpenID = try await token(h, basic, scope: "read")
         await expectOAuthError(.insufficientScope) { _ = try await endpoint.handle(accessToken: noOpenID) }
         let machine = try await h.token([("grant_type", "client_credentials"), ("scope", "openid")], basic: basic).accessToken
@@ -102,7 +102,7 @@ struct UserInfoTests {
     @Test("RFC 7515 §2: padded and non-canonical spellings of a valid token are refused at userinfo and introspection")
     func strictSpellings() async throws {
         let (h, basic, _) = try await harness()
-        let endpoint = UserInfoEndpoint(services: h.services)
+        let endpoint = UserInfoEndpoint(services: h.services, storage: h.storage)
         let valid = try await token(h, basic)
         _ = try await endpoint.handle(accessToken: valid) // cached: the variants must not ride on it
         let variants = TokenSpellings.variants(of: valid)
@@ -125,9 +125,9 @@ struct UserInfoTests {
         let minter = AccessTokenMinter(issuer: Fixtures.issuer, lifetime: 900, algorithm: .es256, keys: unloaded)
         let services = GrantServices(settings: h.services.settings, clock: h.clock, storage: h.storage, accessTokens: minter,
                                      passwords: h.hasher, audit: RecordingAuditSink())
-        await expectOAuthError(.serverError) { _ = try await UserInfoEndpoint(services: services).handle(accessToken: valid) }
+        await expectOAuthError(.serverError) { _ = try await UserInfoEndpoint(services: services, storage: h.storage).handle(accessToken: valid) }
         await expectOAuthError(.serverError) {
-            _ = try await IntrospectionEndpoint(services: services).handle(try TokenRequest(parameters: [("token", valid)], basicCredentials: basic))
+            _ = try await IntrospectionEndpoint(services: services, storage: h.storage).handle(try TokenRequest(parameters: [("token", valid)], basicCredentials: basic))
         }
     }
 }

@@ -24,7 +24,7 @@ struct IntrospectionTokenVerifierTests {
         }
 
         func verifier(cache: Duration = .seconds(30), audience: String? = nil) -> IntrospectionTokenVerifier {
-            let endpoint = IntrospectionEndpoint(services: core.services)
+            let endpoint = IntrospectionEndpoint(services: core.services, storage: core.storage)
             let calls = self.calls
             let clock = core.clock
             return IntrospectionTokenVerifier(
@@ -43,7 +43,7 @@ struct IntrospectionTokenVerifierTests {
         }
 
         func revoke(_ token: String) async throws {
-            try await RevocationEndpoint(services: core.services).handle(RevocationRequest(try TokenRequest(parameters: [("token", token)], basicCredentials: svc)))
+            try await RevocationEndpoint(services: core.services, storage: core.storage).handle(RevocationRequest(try TokenRequest(parameters: [("token", token)], basicCredentials: svc)))
         }
     }
 

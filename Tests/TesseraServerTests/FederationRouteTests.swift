@@ -240,7 +240,7 @@ struct FederationRouteTests {
             }
             let found = try await f.server.store.user(username: "carol")
             let carol = try #require(found)
-            let mfa = MFAService(services: f.runtime.services)
+            let mfa = f.runtime.mfa
             let setup = try await mfa.beginEnrollment(user: carol)
             let secret = try #require(try await f.server.store.mfaEnrollment(userID: carol.id)).plaintextSecret(f.runtime.keyEncryption)
             _ = try await mfa.confirmEnrollment(user: carol, code: TOTPGenerator(secret: secret).code(at: clock.now))

@@ -35,7 +35,7 @@ struct SecretsAtRestServerTests {
         try await store.migrate()
         let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store, keyEncryption: try configuration.configuredKeyEncryption())
         let user = try await Provisioning(storage: store, passwords: runtime.services.passwords).addUser(username: "alice", password: "wonderland-1", scopes: ["read"])
-        let setup = try await MFAService(services: runtime.services).beginEnrollment(user: user)
+        let setup = try await runtime.mfa.beginEnrollment(user: user)
 
         let pems = try await rawColumn(store, "signing_keys", "private_key_pem")
         #expect(pems.count == 2)

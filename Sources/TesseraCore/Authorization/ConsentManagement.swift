@@ -4,15 +4,21 @@ import JWTKit
 /// A user's view of their grants: list them, revoke one (with the refresh tokens it produced).
 public struct ConsentManagement: Sendable {
     public let services: GrantServices
-    public init(services: GrantServices) { self.services = services }
+    /// Consents, and the refresh tokens issued under one (`ConsentStore.revokeRefreshTokens(subject:clientID:at:)`).
+    public let consents: any ConsentStore
+
+    public init(services: GrantServices, consents: any ConsentStore) {
+        self.services = services
+        self.consents = consents
+    }
 
     /// Forgets the consent and revokes every refresh token the client holds for the user, so the
     /// next authorization asks again and nothing issued under the grant can be refreshed.
     @discardableResult
     public func revoke(subject: String, clientID: String) async throws -> Int {
         let now = services.clock.now
-        _ = try await services.storage.deleteConsent(subject: subject, clientID: clientID)
-        let revoked = try await services.storage.revokeRefreshTokens(subject: subject, clientID: clientID, at: now)
+        _ = try await consents.deleteConsent(subject: subject, clientID: clientID)
+        let revoked = try await consents.revokeRefreshTokens(subject: subject, clientID: clientID, at: now)
         services.audit.record(AuditEvent(.consentRevoked, at: now, clientID: clientID, subject: subject, detail: ["revoked": String(revoked)]))
         return revoked
     }

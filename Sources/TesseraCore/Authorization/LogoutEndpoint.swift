@@ -22,9 +22,9 @@ public struct LogoutEndpoint: Sendable {
     }
 
     /// `/logout` with the OpenID Provider's own token verification.
-    public init(services: GrantServices) {
+    public init(services: GrantServices, clients: any ClientStore) {
         let tokens = OpenIDTokens(services: services)
-        self.init(clients: services.storage, verifyHint: { await tokens.verifyIDTokenHint($0) })
+        self.init(clients: clients, verifyHint: { await tokens.verifyIDTokenHint($0) })
     }
 
     /// The parameters of a logout request (§2).

@@ -17,10 +17,15 @@ public struct UserInfoEndpoint: Sendable {
     /// The endpoint's URL, `<issuer>/userinfo`.
     public let url: String
 
-    public init(services: GrantServices) {
+    public let users: any UserStore
+    public let profiles: any UserProfileStore
+
+    public init(services: GrantServices, accessTokens: AccessTokenStatusCheck, users: any UserStore, profiles: any UserProfileStore) {
         self.services = services
-        self.accessTokens = AccessTokenStatusCheck(services: services)
+        self.accessTokens = accessTokens
         self.url = services.settings.issuer + "/userinfo"
+        self.users = users
+        self.profiles = profiles
     }
 
     /// The `aud` values that make a token usable here: the issuer and ``url``.
@@ -39,10 +44,10 @@ public struct UserInfoEndpoint: Sendable {
         guard scopes.contains("openid") else {
             throw OAuthError(.insufficientScope, "The access token lacks the openid scope.")
         }
-        guard let user = try await services.storage.user(id: claims.sub.value), !user.disabled else {
+        guard let user = try await users.user(id: claims.sub.value), !user.disabled else {
             throw OAuthError(.invalidToken, "The user no longer exists.")
         }
-        let profile = try await services.storage.userProfile(userID: user.id)
+        let profile = try await profiles.userProfile(userID: user.id)
         var result = ["sub": user.id]
         if scopes.contains("profile") {
             result["preferred_username"] = user.username

@@ -58,16 +58,27 @@ public struct FederatedSignIn: Sendable, Hashable {
 /// secret is recorded.
 public struct FederationService: Sendable {
     public let services: GrantServices
-    public let providers: IdentityProviderRegistry
+    public var providers: IdentityProviderRegistry
     /// How long a started upstream sign-in stays valid. Default 10 minutes.
     public var stateLifetime: TimeInterval = 600
+    /// Started sign-ins, identity links and the users they name by email.
+    public let federation: any FederationStore
+    /// Local users: found, provisioned, or disabled when a concurrent link won.
+    public let users: any UserStore
+    /// A provisioned user's profile.
+    public let profiles: any UserProfileStore
+    /// Whether the linked user still owes a second factor.
+    public let mfa: any MFAStore
 
-    public init(services: GrantServices, providers: IdentityProviderRegistry) {
+    public init(services: GrantServices, providers: IdentityProviderRegistry, federation: any FederationStore, users: any UserStore,
+                profiles: any UserProfileStore, mfa: any MFAStore) {
         self.services = services
         self.providers = providers
+        self.federation = federation
+        self.users = users
+        self.profiles = profiles
+        self.mfa = mfa
     }
-
-    var storage: any TesseraStorage { services.storage }
 
     /// The redirect URI to register with a provider: `<issuer>/federation/<id>/callback`.
     public static func callbackURI(issuer: String, providerID: String) -> String {
@@ -83,7 +94,7 @@ public struct FederationService: Sendable {
         let state = Secrets.random(bytes: 32)
         let nonce = Secrets.random(bytes: 32)
         let verifier = Secrets.random(bytes: 32)
-        try await storage.insertFederationState(FederationState(
+        try await federation.insertFederationState(FederationState(
             stateDigest: Secrets.digest(state), providerID: providerID, nonce: nonce, codeVerifier: verifier, returnTo: returnTo,
             sessionDigest: sessionDigest, createdAt: now, expiresAt: now.addingTimeInterval(stateLifetime)))
         do {
@@ -103,7 +114,7 @@ public struct FederationService: Sendable {
             guard let entry = providers.entry(id: providerID) else { throw FederationFailure.unknownProvider }
             // The state first (RFC 6749 §10.12): single use, unexpired, this provider's, and this browser's.
             guard let state = callback.state, !state.isEmpty, state.utf8.count <= 512,
-                  let pending = try await storage.takeFederationState(digest: Secrets.digest(state)),
+                  let pending = try await federation.takeFederationState(digest: Secrets.digest(state)),
                   pending.expiresAt > now, pending.providerID == providerID,
                   let sessionDigest, Secrets.constantTimeEquals(pending.sessionDigest, sessionDigest) else {
                 throw FederationFailure.invalidState
@@ -113,8 +124,8 @@ public struct FederationService: Sendable {
             let identity = try await entry.client.redeem(code: code, issuerParameter: callback.issuer, codeVerifier: pending.codeVerifier,
                                                          nonce: pending.nonce, redirectURI: callbackURI(providerID: providerID))
             let user = try await localUser(for: identity, provider: entry.settings, at: now)
-            try await storage.recordFederatedSignIn(providerID: providerID, subject: identity.subject, at: now)
-            let hasMFA = try await storage.mfaEnrollment(userID: user.id)?.confirmed == true
+            try await federation.recordFederatedSignIn(providerID: providerID, subject: identity.subject, at: now)
+            let hasMFA = try await mfa.mfaEnrollment(userID: user.id)?.confirmed == true
             let mfaDue = hasMFA && !entry.settings.trustedForMFA
             var methods = ["fed"]
             if entry.settings.trustedForMFA {
@@ -130,17 +141,17 @@ public struct FederationService: Sendable {
 
     /// The identities linked to `userID`.
     public func linkedIdentities(userID: String) async throws -> [FederatedIdentity] {
-        try await storage.federatedIdentities(userID: userID)
+        try await federation.federatedIdentities(userID: userID)
     }
 
     /// Removes one of `user`'s linked identities. Returns whether it existed.
     /// - Throws: `OAuthError.invalidRequest` when it is the only way the user can sign in (no password, no other link).
     public func unlink(user: User, providerID: String, subject: String) async throws -> Bool {
-        let links = try await storage.federatedIdentities(userID: user.id)
+        let links = try await federation.federatedIdentities(userID: user.id)
         if user.passwordHash == User.noPassword, links.count == 1, links[0].providerID == providerID, links[0].subject == subject {
             throw OAuthError.invalidRequest("This is the only way you can sign in: it cannot be unlinked until the account has a password or another linked sign-in.")
         }
-        let removed = try await storage.deleteFederatedIdentity(userID: user.id, providerID: providerID, subject: subject)
+        let removed = try await federation.deleteFederatedIdentity(userID: user.id, providerID: providerID, subject: subject)
         if removed {
             services.audit.record(AuditEvent(.federationUnlinked, at: services.clock.now, subject: user.id, detail: ["provider": providerID]))
         }
@@ -150,18 +161,18 @@ public struct FederationService: Sendable {
     // MARK: Linking
 
     func localUser(for identity: UpstreamIdentity, provider: IdentityProviderSettings, at now: Date) async throws -> User {
-        if let link = try await storage.federatedIdentity(providerID: provider.id, subject: identity.subject) {
-            if let user = try await storage.user(id: link.userID) {
+        if let link = try await federation.federatedIdentity(providerID: provider.id, subject: identity.subject) {
+            if let user = try await users.user(id: link.userID) {
                 guard !user.disabled else { throw FederationFailure.accountDisabled }
                 return user
             }
             // The user is gone: the link is stale.
-            _ = try await storage.deleteFederatedIdentity(userID: link.userID, providerID: provider.id, subject: identity.subject)
+            _ = try await federation.deleteFederatedIdentity(userID: link.userID, providerID: provider.id, subject: identity.subject)
         }
         if provider.linkByVerifiedEmail, identity.emailVerified, let email = identity.email, !email.isEmpty {
-            let matches = try await storage.userIDs(email: email)
+            let matches = try await federation.userIDs(email: email)
             if matches.count > 1 { throw FederationFailure.ambiguousEmail }  // never guess
-            if let userID = matches.first, let user = try await storage.user(id: userID) {
+            if let userID = matches.first, let user = try await users.user(id: userID) {
                 guard !user.disabled else { throw FederationFailure.accountDisabled }
                 return try await link(identity, to: user, method: .verifiedEmail, at: now)
             }
@@ -181,14 +192,14 @@ public struct FederationService: Sendable {
     func link(_ identity: UpstreamIdentity, to user: User, method: LinkMethod, at now: Date) async throws -> User {
         let record = FederatedIdentity(providerID: identity.providerID, subject: identity.subject, userID: user.id,
                                        email: identity.email, linkedAt: now)
-        if try await storage.insertFederatedIdentity(record) {
+        if try await federation.insertFederatedIdentity(record) {
             services.audit.record(AuditEvent(.federationLinked, at: now, subject: user.id,
                                              detail: ["provider": identity.providerID, "method": method.rawValue]))
             return user
         }
-        guard let winner = try await storage.federatedIdentity(providerID: identity.providerID, subject: identity.subject),
-              let linked = try await storage.user(id: winner.userID) else { throw FederationFailure.noLocalAccount }
-        if method == .provisioned { try await storage.setDisabled(userID: user.id, disabled: true) }  // the loser's spare user
+        guard let winner = try await federation.federatedIdentity(providerID: identity.providerID, subject: identity.subject),
+              let linked = try await users.user(id: winner.userID) else { throw FederationFailure.noLocalAccount }
+        if method == .provisioned { try await users.setDisabled(userID: user.id, disabled: true) }  // the loser's spare user
         return linked
     }
 
@@ -203,11 +214,11 @@ public struct FederationService: Sendable {
             let user = User(id: UUID().uuidString.lowercased(), username: username, passwordHash: User.noPassword,
                             allowedScopes: scopes, createdAt: now)
             do {
-                try await storage.insertUser(user)
+                try await users.insertUser(user)
             } catch let error as StoreError where error.kind == .conflict {
                 continue
             }
-            try await storage.setUserProfile(userID: user.id, profile: UserProfile(name: identity.name,
+            try await profiles.setUserProfile(userID: user.id, profile: UserProfile(name: identity.name,
                                                                                    email: try await profileEmail(identity, provider: provider)))
             services.audit.record(AuditEvent(.userProvisioned, at: now, subject: user.id,
                                              detail: ["provider": identity.providerID, "username": username]))
@@ -222,7 +233,7 @@ public struct FederationService: Sendable {
     /// (account pre-hijacking) nor make the real owner's address ambiguous.
     func profileEmail(_ identity: UpstreamIdentity, provider: IdentityProviderSettings) async throws -> String? {
         guard provider.linkByVerifiedEmail, identity.emailVerified, let email = identity.email, !email.isEmpty else { return nil }
-        return try await storage.userIDs(email: email).isEmpty ? email : nil
+        return try await federation.userIDs(email: email).isEmpty ? email : nil
     }
 
     /// A username from the upstream preferred username or email local part: lower-case letters, digits, `.`, `_`, `-`.

@@ -7,14 +7,31 @@ import Foundation
 /// based on that authorization code").
 public struct AuthorizationCodeGrant: GrantHandler {
     public let grantType = GrantType.authorizationCode
-    public init() {}
+    public let codes: any AuthorizationCodeStore
+    /// Checks the code's user is not disabled.
+    public let users: any UserStore
+    /// Revokes a replayed code's refresh token family.
+    public let refreshTokens: any RefreshTokenStore
+    /// Revokes a replayed code's access token.
+    public let revokedAccessTokens: any AccessTokenRevocationStore
+    /// Whether the user had MFA on at sign-in (the ID token's `amr` for sessions that did not record it).
+    public let mfa: any MFAStore
+
+    public init(codes: any AuthorizationCodeStore, users: any UserStore, refreshTokens: any RefreshTokenStore,
+                revokedAccessTokens: any AccessTokenRevocationStore, mfa: any MFAStore) {
+        self.codes = codes
+        self.users = users
+        self.refreshTokens = refreshTokens
+        self.revokedAccessTokens = revokedAccessTokens
+        self.mfa = mfa
+    }
 
     public func handle(_ request: TokenRequest, client: Client, services: GrantServices) async throws -> TokenResponse {
         let code = try request.required("code")
         let now = services.clock.now
         let invalid = OAuthError.invalidGrant("The authorization code is invalid, expired or already used.")
         let digest = Secrets.digest(code)
-        guard let record = try await services.storage.authorizationCode(digest: digest) else { throw invalid }
+        guard let record = try await codes.authorizationCode(digest: digest) else { throw invalid }
         // §4.1.3: the code is bound to the client it was issued to.
         guard record.clientID == client.id else { throw invalid }
         if record.consumedAt != nil {
@@ -37,7 +54,7 @@ public struct AuthorizationCodeGrant: GrantHandler {
         } else if verifier != nil {
             throw OAuthError.invalidGrant("code_verifier was sent but the authorization request had no code_challenge.")
         }
-        if let user = try await services.storage.user(id: record.subject), user.disabled { throw invalid }
+        if let user = try await users.user(id: record.subject), user.disabled { throw invalid }
 
         // RFC 8707: resources sent at /authorize fix the grant's audience; a `resource` here may only narrow it.
         // Without them, `resource` here selects among the client's registered resources as for any grant.
@@ -59,8 +76,8 @@ public struct AuthorizationCodeGrant: GrantHandler {
         // then always finds the tokens to revoke. A token minted by a losing request is never returned.
         let access = try await services.accessTokens.mint(subject: record.subject, clientID: client.id, scopes: record.scopes,
                                                           audience: audience, now: now, authTime: record.authTime)
-        switch try await services.storage.redeemAuthorizationCode(digest: digest, at: now, issuing: refresh?.record,
-                                                                  accessTokenJTI: access.jti, accessTokenExpiresAt: access.expiresAt) {
+        switch try await codes.redeemAuthorizationCode(digest: digest, at: now, issuing: refresh?.record,
+                                                       accessTokenJTI: access.jti, accessTokenExpiresAt: access.expiresAt) {
         case .redeemed:
             break
         case .alreadyRedeemed(let spent):
@@ -75,8 +92,8 @@ public struct AuthorizationCodeGrant: GrantHandler {
                                                 algorithm: client.idTokenAlgorithm)
                 .mint(subject: record.subject, clientID: client.id, nonce: record.nonce, authTime: record.authTime, now: now,
                       accessToken: access.token,
-                      amr: try await MFAService(services: services).authenticationMethods(userID: record.subject, authTime: record.authTime,
-                                                                                          recorded: record.authenticationMethods),
+                      amr: try await MFAService.authenticationMethods(userID: record.subject, authTime: record.authTime,
+                                                                     recorded: record.authenticationMethods, enrollments: mfa),
                       idp: record.identityProvider)
         }
         services.audit.record(AuditEvent(.tokenIssued, at: now, clientID: client.id, subject: record.subject,
@@ -89,10 +106,10 @@ public struct AuthorizationCodeGrant: GrantHandler {
     private func revokeIssued(_ record: AuthorizationCodeRecord, services: GrantServices, now: Date) async throws {
         var revoked = 0
         if let family = record.refreshFamilyID {
-            revoked += try await services.storage.revokeRefreshTokenFamily(familyID: family, at: now)
+            revoked += try await refreshTokens.revokeRefreshTokenFamily(familyID: family, at: now)
         }
         if let jti = record.accessTokenJTI, let expiresAt = record.accessTokenExpiresAt {
-            try await services.storage.revokeAccessToken(jti: jti, clientID: record.clientID, expiresAt: expiresAt, at: now)
+            try await revokedAccessTokens.revokeAccessToken(jti: jti, clientID: record.clientID, expiresAt: expiresAt, at: now)
             revoked += 1
         }
         services.audit.record(AuditEvent(.codeReplayDetected, at: now, clientID: record.clientID, subject: record.subject,

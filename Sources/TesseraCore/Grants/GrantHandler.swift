@@ -11,10 +11,14 @@ public protocol GrantHandler: Sendable {
     func handle(_ request: TokenRequest, client: Client, services: GrantServices) async throws -> TokenResponse
 }
 
-/// What grant handlers share: storage, minting, policy and time.
+/// What grant handlers and endpoints share: settings, minting, policy, audit and time — never a store. Each
+/// component receives the store protocols it uses in its own initializer (fosite's per-handler storage slices),
+/// wired once by the composition root (`TesseraRuntime.make`).
 public struct GrantServices: Sendable {
     public let settings: OAuthSettings
     public let clock: any TimeSource
+    /// Transitional: only `AuthorizationEndpoint` (and the routes built on it) still reads it; being removed.
+    /// Every other component receives its own store protocols.
     public let storage: any TesseraStorage
     public let accessTokens: AccessTokenMinter
     public let passwords: any PasswordHasher
@@ -66,8 +70,10 @@ public struct GrantRegistry: Sendable {
         for handler in handlers { self.handlers[handler.grantType] = handler }
     }
 
-    /// The grants Tessera serves at `/token` today.
-    public static let standard = GrantRegistry([AuthorizationCodeGrant(), ClientCredentialsGrant(), PasswordGrant(), RefreshTokenGrant()])
+    /// The grants Tessera serves at `/token` today, each with its own stores.
+    public static func standard(authorizationCode: AuthorizationCodeGrant, password: PasswordGrant, refreshToken: RefreshTokenGrant) -> GrantRegistry {
+        GrantRegistry([authorizationCode, ClientCredentialsGrant(), password, refreshToken])
+    }
 
     public subscript(_ type: GrantType) -> (any GrantHandler)? { handlers[type] }
     public var grantTypes: [GrantType] { handlers.keys.sorted() }

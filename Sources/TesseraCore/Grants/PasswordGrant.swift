@@ -5,14 +5,23 @@ import Foundation
 /// allowed to use it; RFC 9700 §2.4 says it should not be used at all, and `tessera doctor` warns.
 public struct PasswordGrant: GrantHandler {
     public let grantType = GrantType.password
-    public init() {}
+    public let authenticator: UserAuthenticator
+    /// The second-factor rule for users with MFA on (`MFAService.checkPasswordGrant`).
+    public let mfa: MFAService
+    public let refreshTokens: any RefreshTokenStore
+
+    public init(authenticator: UserAuthenticator, mfa: MFAService, refreshTokens: any RefreshTokenStore) {
+        self.authenticator = authenticator
+        self.mfa = mfa
+        self.refreshTokens = refreshTokens
+    }
 
     public func handle(_ request: TokenRequest, client: Client, services: GrantServices) async throws -> TokenResponse {
         let username = try request.required("username")
         let password = try request.required("password")
         let requested = try request.requestedScopes()
-        let user = try await UserAuthenticator(services: services).authenticate(username: username, password: password, clientID: client.id)
-        try await MFAService(services: services).checkPasswordGrant(user: user, client: client, otp: request.parameters["otp"])
+        let user = try await authenticator.authenticate(username: username, password: password, clientID: client.id)
+        try await mfa.checkPasswordGrant(user: user, client: client, otp: request.parameters["otp"])
         let scopes = try services.scopePolicy.grant(requested: requested, clientAllowed: client.allowedScopes, userAllowed: user.allowedScopes)
         let now = services.clock.now
         let audience = try services.audience(for: request, client: client)
@@ -20,7 +29,7 @@ public struct PasswordGrant: GrantHandler {
         var refreshToken: String?
         if client.grantTypes.contains(.refreshToken) {
             let refresh = services.newRefreshToken(client: client, subject: user.id, scopes: scopes, audience: audience, authTime: now, now: now)
-            try await services.storage.insertRefreshToken(refresh.record)
+            try await refreshTokens.insertRefreshToken(refresh.record)
             refreshToken = refresh.token
         }
         services.audit.record(AuditEvent(.tokenIssued, at: now, clientID: client.id, subject: user.id,
@@ -36,7 +45,18 @@ public struct PasswordGrant: GrantHandler {
 /// nodes never check more than `LockoutPolicy.threshold` passwords per lock.
 public struct UserAuthenticator: Sendable {
     public let services: GrantServices
-    public init(services: GrantServices) { self.services = services }
+    public let users: any UserStore
+    /// The per-username lockout counters.
+    public let loginAttempts: any LoginAttemptStore
+    /// Whether a second factor is still due (then the counter is cleared only by `MFAService.verify`).
+    public let mfa: any MFAStore
+
+    public init(services: GrantServices, users: any UserStore, loginAttempts: any LoginAttemptStore, mfa: any MFAStore) {
+        self.services = services
+        self.users = users
+        self.loginAttempts = loginAttempts
+        self.mfa = mfa
+    }
 
     public func authenticate(username typed: String, password: String, clientID: String?) async throws -> User {
         let failure = OAuthError.invalidGrant("The username or password is incorrect.")
@@ -46,7 +66,7 @@ public struct UserAuthenticator: Sendable {
         let canonical = Username.canonical(typed)
         let username = canonical?.value ?? typed
         var found: User?
-        if let canonical { found = try await services.storage.user(username: canonical) }
+        if let canonical { found = try await users.user(username: canonical) }
         let named = services.auditUsername(username, names: found)
         let reservation = try await reserve(username: username, at: now, clientID: clientID, subject: found?.id, detail: named)
         guard let user = found else {
@@ -73,18 +93,18 @@ public struct UserAuthenticator: Sendable {
         }
         // With MFA on, the counter is cleared only once the second factor is right (MFAService.verify): a right
         // password alone neither counts nor clears, so its reservation is taken back.
-        let secondFactorDue = try await services.storage.mfaEnrollment(userID: user.id)?.confirmed == true
+        let secondFactorDue = try await mfa.mfaEnrollment(userID: user.id)?.confirmed == true
         if let reservation {
             if secondFactorDue {
-                try await services.storage.releaseLoginAttempt(reservation)
+                try await loginAttempts.releaseLoginAttempt(reservation)
             } else {
-                try await services.storage.clearLoginAttempts(username: username)
+                try await loginAttempts.clearLoginAttempts(username: username)
             }
         }
         if services.passwords.needsRehash(user.passwordHash) {
             // Upgrade a weaker hash now that we hold the plain password (cost raised since it was set).
             let upgraded = try await services.passwords.hash(password)
-            try await services.storage.updatePasswordHash(userID: user.id, hash: upgraded)
+            try await users.updatePasswordHash(userID: user.id, hash: upgraded)
         }
         services.audit.record(AuditEvent(.loginSucceeded, at: now, clientID: clientID, subject: user.id,
                                          detail: secondFactorDue ? ["mfa": "pending"] : [:]))
@@ -95,7 +115,7 @@ public struct UserAuthenticator: Sendable {
     /// username is locked, audits `login.locked` and throws `invalid_grant` without anything being checked.
     func reserve(username: String, at now: Date, clientID: String?, subject: String?, detail: [String: String]) async throws -> LoginAttemptReservation? {
         guard let lockout = services.settings.lockout, lockout.isEnabled else { return nil }
-        guard let reservation = try await services.storage.reserveLoginAttempt(username: username, at: now, policy: lockout) else {
+        guard let reservation = try await loginAttempts.reserveLoginAttempt(username: username, at: now, policy: lockout) else {
             services.audit.record(AuditEvent(.loginRefusedLocked, at: now, clientID: clientID, subject: subject, detail: detail))
             throw OAuthError.invalidGrant("Too many failed login attempts: this account is temporarily locked. Try again later.")
         }

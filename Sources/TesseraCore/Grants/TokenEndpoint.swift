@@ -7,10 +7,10 @@ public struct TokenEndpoint: Sendable {
     public let grants: GrantRegistry
     public let clientAuthenticator: ClientAuthenticator
 
-    public init(services: GrantServices, grants: GrantRegistry = .standard) {
+    public init(services: GrantServices, clients: any ClientStore, grants: GrantRegistry) {
         self.services = services
         self.grants = grants
-        self.clientAuthenticator = ClientAuthenticator(clients: services.storage, clock: services.clock)
+        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock)
     }
 
     public func handle(_ request: TokenRequest) async throws -> TokenResponse {

@@ -55,10 +55,13 @@ public struct IntrospectionEndpoint: Sendable {
     public let accessTokens: AccessTokenStatusCheck
     public let clientAuthenticator: ClientAuthenticator
 
-    public init(services: GrantServices) {
+    public let refreshTokens: any RefreshTokenStore
+
+    public init(services: GrantServices, accessTokens: AccessTokenStatusCheck, clients: any ClientStore, refreshTokens: any RefreshTokenStore) {
         self.services = services
-        self.accessTokens = AccessTokenStatusCheck(services: services)
-        self.clientAuthenticator = ClientAuthenticator(clients: services.storage, clock: services.clock)
+        self.accessTokens = accessTokens
+        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock)
+        self.refreshTokens = refreshTokens
     }
 
     public func handle(_ request: TokenRequest) async throws -> IntrospectionResponse {
@@ -95,7 +98,7 @@ public struct IntrospectionEndpoint: Sendable {
 
     /// `nil` when `token` is no refresh token we know.
     func refreshToken(_ token: String, caller: Client) async throws -> IntrospectionResponse? {
-        guard let record = try await services.storage.refreshToken(digest: Secrets.digest(token)) else { return nil }
+        guard let record = try await refreshTokens.refreshToken(digest: Secrets.digest(token)) else { return nil }
         let now = services.clock.now
         guard record.clientID == caller.id, record.rotatedAt == nil, record.revokedAt == nil, record.expiresAt > now,
               record.familyExpiresAt > now else { return .inactive }
@@ -128,10 +131,19 @@ public enum AccessTokenStatus: Sendable, Equatable {
 public struct AccessTokenStatusCheck: Sendable {
     public let services: GrantServices
     public let reader: IssuedAccessTokenReader
+    /// The `jti` revocation list.
+    public let revokedAccessTokens: any AccessTokenRevocationStore
+    /// Whether the token's client still exists.
+    public let clients: any ClientStore
+    /// Whether the token's user is disabled.
+    public let users: any UserStore
 
-    public init(services: GrantServices) {
+    public init(services: GrantServices, revokedAccessTokens: any AccessTokenRevocationStore, clients: any ClientStore, users: any UserStore) {
         self.services = services
         self.reader = IssuedAccessTokenReader(issuer: services.settings.issuer, keys: services.accessTokens.keys)
+        self.revokedAccessTokens = revokedAccessTokens
+        self.clients = clients
+        self.users = users
     }
 
     public func status(of token: String) async throws -> AccessTokenStatus {
@@ -156,11 +168,11 @@ public struct AccessTokenStatusCheck: Sendable {
         }
         guard !cache.isRevokedLocally(jti: claims.jti.value) else { return .inactive }
         if entry == nil || !cache.isFresh(entry!, now: now) {
-            guard try await !services.storage.isAccessTokenRevoked(jti: claims.jti.value),
+            guard try await !revokedAccessTokens.isAccessTokenRevoked(jti: claims.jti.value),
                   // RFC 7592 §2.3: deleting a client invalidates the access tokens issued to it.
-                  try await services.storage.client(id: claims.clientID) != nil,
+                  try await clients.client(id: claims.clientID) != nil,
                   // A disabled user's tokens are inactive (account recovery, `UserSessions`); a client's own `sub` names no user.
-                  try await services.storage.user(id: claims.sub.value)?.disabled != true else {
+                  try await users.user(id: claims.sub.value)?.disabled != true else {
                 cache.remove(key)
                 return .inactive
             }

@@ -21,10 +21,17 @@ public struct RevocationEndpoint: Sendable {
     public let reader: IssuedAccessTokenReader
     public let clientAuthenticator: ClientAuthenticator
 
-    public init(services: GrantServices) {
+    public let refreshTokens: any RefreshTokenStore
+    /// The `jti` revocation list.
+    public let revokedAccessTokens: any AccessTokenRevocationStore
+
+    public init(services: GrantServices, clients: any ClientStore, refreshTokens: any RefreshTokenStore,
+                revokedAccessTokens: any AccessTokenRevocationStore) {
         self.services = services
         self.reader = IssuedAccessTokenReader(issuer: services.settings.issuer, keys: services.accessTokens.keys)
-        self.clientAuthenticator = ClientAuthenticator(clients: services.storage, clock: services.clock)
+        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock)
+        self.refreshTokens = refreshTokens
+        self.revokedAccessTokens = revokedAccessTokens
     }
 
     /// What was revoked (for tests and audit); the HTTP answer is always an empty 200.
@@ -49,9 +56,9 @@ public struct RevocationEndpoint: Sendable {
 
     /// `nil` when `token` is not a refresh token of this client.
     private func revokeRefreshToken(_ token: String, client: Client) async throws -> Outcome? {
-        guard let record = try await services.storage.refreshToken(digest: Secrets.digest(token)), record.clientID == client.id else { return nil }
+        guard let record = try await refreshTokens.refreshToken(digest: Secrets.digest(token)), record.clientID == client.id else { return nil }
         let now = services.clock.now
-        let count = try await services.storage.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
+        let count = try await refreshTokens.revokeRefreshTokenFamily(familyID: record.familyID, at: now)
         services.audit.record(AuditEvent(.tokenRevoked, at: now, clientID: client.id, subject: record.subject,
                                          detail: ["token_type": "refresh_token", "revoked": String(count)]))
         return .refreshTokenFamily(revoked: count)
@@ -62,7 +69,7 @@ public struct RevocationEndpoint: Sendable {
         guard let claims = try await reader.read(token), claims.clientID == client.id else { return nil }
         let now = services.clock.now
         guard claims.exp.value > now else { return nil } // already dead: nothing to remember
-        try await services.storage.revokeAccessToken(jti: claims.jti.value, clientID: client.id, expiresAt: claims.exp.value, at: now)
+        try await revokedAccessTokens.revokeAccessToken(jti: claims.jti.value, clientID: client.id, expiresAt: claims.exp.value, at: now)
         services.introspectionCache.revoked(jti: claims.jti.value, expiresAt: claims.exp.value, now: now)
         services.audit.record(AuditEvent(.tokenRevoked, at: now, clientID: client.id, subject: claims.sub.value,
                                          detail: ["token_type": "access_token"]))

@@ -117,17 +117,21 @@ public struct RegistrationEndpoint: Sendable {
     }
 
     public let settings: Settings
-    public let storage: any TesseraStorage
+    public let clients: any ClientStore
+    /// Forgets every user's consent to a client whose redirect URIs or name changed.
+    public let consents: any ConsentStore
     public let clock: any TimeSource
     public let audit: any AuditSink
     public let initialTokens: InitialAccessTokens
 
-    public init(settings: Settings, storage: any TesseraStorage, clock: any TimeSource, audit: any AuditSink) {
+    public init(settings: Settings, clients: any ClientStore, consents: any ConsentStore, initialAccessTokens: any InitialAccessTokenStore,
+                clock: any TimeSource, audit: any AuditSink) {
         self.settings = settings
-        self.storage = storage
+        self.clients = clients
+        self.consents = consents
         self.clock = clock
         self.audit = audit
-        self.initialTokens = InitialAccessTokens(store: storage, clock: clock)
+        self.initialTokens = InitialAccessTokens(store: initialAccessTokens, clock: clock)
     }
 
     static var invalidToken: OAuthError { OAuthError(.invalidToken, "The access token is missing, invalid or expired.") }
@@ -154,7 +158,7 @@ public struct RegistrationEndpoint: Sendable {
                             registrationTokenDigest: Secrets.digest(registrationToken))
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
         client.registeredAnonymously = !authorized
-        try await storage.insertClient(client)
+        try await clients.insertClient(client)
         audit.record(AuditEvent(.clientRegistered, at: now, clientID: client.id,
                                 detail: ["open": String(!authorized), "grant_types": client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")]))
         return ClientInformation(client: client, issuer: settings.issuer, secret: secret, registrationAccessToken: registrationToken)
@@ -203,11 +207,11 @@ public struct RegistrationEndpoint: Sendable {
         client.resources = metadata.resources
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
         client.registrationTokenDigest = Secrets.digest(registrationToken)
-        try await storage.updateClient(client)
+        try await clients.updateClient(client)
         // After the update, so no consent given to the old name or destinations outlives it.
         var detail: [String: String] = [:]
         if Set(client.redirectURIs) != Set(previous.redirectURIs) || client.name != previous.name {
-            detail["consents_cleared"] = String(try await storage.deleteConsents(clientID: client.id))
+            detail["consents_cleared"] = String(try await consents.deleteConsents(clientID: client.id))
         }
         audit.record(AuditEvent(.clientUpdated, at: clock.now, clientID: client.id, detail: detail))
         return ClientInformation(client: client, issuer: settings.issuer, secret: nil, registrationAccessToken: registrationToken)
@@ -216,7 +220,7 @@ public struct RegistrationEndpoint: Sendable {
     /// `DELETE /register/{client_id}` (RFC 7592 §2.3): removes the client and everything issued to it.
     public func delete(clientID: String, registrationAccessToken: String?) async throws {
         let client = try await authorizedClient(clientID, registrationAccessToken)
-        _ = try await storage.deleteClient(id: client.id)
+        _ = try await clients.deleteClient(id: client.id)
         audit.record(AuditEvent(.clientDeleted, at: clock.now, clientID: client.id))
     }
 
@@ -225,7 +229,7 @@ public struct RegistrationEndpoint: Sendable {
     private func authorizedClient(_ clientID: String, _ token: String?) async throws -> Client {
         guard let token else { throw Self.invalidToken }
         let presented = Secrets.digest(token)
-        guard let client = try await storage.client(id: clientID), let stored = client.registrationTokenDigest,
+        guard let client = try await clients.client(id: clientID), let stored = client.registrationTokenDigest,
               Secrets.constantTimeEquals(presented, stored) else { throw Self.invalidToken }
         return client
     }

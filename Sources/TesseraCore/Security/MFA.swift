@@ -28,21 +28,36 @@ public struct MFAService: Sendable {
     /// Accepted clock drift, in time steps either side (RFC 6238 §5.2 recommends at most one).
     public var window: Int64 = 1
 
-    public init(services: GrantServices) { self.services = services }
+    /// Enrolments, recovery codes, used TOTP steps and browser challenges.
+    public let store: any MFAStore
+    /// Counts every code attempt against the per-account lockout, like a password (its `users` and `loginAttempts`).
+    public let authenticator: UserAuthenticator
+    /// Ends the user's other browser sessions once a factor is enrolled.
+    public let userSessions: UserSessions
 
-    var storage: any TesseraStorage { services.storage }
+    public init(services: GrantServices, store: any MFAStore, authenticator: UserAuthenticator, userSessions: UserSessions) {
+        self.services = services
+        self.store = store
+        self.authenticator = authenticator
+        self.userSessions = userSessions
+    }
 
     /// Whether `userID` has MFA on (a confirmed enrolment).
     public func isEnabled(userID: String) async throws -> Bool {
-        try await storage.mfaEnrollment(userID: userID)?.confirmed == true
+        try await store.mfaEnrollment(userID: userID)?.confirmed == true
     }
 
     /// The `amr` of a browser sign-in at `authTime` (RFC 8176): the methods the session `recorded` when it has them,
     /// else (sessions from before they were recorded) `["pwd", "otp"]` when the user's MFA was on by then (every
     /// later sign-in passed the TOTP step), else `["pwd"]`.
     public func authenticationMethods(userID: String, authTime: Date?, recorded: [String]? = nil) async throws -> [String] {
+        try await Self.authenticationMethods(userID: userID, authTime: authTime, recorded: recorded, enrollments: store)
+    }
+
+    /// ``authenticationMethods(userID:authTime:recorded:)`` reading only `enrollments` (the code grant's ID token).
+    public static func authenticationMethods(userID: String, authTime: Date?, recorded: [String]?, enrollments: any MFAStore) async throws -> [String] {
         if let recorded, !recorded.isEmpty { return recorded }
-        guard let authTime, let enrollment = try await storage.mfaEnrollment(userID: userID), enrollment.confirmed,
+        guard let authTime, let enrollment = try await enrollments.mfaEnrollment(userID: userID), enrollment.confirmed,
               let confirmedAt = enrollment.confirmedAt, confirmedAt <= authTime else { return ["pwd"] }
         return ["pwd", "otp"]
     }
@@ -53,7 +68,7 @@ public struct MFAService: Sendable {
     public func beginEnrollment(user: User) async throws -> MFASetup {
         let secret = try newTOTPSecret(userID: user.id) // sealed at rest (KeyEncryption)
         let enrollment = MFAEnrollment(userID: user.id, secret: secret.stored, createdAt: services.clock.now)
-        guard try await storage.saveUnconfirmedMFAEnrollment(enrollment) else {
+        guard try await store.saveUnconfirmedMFAEnrollment(enrollment) else {
             throw OAuthError.invalidRequest("Two-factor authentication is already on for this account.")
         }
         return setup(secret.plaintext, user: user)
@@ -61,7 +76,7 @@ public struct MFAService: Sendable {
 
     /// The pending (unconfirmed) enrolment's setup, to show it again after a wrong first code.
     public func pendingSetup(user: User) async throws -> MFASetup? {
-        guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else { return nil }
+        guard let enrollment = try await store.mfaEnrollment(userID: user.id), !enrollment.confirmed else { return nil }
         return setup(try totpSecret(of: enrollment), user: user)
     }
 
@@ -77,33 +92,32 @@ public struct MFAService: Sendable {
     /// signed in with the password alone before the factor existed do not stay signed in (``UserSessions``).
     public func confirmEnrollment(user: User, code: String, keeping kept: Data? = nil) async throws -> [String] {
         let now = services.clock.now
-        guard let enrollment = try await storage.mfaEnrollment(userID: user.id), !enrollment.confirmed else {
+        guard let enrollment = try await store.mfaEnrollment(userID: user.id), !enrollment.confirmed else {
             throw OAuthError.invalidRequest("There is no two-factor setup to confirm: start again.")
         }
         guard let step = TOTPGenerator(secret: try totpSecret(of: enrollment)).matchingStep(Self.digits(code), around: TOTPGenerator.step(at: now), window: window) else {
             throw OAuthError.invalidGrant("The code is incorrect. Check the time on your device and enter the current code.")
         }
         let codes = RecoveryCodes.generate()
-        guard try await storage.confirmMFAEnrollment(userID: user.id, secret: enrollment.secret, step: step,
+        guard try await store.confirmMFAEnrollment(userID: user.id, secret: enrollment.secret, step: step,
                                                      recoveryCodeDigests: codes.map(RecoveryCodes.digest), at: now) else {
             throw OAuthError.invalidRequest("There is no two-factor setup to confirm: start again.")
         }
         services.audit.record(AuditEvent(.mfaEnrolled, at: now, subject: user.id, detail: ["method": "totp"]))
-        try await UserSessions(users: storage, sessions: storage, refreshTokens: storage, audit: storage, clock: services.clock)
-            .endBrowserSessions(userID: user.id, except: kept, reason: .mfaEnrolled, source: "account")
+        try await userSessions.endBrowserSessions(userID: user.id, except: kept, reason: .mfaEnrolled, source: "account")
         return codes
     }
 
     /// Turns MFA off after a current code (or a recovery code) from the user.
     public func disable(user: User, code: String) async throws {
         _ = try await verify(user: user, code: code, clientID: nil)
-        try await storage.deleteMFA(userID: user.id)
+        try await store.deleteMFA(userID: user.id)
         services.audit.record(AuditEvent(.mfaDisabled, at: services.clock.now, subject: user.id, detail: ["source": "account"]))
     }
 
     /// An administrator removes a user's MFA (`tessera user mfa-reset`). Returns whether it was on or pending.
     public func reset(user: User, source: String = "cli") async throws -> Bool {
-        let removed = try await storage.deleteMFA(userID: user.id)
+        let removed = try await store.deleteMFA(userID: user.id)
         if removed {
             services.audit.record(AuditEvent(.mfaDisabled, at: services.clock.now, subject: user.id, detail: ["source": source]))
         }
@@ -118,8 +132,7 @@ public struct MFAService: Sendable {
     /// while locked no code is checked. Failures are audited; a right code clears the counter.
     public func verify(user: User, code: String, clientID: String?) async throws -> MFAMethod {
         let now = services.clock.now
-        let authenticator = UserAuthenticator(services: services)
-        guard let enrollment = try await storage.mfaEnrollment(userID: user.id), enrollment.confirmed else {
+        guard let enrollment = try await store.mfaEnrollment(userID: user.id), enrollment.confirmed else {
             throw OAuthError.invalidGrant("Two-factor authentication is not set up for this account.")
         }
         let reservation = try await authenticator.reserve(username: user.username, at: now, clientID: clientID, subject: user.id,
@@ -131,7 +144,7 @@ public struct MFAService: Sendable {
             method = .totp
             let generator = TOTPGenerator(secret: try totpSecret(of: enrollment))
             if let step = generator.matchingStep(digits, around: TOTPGenerator.step(at: now), window: window) {
-                if try await !storage.acceptTOTPStep(userID: user.id, step: step) {
+                if try await !store.acceptTOTPStep(userID: user.id, step: step) {
                     failure = ("replayed", "This code was already used. Wait for the next code and try again.")
                 }
             } else {
@@ -142,11 +155,11 @@ public struct MFAService: Sendable {
             let digest = RecoveryCodes.digest(code)
             var match: Data?
             // Compare with every unused code in constant time; the conditional update then spends it once.
-            for record in try await storage.recoveryCodes(userID: user.id) where record.usedAt == nil {
+            for record in try await store.recoveryCodes(userID: user.id) where record.usedAt == nil {
                 if Secrets.constantTimeEquals(record.digest, digest) { match = record.digest }
             }
-            if let match, try await storage.consumeRecoveryCode(userID: user.id, digest: match, at: now) {
-                let remaining = try await storage.recoveryCodes(userID: user.id).filter { $0.usedAt == nil }.count
+            if let match, try await store.consumeRecoveryCode(userID: user.id, digest: match, at: now) {
+                let remaining = try await store.recoveryCodes(userID: user.id).filter { $0.usedAt == nil }.count
                 services.audit.record(AuditEvent(.recoveryCodeUsed, at: now, clientID: clientID, subject: user.id,
                                                  detail: ["remaining": String(remaining)]))
             } else {
@@ -163,7 +176,7 @@ public struct MFAService: Sendable {
             throw OAuthError.invalidGrant(failure.message)
         }
         if reservation != nil {
-            try await storage.clearLoginAttempts(username: user.username)
+            try await authenticator.loginAttempts.clearLoginAttempts(username: user.username)
         }
         services.audit.record(AuditEvent(.mfaSucceeded, at: now, clientID: clientID, subject: user.id, detail: ["method": method.rawValue]))
         return method
@@ -182,8 +195,7 @@ public struct MFAService: Sendable {
         guard let otp, !otp.isEmpty else {
             services.audit.record(AuditEvent(.mfaFailed, at: now, clientID: client.id, subject: user.id,
                                              detail: ["reason": "missing_code", "username": user.username]))
-            let authenticator = UserAuthenticator(services: services)
-            let reservation = try await authenticator.reserve(username: user.username, at: now, clientID: client.id, subject: user.id,
+                let reservation = try await authenticator.reserve(username: user.username, at: now, clientID: client.id, subject: user.id,
                                                               detail: ["username": user.username, "factor": "otp"])
             authenticator.failed(reservation, clientID: client.id, subject: user.id, detail: ["username": user.username])
             throw OAuthError.invalidGrant("This account requires multi-factor authentication: send the current one-time code in the `otp` parameter.")
@@ -200,15 +212,15 @@ public struct MFAService: Sendable {
     /// Records that the browser session `sessionDigest` passed the password of `user` and owes a second factor.
     public func startChallenge(sessionDigest: Data, user: User) async throws {
         let now = services.clock.now
-        try await storage.insertMFAChallenge(MFAChallenge(sessionDigest: sessionDigest, userID: user.id, createdAt: now,
+        try await store.insertMFAChallenge(MFAChallenge(sessionDigest: sessionDigest, userID: user.id, createdAt: now,
                                                           expiresAt: now.addingTimeInterval(challengeLifetime)))
     }
 
     /// The user a live challenge of this session is for; an expired challenge is deleted and gives `nil`.
     public func challengedUser(sessionDigest: Data) async throws -> User? {
-        guard let challenge = try await storage.mfaChallenge(sessionDigest: sessionDigest) else { return nil }
-        guard challenge.expiresAt > services.clock.now, let user = try await storage.user(id: challenge.userID), !user.disabled else {
-            try await storage.deleteMFAChallenge(sessionDigest: sessionDigest)
+        guard let challenge = try await store.mfaChallenge(sessionDigest: sessionDigest) else { return nil }
+        guard challenge.expiresAt > services.clock.now, let user = try await authenticator.users.user(id: challenge.userID), !user.disabled else {
+            try await store.deleteMFAChallenge(sessionDigest: sessionDigest)
             return nil
         }
         return user
@@ -219,7 +231,7 @@ public struct MFAService: Sendable {
     public func completeChallenge(sessionDigest: Data, code: String) async throws -> (user: User, method: MFAMethod)? {
         guard let user = try await challengedUser(sessionDigest: sessionDigest) else { return nil }
         let method = try await verify(user: user, code: code, clientID: nil)
-        try await storage.deleteMFAChallenge(sessionDigest: sessionDigest)
+        try await store.deleteMFAChallenge(sessionDigest: sessionDigest)
         return (user, method)
     }
 

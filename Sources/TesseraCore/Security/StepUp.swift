@@ -45,16 +45,19 @@ public struct StepUpPolicy: Sendable, Equatable {
 /// ``MFAService/verify(user:code:clientID:)``, so the per-account lockout counts every wrong attempt here too.
 public struct StepUpService: Sendable {
     public let services: GrantServices
+    /// Checks the code, and through its ``MFAService/authenticator`` the password.
+    public let mfa: MFAService
     public var policy: StepUpPolicy
 
-    public init(services: GrantServices, policy: StepUpPolicy = StepUpPolicy()) {
+    public init(services: GrantServices, mfa: MFAService, policy: StepUpPolicy = StepUpPolicy()) {
         self.services = services
+        self.mfa = mfa
         self.policy = policy
     }
 
     /// What `session` of `user` must do before changing the user's factors now.
     public func decision(user: User, session: BrowserSession) async throws -> StepUpPolicy.Decision {
-        let mfaEnabled = try await MFAService(services: services).isEnabled(userID: user.id)
+        let mfaEnabled = try await mfa.isEnabled(userID: user.id)
         return policy.decide(session, hasPassword: user.passwordHash != User.noPassword, mfaEnabled: mfaEnabled, at: services.clock.now)
     }
 
@@ -67,13 +70,12 @@ public struct StepUpService: Sendable {
         }
         let checked: User
         do {
-            checked = try await UserAuthenticator(services: services).authenticate(username: user.username, password: password, clientID: nil)
+            checked = try await mfa.authenticator.authenticate(username: user.username, password: password, clientID: nil)
         } catch let error as OAuthError where error.code == .invalidGrant {
             throw OAuthError.invalidGrant(error.errorDescription.contains("locked") ? error.errorDescription : "The password is incorrect.")
         }
         guard checked.id == user.id else { throw OAuthError.invalidGrant("The password is incorrect.") }
         var methods = ["pwd"]
-        let mfa = MFAService(services: services)
         if try await mfa.isEnabled(userID: user.id) {
             _ = try await mfa.verify(user: user, code: code ?? "", clientID: nil)
             methods.append("otp")

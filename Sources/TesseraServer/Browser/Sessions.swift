@@ -19,7 +19,7 @@ struct SessionManager: Sendable {
     var expiry: SessionExpiry {
         SessionExpiry(absoluteLifetime: lifetime, idleTimeout: TimeInterval(runtime.configuration.sessionIdleTimeout))
     }
-    var storage: any TesseraStorage { runtime.storage }
+    var storage: any SessionStore { runtime.storage }
 
     /// The live session named by the request's cookie, if any: one idle too long or past its absolute lifetime
     /// is deleted; a live one's idle deadline moves forward (at most one write a minute, ``SessionExpiry``).
