@@ -75,7 +75,7 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: importHygieneSettings
         ),
         .target(
             name: "TesseraServer",

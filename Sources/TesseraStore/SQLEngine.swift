@@ -1,10 +1,8 @@
 import Foundation
-import Logging
-import NIOCore
+public import Logging
 import Synchronization
-import NIOPosix
-import PostgresKit
-import SQLKit
+public import PostgresKit
+public import SQLKit
 import SQLiteKit
 import TesseraCore
 

@@ -1,6 +1,6 @@
 import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Schema version 7: the audit log.
 enum AuditSchema {

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Schema version 3: authorization codes, browser sessions, consents and users' profile claims.
 enum BrowserSchema {

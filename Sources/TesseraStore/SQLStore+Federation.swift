@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Schema version 10: pending upstream sign-ins (`federation_states`), identity links
 /// (`federated_identities`), and how a session or code was signed in (`amr`, `idp`).

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Token lifecycle and client management: client updates, the access token revocation list and
 /// initial access tokens.

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Schema version 9: TOTP enrolments, recovery code digests, pending browser MFA challenges, and the
 /// per-client `allow_password_grant_with_mfa` flag.

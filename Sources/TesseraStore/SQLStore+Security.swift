@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Schema version 4: failed-login counters and locks, keyed by username as typed.
 enum SecuritySchema {

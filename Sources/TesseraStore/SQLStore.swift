@@ -1,7 +1,7 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// The one SQL implementation of Tessera's store protocols, for SQLite and PostgreSQL alike.
 public final class SQLStore: TesseraStorage {
