@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SQLKit
-import TesseraCore
+public import TesseraCore
 
 /// Schema: pending interactions (`interactions`), one table for every kind (consent today; PAR request_uri
 /// and device user codes later), keyed by the digest of the opaque id.
