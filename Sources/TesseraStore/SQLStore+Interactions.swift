@@ -40,17 +40,29 @@ extension SQLStore {
                 .where("id_digest", .equal, digest.hex)
                 .where("kind", .equal, kind.rawValue)
                 .where("expires_at", .greaterThan, date.millis)
-                .returning("*").all().first.map { row in
-                    InteractionRecord(idDigest: Data(hex: try row.decode(column: "id_digest", as: String.self)) ?? Data(),
-                                      kind: InteractionKind(rawValue: try row.decode(column: "kind", as: String.self)),
-                                      clientID: try row.decode(column: "client_id", as: String.self),
-                                      payload: try row.decode(column: "payload", as: String.self),
-                                      sessionDigest: try row.decode(column: "session_digest", as: String?.self).flatMap { Data(hex: $0) },
-                                      subject: try row.decode(column: "subject", as: String?.self),
-                                      createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
-                                      expiresAt: Date(millis: try row.decode(column: "expires_at", as: Int64.self)))
-                }
+                .returning("*").all().first.map(Self.interaction(row:))
         }
+    }
+
+    public func interaction(digest: Data, kind: InteractionKind, at date: Date) async throws -> InteractionRecord? {
+        try await engine.withDatabase { db in
+            try await db.select().column("*").from("interactions")
+                .where("id_digest", .equal, digest.hex)
+                .where("kind", .equal, kind.rawValue)
+                .where("expires_at", .greaterThan, date.millis)
+                .first().map(Self.interaction(row:))
+        }
+    }
+
+    private static func interaction(row: any SQLRow) throws -> InteractionRecord {
+        InteractionRecord(idDigest: Data(hex: try row.decode(column: "id_digest", as: String.self)) ?? Data(),
+                          kind: InteractionKind(rawValue: try row.decode(column: "kind", as: String.self)),
+                          clientID: try row.decode(column: "client_id", as: String.self),
+                          payload: try row.decode(column: "payload", as: String.self),
+                          sessionDigest: try row.decode(column: "session_digest", as: String?.self).flatMap { Data(hex: $0) },
+                          subject: try row.decode(column: "subject", as: String?.self),
+                          createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
+                          expiresAt: Date(millis: try row.decode(column: "expires_at", as: Int64.self)))
     }
 
     public func purgeExpiredInteractions(before date: Date) async throws -> Int {

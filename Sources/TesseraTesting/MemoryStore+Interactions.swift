@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 extension MemoryStore {
     // MARK: Interactions
@@ -7,6 +7,10 @@ extension MemoryStore {
     public func insertInteraction(_ interaction: InteractionRecord) throws {
         guard interactions[interaction.idDigest] == nil else { throw StoreError(.conflict, "An interaction with this id already exists.") }
         interactions[interaction.idDigest] = interaction
+    }
+    public func interaction(digest: Data, kind: InteractionKind, at date: Date) -> InteractionRecord? {
+        guard let interaction = interactions[digest], interaction.kind == kind, interaction.expiresAt > date else { return nil }
+        return interaction
     }
     public func consumeInteraction(digest: Data, kind: InteractionKind, at date: Date) -> InteractionRecord? {
         guard let interaction = interactions[digest], interaction.kind == kind, interaction.expiresAt > date else { return nil }

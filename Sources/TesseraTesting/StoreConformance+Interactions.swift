@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Conformance checks for pending interactions: single use, kind and expiry in the consume, purge, and
@@ -20,6 +20,10 @@ extension StoreConformance {
         let par = interaction("par", kind: parKind, session: false)
         for record in [live, stale, par] { try await store.insertInteraction(record) }
         #expect(try await store.consumeInteraction(digest: live.idDigest, kind: parKind, at: epoch) == nil, "the kind must match")
+        #expect(try await store.interaction(digest: live.idDigest, kind: .consent, at: epoch) == live, "reading does not consume")
+        #expect(try await store.interaction(digest: live.idDigest, kind: parKind, at: epoch) == nil, "reading checks the kind")
+        #expect(try await store.interaction(digest: stale.idDigest, kind: .consent, at: epoch.addingTimeInterval(60)) == nil,
+                "reading checks the expiry")
         #expect(try await store.consumeInteraction(digest: live.idDigest, kind: .consent, at: epoch.addingTimeInterval(1)) == live)
         #expect(try await store.consumeInteraction(digest: live.idDigest, kind: .consent, at: epoch.addingTimeInterval(1)) == nil,
                 "an interaction is consumed once")

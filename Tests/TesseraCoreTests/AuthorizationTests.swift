@@ -59,7 +59,7 @@ struct BrowserCore {
     let core: CoreHarness
     let user: User
     let confidentialSecret: String
-    var endpoint: AuthorizationEndpoint { AuthorizationEndpoint(services: core.services) }
+    var endpoint: AuthorizationEndpoint { AuthorizationEndpoint(services: core.services, users: core.storage, consents: core.storage, codes: core.storage, mfaEnrollments: core.storage) }
 
     static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     static let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -79,8 +79,17 @@ struct BrowserCore {
         return BrowserCore(core: core, user: user, confidentialSecret: secret)
     }
 
+    /// Pending authorization requests over this core (an upstream provider `corp` is configured for `idp_hint`).
+    var interactions: InteractionService {
+        InteractionService(endpoint: endpoint, interactions: core.storage, clients: core.storage, clock: core.clock, upstreamProviders: ["corp"])
+    }
+
+    static func pairs(_ parameters: [String: String]) -> [(String, String)] {
+        parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
     func validate(_ parameters: [String: String]) async throws -> AuthorizationRequest {
-        try await AuthorizationRequest.validate(parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, clients: core.storage)
+        try await AuthorizationRequest.validate(Self.pairs(parameters), clients: core.storage)
     }
 
     var session: BrowserSession {

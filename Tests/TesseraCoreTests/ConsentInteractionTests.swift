@@ -11,11 +11,11 @@ struct ConsentInteractionTests {
 
     static func begin(_ b: BrowserCore, session: BrowserSession? = nil) async throws -> (id: String, request: AuthorizationRequest) {
         let request = try await b.validate(Self.parameters)
-        guard case .consent(let user, let scopes) = try await b.endpoint.decide(request, session: session ?? b.session) else {
+        guard case .consent(let step) = try await b.interactions.start(BrowserCore.pairs(Self.parameters), session: session ?? b.session) else {
             Issue.record("expected consent")
             throw CancellationError()
         }
-        return (try await b.endpoint.beginConsent(request, user: user, scopes: scopes, session: session ?? b.session), request)
+        return (step.interaction, request)
     }
 
     @Test("only the digest of the id is stored; completing gives a code for exactly the stored scopes and redirect URI")
@@ -24,7 +24,7 @@ struct ConsentInteractionTests {
         let (id, _) = try await Self.begin(b)
         #expect(try await b.core.storage.consumeInteraction(digest: Data(id.utf8), kind: .consent, at: b.core.clock.now) == nil,
                 "the raw id is not a key")
-        guard case .redirect(let url) = try await b.endpoint.completeConsent(interactionID: id, session: b.session, allow: true) else {
+        guard case .redirect(let url) = try await b.interactions.completeConsent(interactionID: id, session: b.session, allow: true) else {
             Issue.record("expected a redirect")
             return
         }
@@ -41,12 +41,12 @@ struct ConsentInteractionTests {
     func singleUseAndLifetime() async throws {
         let b = try await BrowserCore.make()
         let (id, _) = try await Self.begin(b)
-        guard case .redirect = try await b.endpoint.completeConsent(interactionID: id, session: b.session, allow: false) else {
+        guard case .redirect = try await b.interactions.completeConsent(interactionID: id, session: b.session, allow: false) else {
             Issue.record("expected access_denied")
             return
         }
         for attempt in [id, Secrets.random(bytes: 32), ""] {
-            guard case .invalid = try await b.endpoint.completeConsent(interactionID: attempt, session: b.session, allow: true) else {
+            guard case .invalid = try await b.interactions.completeConsent(interactionID: attempt, session: b.session, allow: true) else {
                 Issue.record("\(attempt) must be invalid")
                 return
             }
@@ -55,7 +55,7 @@ struct ConsentInteractionTests {
         b.core.clock.advance(by: AuthorizationEndpoint.consentInteractionLifetime + 1)
         var session = b.session
         session.authTime = b.core.clock.now
-        guard case .invalid = try await b.endpoint.completeConsent(interactionID: late, session: session, allow: true) else {
+        guard case .invalid = try await b.interactions.completeConsent(interactionID: late, session: session, allow: true) else {
             Issue.record("an expired interaction must be invalid")
             return
         }
@@ -68,21 +68,21 @@ struct ConsentInteractionTests {
         let (id, _) = try await Self.begin(b)
         var foreignSession = b.session
         foreignSession.idDigest = Secrets.digest("another browser")
-        guard case .invalid = try await b.endpoint.completeConsent(interactionID: id, session: foreignSession, allow: true) else {
+        guard case .invalid = try await b.interactions.completeConsent(interactionID: id, session: foreignSession, allow: true) else {
             Issue.record("another session must not complete it")
             return
         }
         let (second, _) = try await Self.begin(b)
         var switched = b.session
         switched.userID = other.id
-        guard case .invalid = try await b.endpoint.completeConsent(interactionID: second, session: switched, allow: true) else {
+        guard case .invalid = try await b.interactions.completeConsent(interactionID: second, session: switched, allow: true) else {
             Issue.record("another user in the same session must not complete it")
             return
         }
         let (third, _) = try await Self.begin(b)
         var signedOut = b.session
         signedOut.userID = nil
-        guard case .invalid = try await b.endpoint.completeConsent(interactionID: third, session: signedOut, allow: true) else {
+        guard case .invalid = try await b.interactions.completeConsent(interactionID: third, session: signedOut, allow: true) else {
             Issue.record("a signed-out session must not complete it")
             return
         }
@@ -95,7 +95,7 @@ struct ConsentInteractionTests {
         var client = try #require(try await b.core.storage.client(id: "spa"))
         client.redirectURIs = ["https://spa.example/other"]
         try await b.core.storage.updateClient(client)
-        guard case .invalid = try await b.endpoint.completeConsent(interactionID: id, session: b.session, allow: true) else {
+        guard case .invalid = try await b.interactions.completeConsent(interactionID: id, session: b.session, allow: true) else {
             Issue.record("expected invalid")
             return
         }

@@ -50,7 +50,8 @@ struct AuthorizeResourceRouteTests {
             let loginPage = try await client.get(BrowserHarness.authorizeQuery + resources)
             let returnTo = try #require(loginPage.hidden("return_to"))
             let returnItems = URLComponents(string: returnTo)?.queryItems ?? []
-            #expect(returnItems.filter { $0.name == "resource" }.map(\.value) == [Self.a, Self.b], "login returns with every resource")
+            // Issue 14: the login returns with only the interaction id; every resource stays in the stored request (the audience below).
+            #expect(returnItems.map(\.name) == ["interaction"], "login returns with only the interaction")
             let signedIn = try await client.postPage("/login", formEncode([("csrf_token", try #require(loginPage.hidden("csrf_token"))),
                                                                            ("return_to", returnTo), ("username", "bob"), ("password", "builder123")]),
                                                      cookie: loginPage.sessionCookie)
@@ -64,8 +65,7 @@ struct AuthorizeResourceRouteTests {
                                                                                      ("decision", "allow")]), cookie: session)
             let allowedLocation = try #require(allowed.location)
             let code = try #require(queryItems(allowedLocation)["code"])
-            let token = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
-                                                              ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
             #expect(token.status == .ok)
             let access = try #require(token.json["access_token"] as? String)
             #expect(try Self.audience(access) == [Self.a, Self.b])
@@ -75,9 +75,7 @@ struct AuthorizeResourceRouteTests {
                                              cookie: session)
             let againLocation = try #require(again.location)
             let second = try #require(queryItems(againLocation)["code"])
-            let widened = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", second), ("client_id", "photos"),
-                                                                ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier),
-                                                                ("resource", Self.b)]))
+            let widened = try await client.postForm(BrowserHarness.codeRedemption(second, [("resource", Self.b)]))
             widened.expectOAuthError(.badRequest, "invalid_target")
         }
     }

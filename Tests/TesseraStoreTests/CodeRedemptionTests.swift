@@ -21,7 +21,7 @@ struct CodeRedemptionTests {
             let request = try await AuthorizationRequest.validate(
                 [("client_id", "spa"), ("redirect_uri", "https://spa.example/cb"), ("response_type", "code"), ("scope", "openid read"),
                  ("code_challenge", PKCE.challenge(for: verifier)), ("code_challenge_method", "S256")], clients: store)
-            let url = try await AuthorizationEndpoint(services: core.services).approve(request, user: user, authTime: core.clock.now,
+            let url = try await AuthorizationEndpoint(services: core.services, users: core.storage, consents: core.storage, codes: core.storage, mfaEnrollments: core.storage).approve(request, user: user, authTime: core.clock.now,
                                                                                       scopes: ["openid", "read"])
             let code = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "code" }?.value)
             let parameters = [("grant_type", "authorization_code"), ("code", code), ("client_id", "spa"),

@@ -5,9 +5,19 @@ import Foundation
 /// follows the decision.
 public struct AuthorizationEndpoint: Sendable {
     public let services: GrantServices
+    let users: any UserStore
+    let consents: any ConsentStore
+    let codes: any AuthorizationCodeStore
+    /// MFA enrolments: the `amr` of implicit ID tokens (whether the session's sign-in included the second factor).
+    let mfaEnrollments: any MFAStore
 
-    public init(services: GrantServices) {
+    public init(services: GrantServices, users: any UserStore, consents: any ConsentStore, codes: any AuthorizationCodeStore,
+                mfaEnrollments: any MFAStore) {
         self.services = services
+        self.users = users
+        self.consents = consents
+        self.codes = codes
+        self.mfaEnrollments = mfaEnrollments
     }
 
     /// Authorization code lifetime (RFC 6749 §4.1.2 recommends at most 10 minutes; Tessera defaults to 60 s).
@@ -27,22 +37,25 @@ public struct AuthorizationEndpoint: Sendable {
     /// The signed-in user of a session, when the session is live and the user enabled.
     public func signedInUser(_ session: BrowserSession?) async throws -> User? {
         guard let session, let userID = session.userID, session.expiresAt > services.clock.now else { return nil }
-        guard let user = try await services.storage.user(id: userID), !user.disabled else { return nil }
+        guard let user = try await users.user(id: userID), !user.disabled else { return nil }
         return user
     }
 
-    /// Decides a request for the browser holding `session`.
-    public func decide(_ request: AuthorizationRequest, session: BrowserSession?) async throws -> Decision {
+    /// Decides a request for the browser holding `session`. `signInStartedAt` is when the pending interaction sent the
+    /// user to sign in (``InteractionService/resume(interactionID:session:)``): a sign-in at or after it satisfies
+    /// `prompt=login` and `max_age` (OIDC Core §3.1.2.1), so neither sends the user back to the login page forever.
+    public func decide(_ request: AuthorizationRequest, session: BrowserSession?, signInStartedAt: Date? = nil) async throws -> Decision {
         let now = services.clock.now
         let issuer = services.settings.issuer
         func error(_ e: OAuthError) -> Decision { .redirect(AuthorizationRedirect.error(e, target: request.target, issuer: issuer)) }
 
         var user = try await signedInUser(session)
+        let signedInDuringInteraction = session?.authTime.map { authTime in signInStartedAt.map { authTime >= $0 } ?? false } ?? false
         if let authTime = session?.authTime, let maxAge = request.maxAge, now.timeIntervalSince(authTime) > TimeInterval(maxAge),
-           !signedInDuringInteraction(request, authTime: authTime, now: now) {
+           !signedInDuringInteraction {
             user = nil // OIDC Core §3.1.2.1: re-authenticate when the login is older than max_age.
         }
-        if request.prompt.contains(.login) { user = nil }
+        if request.prompt.contains(.login), !signedInDuringInteraction { user = nil }
         guard let user, let authTime = session?.authTime else {
             if request.prompt.contains(.none) { return error(OAuthError(.loginRequired, "The user is not signed in.")) }
             return .login
@@ -62,29 +75,12 @@ public struct AuthorizationEndpoint: Sendable {
                                            authenticationMethods: session?.authenticationMethods, identityProvider: session?.identityProvider))
     }
 
-    /// Whether the session signed in after this interaction sent the user to the login page
-    /// (``AuthorizationRequest/loginStartedAt``, never in the future): that sign-in satisfies `max_age`.
-    func signedInDuringInteraction(_ request: AuthorizationRequest, authTime: Date, now: Date) -> Bool {
-        guard let started = request.loginStartedAt, started <= now else { return false }
-        return authTime >= started
-    }
-
-    /// The parameters to come back to `/authorize` with after the login page: the request's own, and, when it
-    /// has `max_age`, the time the login was asked for (``AuthorizationRequest/loginStartedParameter``), so the
-    /// sign-in about to happen satisfies it. (`prompt=login` is dropped by the caller the same way.)
-    public func parametersAfterLogin(_ request: AuthorizationRequest) -> [(String, String)] {
-        let carried = request.carriedParameters.filter { $0.0 != AuthorizationRequest.loginStartedParameter }
-        guard request.maxAge != nil else { return carried }
-        let started = Int(services.clock.now.timeIntervalSince1970.rounded(.down))
-        return carried + [(AuthorizationRequest.loginStartedParameter, String(started))]
-    }
-
     /// Whether the user must be asked: the client requires consent, and there is no remembered consent
     /// covering these scopes, or the client asked again with `prompt=consent`.
     public func needsConsent(_ request: AuthorizationRequest, user: User, scopes: ScopeSet) async throws -> Bool {
         guard request.client.requireConsent else { return false }
         if request.prompt.contains(.consent) { return true }
-        guard let existing = try await services.storage.consent(subject: user.id, clientID: request.client.id) else { return true }
+        guard let existing = try await consents.consent(subject: user.id, clientID: request.client.id) else { return true }
         return !scopes.isSubset(of: existing.scopes)
     }
 
@@ -95,35 +91,6 @@ public struct AuthorizationEndpoint: Sendable {
 
     /// How long a consent page may be answered (node-oidc-provider's interaction TTL is 10 minutes too).
     public static let consentInteractionLifetime: TimeInterval = 600
-
-    /// Stores the request the consent page asks about as a single-use interaction bound to `session` and
-    /// `user`, and returns its opaque id (only its SHA-256 digest is stored). The page carries only this id.
-    public func beginConsent(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession) async throws -> String {
-        let id = Secrets.random(bytes: 32)
-        let now = services.clock.now
-        try await services.storage.insertInteraction(InteractionRecord(
-            idDigest: Secrets.digest(id), kind: .consent, clientID: request.client.id,
-            payload: try PendingAuthorization(request, grantedScopes: scopes).encoded(), sessionDigest: session.idDigest, subject: user.id,
-            createdAt: now, expiresAt: now.addingTimeInterval(Self.consentInteractionLifetime)))
-        return id
-    }
-
-    /// The user answered the consent page: consumes the interaction (single use) and, when it belongs to this
-    /// session and its signed-in user, completes exactly the stored request with exactly the stored scopes.
-    /// One client lookup, no re-validation of browser-supplied parameters.
-    public func completeConsent(interactionID: String, session: BrowserSession, allow: Bool) async throws -> ConsentCompletion {
-        let invalid = ConsentCompletion.invalid("This consent request is unknown, expired or was already answered. Start again from the application.")
-        guard !interactionID.isEmpty,
-              let record = try await services.storage.consumeInteraction(digest: Secrets.digest(interactionID), kind: .consent, at: services.clock.now),
-              record.sessionDigest == session.idDigest, let subject = record.subject,
-              let user = try await signedInUser(session), user.id == subject, let authTime = session.authTime,
-              let pending = PendingAuthorization.decode(record.payload),
-              let client = try await services.storage.client(id: record.clientID),
-              let request = pending.request(client: client) else { return invalid }
-        guard allow else { return .redirect(deny(request, user: user)) }
-        return .redirect(try await approve(request, user: user, authTime: authTime, scopes: pending.grantedScopes,
-                                           authenticationMethods: session.authenticationMethods, identityProvider: session.identityProvider))
-    }
 
     /// The user refused: `access_denied` (RFC 6749 §4.1.2.1).
     public func deny(_ request: AuthorizationRequest, user: User) -> String {
@@ -138,8 +105,8 @@ public struct AuthorizationEndpoint: Sendable {
                         authenticationMethods: [String]? = nil, identityProvider: String? = nil) async throws -> String {
         let now = services.clock.now
         let issuer = services.settings.issuer
-        let existing = try await services.storage.consent(subject: user.id, clientID: request.client.id)
-        try await services.storage.saveConsent(ConsentRecord(subject: user.id, clientID: request.client.id,
+        let existing = try await consents.consent(subject: user.id, clientID: request.client.id)
+        try await consents.saveConsent(ConsentRecord(subject: user.id, clientID: request.client.id,
                                                              scopes: scopes.union(existing?.scopes ?? []),
                                                              grantedAt: existing?.grantedAt ?? now, updatedAt: now))
         let newlyGranted = scopes.subtracting(existing?.scopes ?? [])
@@ -151,7 +118,7 @@ public struct AuthorizationEndpoint: Sendable {
         switch request.responseType {
         case .code:
             let code = Secrets.random(bytes: 32)
-            try await services.storage.insertAuthorizationCode(AuthorizationCodeRecord(
+            try await codes.insertAuthorizationCode(AuthorizationCodeRecord(
                 codeDigest: Secrets.digest(code), clientID: request.client.id, subject: user.id, redirectURI: request.redirectURI,
                 redirectURIWasSent: request.redirectURIWasSent, scopes: scopes, codeChallenge: request.codeChallenge,
                 nonce: request.nonce, authTime: authTime, issuedAt: now, expiresAt: now.addingTimeInterval(codeLifetime),
@@ -168,7 +135,8 @@ public struct AuthorizationEndpoint: Sendable {
                 let idToken = try await IDTokenMinter(issuer: issuer, lifetime: idTokenLifetime, keys: services.accessTokens.keys,
                                                 algorithm: request.client.idTokenAlgorithm)
                     .mint(subject: user.id, clientID: request.client.id, nonce: request.nonce, authTime: authTime, now: now, accessToken: access.token,
-                          amr: try await MFAService(services: services).authenticationMethods(userID: user.id, authTime: authTime, recorded: authenticationMethods),
+                          amr: try await MFAService.authenticationMethods(userID: user.id, authTime: authTime, recorded: authenticationMethods,
+                                                                          enrollments: mfaEnrollments),
                           idp: identityProvider)
                 parameters.append(("id_token", idToken))
             }

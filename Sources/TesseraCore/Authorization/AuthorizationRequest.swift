@@ -54,24 +54,13 @@ public struct AuthorizationRequest: Sendable {
     /// The parameters as received (empty values dropped; `resource`, which may repeat, is in `resources`).
     public let parameters: [String: String]
 
-    /// The parameters to carry the request through login and consent: `parameters` sorted by name, then
-    /// one `resource` pair per resource.
-    public var carriedParameters: [(String, String)] {
-        parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + resources.map { ("resource", $0) }
-    }
-
     /// Whether this is an OpenID Connect request.
     public var isOpenID: Bool { requestedScopes?.contains("openid") == true }
 
-    /// Tessera's own parameter on the way back from the login page: when this interaction sent the user to sign
-    /// in (Unix seconds). A sign-in at or after it is fresh for `max_age` (OIDC Core §3.1.2.1), so `max_age=0`
-    /// does not send the user back to the login form forever. Whoever can edit it could as well drop `max_age`;
-    /// the ID token's `auth_time` stays the real sign-in time, which the client checks (§3.1.3.7).
-    public static let loginStartedParameter = "tessera_login_after"
-
-    /// The ``loginStartedParameter`` value, when present and well formed.
-    public var loginStartedAt: Date? {
-        parameters[Self.loginStartedParameter].flatMap { Int($0) }.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+    /// Every parameter of the request: `parameters` sorted by name, then one `resource` pair per resource (what
+    /// a stored interaction must give back, ``PendingAuthorization``).
+    public var carriedParameters: [(String, String)] {
+        parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + resources.map { ("resource", $0) }
     }
 }
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A validated authorization request waiting for consent, as stored in an ``InteractionRecord`` of kind
-/// ``InteractionKind/consent``: everything ``AuthorizationRequest`` holds except the client (stored by id),
-/// plus the scopes the consent page showed. Consent completes exactly this request (RFC 6749 §4.1.1;
+/// A validated authorization request waiting for sign-in or consent, as stored in an ``InteractionRecord`` of kind
+/// ``InteractionKind/authorization`` or ``InteractionKind/consent``: everything ``AuthorizationRequest`` holds
+/// except the client (stored by id), plus, for consent, the scopes the consent page showed. Consent completes exactly this request (RFC 6749 §4.1.1;
 /// RFC 9700 §4.13), never one re-read from the browser's form.
 public struct PendingAuthorization: Sendable, Codable, Hashable {
     public var redirectURI: String
@@ -17,10 +17,10 @@ public struct PendingAuthorization: Sendable, Codable, Hashable {
     public var loginHint: String?
     public var resources: [String]
     public var parameters: [String: String]
-    /// The scopes shown on the consent page: what an "Allow" grants, exactly.
-    public var grantedScopes: ScopeSet
+    /// The scopes shown on the consent page: what an "Allow" grants, exactly (`nil` while waiting for sign-in).
+    public var grantedScopes: ScopeSet?
 
-    public init(_ request: AuthorizationRequest, grantedScopes: ScopeSet) {
+    public init(_ request: AuthorizationRequest, grantedScopes: ScopeSet?) {
         redirectURI = request.redirectURI
         redirectURIWasSent = request.redirectURIWasSent
         responseType = request.responseType.rawValue

@@ -1,12 +1,15 @@
 import Foundation
 
-/// What a pending interaction is for. A growable set of kinds in one table: today the consent step of an
-/// authorization request; PAR's `request_uri` (RFC 9126 §2.2) and the device grant's user code
-/// (RFC 8628 §3.2) are meant to become kinds of the same store.
+/// What a pending interaction is for. A growable set of kinds in one table: an authorization request waiting
+/// for the user to sign in, and one waiting for consent; PAR's `request_uri` (RFC 9126 §2.2) and the device
+/// grant's user code (RFC 8628 §3.2) are meant to become kinds of the same store.
 public struct InteractionKind: RawRepresentable, Sendable, Hashable {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// A validated authorization request waiting for the user to sign in (``PendingAuthorization``): the login
+    /// page, the MFA step and an upstream sign-in carry only its id, and `/authorize` resumes it.
+    public static let authorization = InteractionKind(rawValue: "authorization")
     /// A validated authorization request waiting for the user's consent (``PendingAuthorization``).
     public static let consent = InteractionKind(rawValue: "consent")
 }
@@ -42,6 +45,9 @@ public struct InteractionRecord: Sendable, Hashable {
 /// Pending interactions: single-use, short-lived, digest at rest.
 public protocol InteractionStore: Sendable {
     func insertInteraction(_ interaction: InteractionRecord) async throws
+    /// The interaction with this digest and kind if it is still live at `at`, without consuming it (what a page
+    /// shows about the pending request while the user is still on it).
+    func interaction(digest: Data, kind: InteractionKind, at: Date) async throws -> InteractionRecord?
     /// Atomically deletes and returns the interaction with this digest and kind if it is still live at `at`
     /// (one `DELETE … RETURNING`): of concurrent consumes exactly one gets it, across nodes too. An expired
     /// one is left for the purge and `nil` is returned.

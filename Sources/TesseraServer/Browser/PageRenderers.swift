@@ -25,13 +25,13 @@ struct LoginPageRenderer {
         return Pages.response("login", title: "Sign in", page.templateValues, status: status, cookies: cookie.map { [$0] } ?? [], formActions: formActions)
     }
 
-    /// The redirect URI of the authorization request a login will return to (for the page CSP).
-    func pendingRedirectURI(_ returnTo: String) async -> String? {
-        let items = URLComponents(string: returnTo)?.queryItems ?? []
-        if let uri = items.first(where: { $0.name == "redirect_uri" })?.value { return uri }
-        guard let clientID = items.first(where: { $0.name == "client_id" })?.value,
-              let client = try? await runtime.storage.client(id: clientID), client.redirectURIs.count == 1 else { return nil }
-        return client.redirectURIs[0]
+    /// The pending authorization request a sign-in page returns to (`/authorize?interaction=<id>`), read without
+    /// consuming it: its client's name, and its redirect URI for the page CSP. `nil` for any other `returnTo`.
+    func pendingSignIn(_ returnTo: String) async throws -> SignInContext? {
+        guard returnTo.hasPrefix("/authorize?"),
+              let items = URLComponents(string: returnTo)?.queryItems, items.count == 1, items[0].name == AuthorizationRoutes.interactionParameter,
+              let id = items[0].value else { return nil }
+        return try await runtime.interactionService.signInContext(interactionID: id)
     }
 
     struct LoginButton: Sendable {

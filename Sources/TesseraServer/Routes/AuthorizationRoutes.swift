@@ -6,13 +6,14 @@ import TesseraCore
 
 /// The browser flows: `/authorize` (RFC 6749 §3.1), `/login`, `/consent`, `/account` and the stylesheet.
 ///
-/// These routes only translate HTTP and render pages; every OAuth decision is the core's
-/// `AuthorizationRequest.validate` and `AuthorizationEndpoint`. Expected errors render HTML here and
-/// never reach the JSON error middleware.
+/// These routes only translate HTTP and render pages: every OAuth decision — validation, `prompt`, `max_age`,
+/// `idp_hint`, remembered consent, completing a consent — is the core's ``InteractionService``, whose
+/// ``InteractionDecision`` is turned into a page or a redirect here. Expected errors render HTML and never
+/// reach the JSON error middleware.
 struct AuthorizationRoutes {
     let runtime: TesseraRuntime
     var sessions: SessionManager { SessionManager(runtime: runtime) }
-    var endpoint: AuthorizationEndpoint { runtime.authorizationEndpoint }
+    var interactions: InteractionService { runtime.interactionService }
     var loginPages: LoginPageRenderer { LoginPageRenderer(runtime: runtime) }
 
     /// `login` is the `.login` rate-limited group: every `POST` that takes a sign-in attempt goes there. Every route
@@ -42,57 +43,60 @@ struct AuthorizationRoutes {
 
     // MARK: /authorize
 
+    /// `/authorize` with a client's request starts an interaction; `/authorize?interaction=<id>` (where the sign-in
+    /// pages return to) resumes one. A client's request always names `client_id`, so it is never taken for a resume.
     func authorize(_ http: Request, _ context: BrowserRequestContext, parameters: [(String, String)]?) async throws -> Response {
         guard let parameters else { return Pages.error("The request parameters are malformed.") }
-        let request: AuthorizationRequest
-        do {
-            request = try await AuthorizationRequest.validate(parameters, clients: runtime.storage)
-        } catch let failure as AuthorizationFailure {
-            return respond(to: failure)
+        let decision: InteractionDecision
+        if parameters.count == 1, parameters[0].0 == Self.interactionParameter {
+            decision = try await interactions.resume(interactionID: parameters[0].1, session: context.session)
+        } else {
+            decision = try await interactions.start(parameters, session: context.session)
         }
-        let session = context.session
-        switch try await endpoint.decide(request, session: session) {
+        return try await respond(to: decision, session: context.session)
+    }
+
+    /// Renders a decision: the only thing this route does with it.
+    func respond(to decision: InteractionDecision, session: BrowserSession?) async throws -> Response {
+        switch decision {
         case .redirect(let url):
             return Pages.redirect(url)
-        case .login:
+        case .failure(let message):
+            return Pages.error(message)
+        case .login(let step):
             let ensured = try await sessions.ensure(session)
-            // After signing in, come back here without prompt=login and with the login's start for max_age (or it would ask forever).
-            let returnTo = Self.authorizeURL(endpoint.parametersAfterLogin(request), dropping: .login)
-            // `idp_hint=<provider id>` (like Keycloak's kc_idp_hint): go straight to that upstream provider.
-            if let hint = parameters.first(where: { $0.0 == "idp_hint" })?.1, runtime.identityProviders.entry(id: hint) != nil {
-                do {
-                    let url = try await runtime.federation.begin(providerID: hint, sessionDigest: ensured.session.idDigest,
-                                                                 returnTo: BrowserRequests.safeReturnTo(returnTo))
-                    return Pages.redirect(url, cookies: ensured.cookie.map { [$0] } ?? [])
-                } catch let failure as FederationFailure {
-                    return Pages.federationFailure(failure, returnTo: returnTo)
-                }
+            return await loginPages.response(session: ensured.session, cookie: ensured.cookie, returnTo: Self.resumeURL(step.interaction),
+                                             clientName: step.clientName, username: step.loginHint, error: nil, redirectURI: step.redirectURI)
+        case .upstream(let providerID, let interaction):
+            let ensured = try await sessions.ensure(session)
+            let returnTo = Self.resumeURL(interaction)
+            do {
+                let url = try await runtime.federation.begin(providerID: providerID, sessionDigest: ensured.session.idDigest, returnTo: returnTo)
+                return Pages.redirect(url, cookies: ensured.cookie.map { [$0] } ?? [])
+            } catch let failure as FederationFailure {
+                return Pages.federationFailure(failure, returnTo: returnTo)
             }
-            return await loginPages.response(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: request.client.name,
-                                 username: request.loginHint, error: nil, redirectURI: request.redirectURI)
-        case .consent(let user, let scopes):
+        case .consent(let step):
             guard let session else { return Pages.error("Your session expired. Go back to the application and try again.") }
-            let interaction = try await endpoint.beginConsent(request, user: user, scopes: scopes, session: session)
-            return consentPage(request, user: user, scopes: scopes, session: session, interaction: interaction)
+            return consentPage(step, session: session)
         }
     }
 
-    func respond(to failure: AuthorizationFailure) -> Response {
-        switch failure {
-        case .unredirectable(let message):
-            return Pages.error(message)
-        case .redirect(let error, let target):
-            return Pages.redirect(AuthorizationRedirect.error(error, target: target, issuer: runtime.configuration.effectiveIssuer))
-        }
+    /// The query parameter of a resumed interaction.
+    static let interactionParameter = "interaction"
+
+    /// Where the sign-in pages return to: `/authorize` with only the interaction id.
+    static func resumeURL(_ interaction: String) -> String {
+        "/authorize?\(interactionParameter)=" + AuthorizationRedirect.percentEncode(interaction)
     }
 
     /// The consent page. Its form carries only the interaction id (the request is stored server-side), the CSRF
     /// token and the decision. A self-registered client is marked as unverified (its name is its own claim).
-    func consentPage(_ request: AuthorizationRequest, user: User, scopes: ScopeSet, session: BrowserSession, interaction: String) -> Response {
-        let page = ConsentPage(clientName: request.client.name, username: user.username,
-                               scopes: scopes.sorted.map { ConsentPage.Scope(name: $0, text: Pages.describe(scope: $0)) },
-                               interaction: interaction, csrf: session.csrfToken, unverified: request.client.registeredAnonymously ? true : nil)
-        return Pages.response("consent", title: "Allow access", page.templateValues, formActions: Pages.origin(of: request.redirectURI).map { [$0] } ?? [])
+    func consentPage(_ step: ConsentStep, session: BrowserSession) -> Response {
+        let page = ConsentPage(clientName: step.clientName, username: step.user.username,
+                               scopes: step.scopes.sorted.map { ConsentPage.Scope(name: $0, text: Pages.describe(scope: $0)) },
+                               interaction: step.interaction, csrf: session.csrfToken, unverified: step.unverifiedClient ? true : nil)
+        return Pages.response("consent", title: "Allow access", page.templateValues, formActions: Pages.origin(of: step.redirectURI).map { [$0] } ?? [])
     }
 
     // MARK: /login
@@ -113,9 +117,10 @@ struct AuthorizationRoutes {
             user = try await UserAuthenticator(services: runtime.services).authenticate(username: values["username"] ?? "",
                                                                                         password: values["password"] ?? "", clientID: nil)
         } catch let error as OAuthError where error.code == .invalidGrant {
-            let pending = await loginPages.pendingRedirectURI(returnTo)
-            return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: values["username"],
-                                             error: "The username or password is incorrect.", status: .unauthorized, redirectURI: pending)
+            let pending = try await loginPages.pendingSignIn(returnTo)
+            return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: pending?.clientName,
+                                             username: values["username"], error: "The username or password is incorrect.", status: .unauthorized,
+                                             redirectURI: pending?.redirectURI)
         }
         if let challenge = try await MFAChallengeStep(runtime: runtime).challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
             return challenge
@@ -130,7 +135,7 @@ struct AuthorizationRoutes {
     /// nothing of the original request is read from the form. An unknown, replayed or foreign id is an error page.
     func consent(_ context: BrowserRequestContext) async throws -> Response {
         guard let session = context.session else { return BrowserRequests.csrfRefused() }
-        switch try await endpoint.completeConsent(interactionID: context.form["interaction"] ?? "", session: session,
+        switch try await interactions.completeConsent(interactionID: context.form["interaction"] ?? "", session: session,
                                                   allow: context.form["decision"] == "allow") {
         case .redirect(let url):
             return Pages.redirect(url)
@@ -154,18 +159,4 @@ struct AuthorizationRoutes {
         return Pages.redirect("/account")
     }
 
-    // MARK: Helpers
-
-    /// `/authorize?…` for these parameters, optionally without one prompt value.
-    static func authorizeURL(_ parameters: [(String, String)], dropping prompt: Prompt?) -> String {
-        var parameters = parameters
-        if let prompt, let index = parameters.firstIndex(where: { $0.0 == "prompt" }) {
-            let kept = parameters[index].1.split(separator: " ").filter { $0 != prompt.rawValue }.joined(separator: " ")
-            if kept.isEmpty { parameters.remove(at: index) } else { parameters[index].1 = kept }
-        }
-        let query = parameters
-            .map { "\(AuthorizationRedirect.percentEncode($0.0))=\(AuthorizationRedirect.percentEncode($0.1))" }
-            .joined(separator: "&")
-        return "/authorize?" + query
-    }
 }

@@ -31,14 +31,14 @@ struct MFARoutes {
         guard let session = context.session, try await mfa.challengedUser(sessionDigest: session.idDigest) != nil else {
             return Pages.redirect("/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo))
         }
-        return await challengeResponse(session: session, returnTo: returnTo, error: nil)
+        return try await challengeResponse(session: session, returnTo: returnTo, error: nil)
     }
 
-    func challengeResponse(session: BrowserSession, returnTo: String, error: String?, status: HTTPResponse.Status = .ok) async -> Response {
+    func challengeResponse(session: BrowserSession, returnTo: String, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo]
         if let error { context["error"] = error }
         // A right code may redirect straight on to the client (form-action is checked on redirects).
-        let formActions = await loginPages.pendingRedirectURI(returnTo).flatMap(Pages.origin(of:)).map { [$0] } ?? []
+        let formActions = try await loginPages.pendingSignIn(returnTo).flatMap { Pages.origin(of: $0.redirectURI) }.map { [$0] } ?? []
         return Pages.response("mfa", title: "Two-factor authentication", context, status: status, formActions: formActions)
     }
 
@@ -51,13 +51,14 @@ struct MFARoutes {
         do {
             outcome = try await mfa.completeChallenge(sessionDigest: session.idDigest, code: values["otp"] ?? "")
         } catch let error as OAuthError where error.code == .invalidGrant {
-            return await challengeResponse(session: session, returnTo: returnTo, error: error.errorDescription, status: .unauthorized)
+            return try await challengeResponse(session: session, returnTo: returnTo, error: error.errorDescription, status: .unauthorized)
         }
         guard let outcome else {
             // No live challenge: it expired (or never was). Start again from the password.
-            let pending = await loginPages.pendingRedirectURI(returnTo)
-            return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: nil, username: nil,
-                                             error: "Your sign-in took too long. Sign in again.", status: .unauthorized, redirectURI: pending)
+            let pending = try await loginPages.pendingSignIn(returnTo)
+            return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: pending?.clientName, username: nil,
+                                             error: "Your sign-in took too long. Sign in again.", status: .unauthorized,
+                                             redirectURI: pending?.redirectURI)
         }
         let methods = (session.authenticationMethods ?? ["pwd"]).filter { $0 != "otp" } + ["otp"]
         let signedIn = try await sessions.create(userID: outcome.user.id, authTime: runtime.clock.now, replacing: session, methods: methods,
