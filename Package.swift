@@ -130,8 +130,12 @@ let package = Package(
         ),
         .target(
             name: "TesseraTesting",
-            dependencies: ["TesseraCore", "TesseraStore"],
-            swiftSettings: swiftSettings
+            dependencies: [
+                "TesseraCore", "TesseraStore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: importHygieneSettings
         ),
         .executableTarget(
             name: "tessera",

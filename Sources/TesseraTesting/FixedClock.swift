@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Synchronization
-import TesseraCore
+public import TesseraCore
 
 /// A clock that only moves when told to.
 public final class FixedClock: TimeSource {

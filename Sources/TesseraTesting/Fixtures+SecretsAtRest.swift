@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 
 extension MFAEnrollment {
     /// The TOTP secret in clear (tests compute codes with it): the stored value opened with the KEK that sealed it.

@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 /// Ready-made records and a wired-up token endpoint for tests.
 public enum Fixtures {

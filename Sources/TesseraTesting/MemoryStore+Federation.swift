@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 /// Federation state in memory (`MemoryStore.federation`).
 struct MemoryFederationState: Sendable {

@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 extension MemoryStore {
     public func updateClient(_ client: Client) throws {

@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 /// MFA state in memory (`MemoryStore.mfa`).
 struct MemoryMFAState: Sendable {

@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 extension MemoryStore {
     public func loginAttempts(username: String) -> LoginAttemptState? { loginAttemptStates[username] }

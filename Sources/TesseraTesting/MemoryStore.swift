@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 /// An in-memory store for tests, with the same semantics as the SQL store (atomic rotation included).
 public actor MemoryStore: TesseraStorage {

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import SQLKit
 import TesseraCore
-import TesseraStore
+public import TesseraStore
 
 /// Creates a throw-away PostgreSQL database per test on a real server.
 public enum PostgresTestDatabase {

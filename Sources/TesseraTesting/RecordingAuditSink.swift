@@ -1,5 +1,5 @@
 import Synchronization
-import TesseraCore
+public import TesseraCore
 
 /// Keeps audit events in memory so tests can assert on them.
 public final class RecordingAuditSink: AuditSink {

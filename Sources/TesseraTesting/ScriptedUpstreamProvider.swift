@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 
 /// An upstream provider's leg as the core sees it, for tests of Tessera's own side of federation (state, PKCE,
 /// linking, sessions): it builds a recognisable authorization URL and answers `redeem` from a script, recording

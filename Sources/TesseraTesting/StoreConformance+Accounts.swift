@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Account recovery (``UserSessions``) and the session idle timeout (``SessionExpiry``).

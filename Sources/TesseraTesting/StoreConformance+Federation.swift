@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Conformance checks for federated identity: single-use pending sign-ins, identity links, lookup by

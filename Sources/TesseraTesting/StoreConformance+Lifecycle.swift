@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Conformance checks for the token lifecycle stores (revocation list, initial access tokens, client updates).

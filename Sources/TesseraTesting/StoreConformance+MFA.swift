@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Conformance checks for the MFA store: enrolment, single-use TOTP steps and recovery codes, challenges.

@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Conformance checks for re-sealing secrets at rest (`tessera keys rewrap`): compare-and-set replacement.

@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import Testing
 
 /// Conformance checks for the first signing key of an algorithm: one atomic claim across nodes (issue 20).

@@ -1,6 +1,6 @@
 import Foundation
-import TesseraCore
-import Testing
+public import TesseraCore
+public import Testing
 
 /// The store conformance suite: one set of checks that every store implementation must pass
 /// (after fluent-kit's FluentBenchmark). Each check gets a fresh, empty, migrated store.
