@@ -80,8 +80,8 @@ public enum BasicAuthorization: Sendable, Equatable {
         while let last = encoded.last, last == " " || last == "\t" { encoded = encoded.dropLast() }
         guard parts.count == 2, let decoded = Data(base64Encoded: String(encoded)),
             let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
-            let id = Self.formDecode(decoded[decoded.startIndex..<colon]), !id.isEmpty,
-            let secret = Self.formDecode(decoded[decoded.index(after: colon)...])
+            let id = try? FormURLEncoding.decode(decoded[decoded.startIndex..<colon]), !id.isEmpty,
+            let secret = try? FormURLEncoding.decode(decoded[decoded.index(after: colon)...])
         else {
             self = .malformed
             return
@@ -93,43 +93,5 @@ public enum BasicAuthorization: Sendable, Equatable {
     public var clientID: String? {
         if case .credentials(let id, _) = self { return id }
         return nil
-    }
-
-    /// `application/x-www-form-urlencoded` decoding of one component (`+` is a space), strict: a
-    /// malformed escape, bytes that are not UTF-8 or a NUL give `nil`.
-    static func formDecode(_ component: some Collection<UInt8>) -> String? {
-        var out: [UInt8] = []
-        out.reserveCapacity(component.count)
-        var index = component.startIndex
-        while index != component.endIndex {
-            let byte = component[index]
-            switch byte {
-            case UInt8(ascii: "+"):
-                out.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                let first = component.index(after: index)
-                guard first != component.endIndex else { return nil }
-                let second = component.index(after: first)
-                guard second != component.endIndex, let hi = hexValue(component[first]), let lo = hexValue(component[second]) else { return nil }
-                out.append(hi << 4 | lo)
-                index = second
-            default:
-                out.append(byte)
-            }
-            index = component.index(after: index)
-        }
-        guard let string = String(validating: out, as: UTF8.self),
-            !string.unicodeScalars.contains(where: { $0.value == 0 })
-        else { return nil }
-        return string
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
