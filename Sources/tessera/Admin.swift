@@ -13,6 +13,13 @@ func withProvisioning<R: Sendable>(_ common: CommonOptions, _ body: @escaping @S
     }
 }
 
+/// Runs one `tessera user <verb> <username>` change: `change` gets the provisioning helper, the store and the
+/// username in one store session and returns the line printed on success.
+func changeUser(_ common: CommonOptions, _ username: String,
+                _ change: @escaping @Sendable (Provisioning, SQLStore, String) async throws -> String) async throws {
+    print(try await withProvisioning(common) { provisioning, store, _ in try await change(provisioning, store, username) })
+}
+
 /// "; ended N sessions, revoked M refresh token families" for the user commands that revoke.
 func describe(_ revocation: UserSessions.Revocation) -> String {
     "; ended \(revocation.sessions) browser session(s), revoked \(revocation.refreshTokenFamilies) refresh token famil\(revocation.refreshTokenFamilies == 1 ? "y" : "ies")"
@@ -81,11 +88,10 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let username = self.username
-                let revocation = try await withProvisioning(common) { provisioning, _, _ in
-                    try await provisioning.setDisabled(username: username, disabled: true)
+                try await changeUser(common, username) { provisioning, _, username in
+                    let revocation = try await provisioning.setDisabled(username: username, disabled: true)
+                    return "disabled user \(username)\(revocation.map(describe) ?? "")"
                 }
-                print("disabled user \(username)\(revocation.map(describe) ?? "")")
             }
         }
     }
@@ -97,9 +103,10 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let username = self.username
-                _ = try await withProvisioning(common) { provisioning, _, _ in try await provisioning.setDisabled(username: username, disabled: false) }
-                print("enabled user \(username)")
+                try await changeUser(common, username) { provisioning, _, username in
+                    _ = try await provisioning.setDisabled(username: username, disabled: false)
+                    return "enabled user \(username)"
+                }
             }
         }
     }
@@ -118,11 +125,10 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingErrors {
                 let password = try readPasswordFromStdin()
-                let username = self.username
-                let revocation = try await withProvisioning(common) { provisioning, _, _ in
-                    try await provisioning.setPassword(username: username, password: password)
+                try await changeUser(common, username) { provisioning, _, username in
+                    let revocation = try await provisioning.setPassword(username: username, password: password)
+                    return "password changed for \(username)\(describe(revocation))"
                 }
-                print("password changed for \(username)\(describe(revocation))")
             }
         }
     }
@@ -136,11 +142,10 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let username = self.username
-                let revocation = try await withProvisioning(common) { provisioning, _, _ in
-                    try await provisioning.signOutEverywhere(username: username)
+                try await changeUser(common, username) { provisioning, _, username in
+                    let revocation = try await provisioning.signOutEverywhere(username: username)
+                    return "signed out \(username) everywhere\(describe(revocation))"
                 }
-                print("signed out \(username) everywhere\(describe(revocation))")
             }
         }
     }

@@ -13,17 +13,13 @@ extension UserCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let username = self.username
-                let removed = try await withProvisioning(common) { provisioning, store, _ in
+                try await changeUser(common, username) { provisioning, store, username in
                     let user = try await provisioning.requireUser(username)
-                    let removed = try await store.deleteMFA(userID: user.id)
-                    if removed {
-                        try await store.insertAuditEvents([AuditEvent(.mfaDisabled, at: Date(), subject: user.id,
-                                                                      detail: ["source": "cli", "username": username])])
-                    }
-                    return removed
+                    guard try await store.deleteMFA(userID: user.id) else { return "\(username) had no two-factor authentication" }
+                    try await store.insertAuditEvents([AuditEvent(.mfaDisabled, at: Date(), subject: user.id,
+                                                                  detail: ["source": "cli", "username": username])])
+                    return "two-factor authentication removed for \(username)"
                 }
-                print(removed ? "two-factor authentication removed for \(username)" : "\(username) had no two-factor authentication")
             }
         }
     }

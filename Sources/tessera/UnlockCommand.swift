@@ -13,16 +13,12 @@ extension UserCommand {
         func run() async throws {
             try await reportingErrors {
                 // Locks are keyed by the canonical username (RFC 8265), like logins.
-                let username = Username.canonical(self.username)?.value ?? self.username
-                let cleared = try await withProvisioning(common) { _, store, _ in
-                    let cleared = try await store.clearLoginAttempts(username: username)
-                    if cleared {
-                        let subject = try await store.user(username: username)?.id
-                        try await store.insertAuditEvents([AuditEvent(.accountUnlocked, at: Date(), subject: subject, detail: ["username": username])])
-                    }
-                    return cleared
+                try await changeUser(common, Username.canonical(username)?.value ?? username) { _, store, username in
+                    guard try await store.clearLoginAttempts(username: username) else { return "\(username) had no failed logins or lock" }
+                    let subject = try await store.user(username: username)?.id
+                    try await store.insertAuditEvents([AuditEvent(.accountUnlocked, at: Date(), subject: subject, detail: ["username": username])])
+                    return "unlocked \(username)"
                 }
-                print(cleared ? "unlocked \(username)" : "\(username) had no failed logins or lock")
             }
         }
     }

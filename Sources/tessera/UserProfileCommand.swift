@@ -11,11 +11,11 @@ extension UserCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let (username, name, email) = (self.username, self.name, self.email)
-                let profile = try await withProvisioning(common) { provisioning, _, _ in
-                    try await provisioning.setProfile(username: username, name: name, email: email)
+                let (name, email) = (self.name, self.email)
+                try await changeUser(common, username) { provisioning, _, username in
+                    let profile = try await provisioning.setProfile(username: username, name: name, email: email)
+                    return "user \(username): name \(profile.name ?? "(none)"), email \(profile.email ?? "(none)")"
                 }
-                print("user \(username): name \(profile.name ?? "(none)"), email \(profile.email ?? "(none)")")
             }
         }
     }
