@@ -84,8 +84,7 @@ struct BrowserLogoutTests {
             let allowed = try await client.postPage("/consent", formEncode(fields), cookie: session)
             let landing = try #require(allowed.location)
             let code = try #require(queryItems(landing)["code"])
-            let token = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
-                                                              ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
             let idToken = try #require(token.json["id_token"] as? String)
 
             // Unregistered post-logout URI: error page, session intact.

@@ -25,6 +25,13 @@ struct BrowserHarness {
         return BrowserHarness(server: server)
     }
 
+    /// The `/token` form redeeming `code` for the `photos` client with the PKCE verifier (RFC 6749 §4.1.3, RFC 7636 §4.5),
+    /// plus `extra` fields.
+    static func codeRedemption(_ code: String, _ extra: [(String, String)] = []) -> String {
+        formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
+                    ("redirect_uri", "https://photos.example/cb"), ("code_verifier", verifier)] + extra)
+    }
+
     static let authorizeQuery = "/authorize?client_id=photos&redirect_uri=https%3A%2F%2Fphotos.example%2Fcb&response_type=code"
         + "&scope=openid%20read&state=st4te&nonce=n0nce&code_challenge=\(challenge)&code_challenge_method=S256"
 }
@@ -172,8 +179,7 @@ struct BrowserRouteTests {
             #expect(items["iss"] == "https://auth.test")
             let code = try #require(items["code"])
 
-            let token = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
-                                                              ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
             #expect(token.status == .ok)
             #expect(token.json["id_token"] as? String != nil)
             let access = try #require(token.json["access_token"] as? String)

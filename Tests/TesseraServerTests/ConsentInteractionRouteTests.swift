@@ -27,8 +27,7 @@ struct ConsentInteractionRouteTests {
 
     static func redeem(_ client: any TestClientProtocol, _ location: String) async throws -> TestResponse {
         let code = try #require(queryItems(location)["code"])
-        return try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
-                                                     ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+        return try await client.postForm(BrowserHarness.codeRedemption(code))
     }
 
     @Test("the form carries only the interaction id; edited or added request fields do not widen the grant (RFC 6749 §4.1.1)")

@@ -97,8 +97,7 @@ struct FederationRouteTests {
                                                                                     ("decision", "allow")]), cookie: session)
             let allowedLocation = try #require(allowed.location)
             let code = try #require(queryItems(allowedLocation)["code"])
-            let token = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
-                                                              ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
             #expect(token.status == .ok)
             let claims = try Self.payload(try #require(token.json["id_token"] as? String))
             #expect(claims["sub"] as? String == carol.id)

@@ -117,8 +117,7 @@ struct MFARouteTests {
             let allowed = try await client.postPage("/consent", formEncode(fields), cookie: full)
             let location = try #require(allowed.location)
             let code = try #require(queryItems(location)["code"])
-            let token = try await client.postForm(formEncode([("grant_type", "authorization_code"), ("code", code), ("client_id", "photos"),
-                                                              ("redirect_uri", "https://photos.example/cb"), ("code_verifier", BrowserHarness.verifier)]))
+            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
             let idToken = try #require(token.json["id_token"] as? String)
             let payload = try #require(Data(base64URLEncoded: String(idToken.split(separator: ".")[1])))
             let claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
