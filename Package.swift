@@ -159,7 +159,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Examples/ExampleAPI",
-            swiftSettings: swiftSettings
+            swiftSettings: importHygieneSettings
         ),
         // The benchmark's baseline: bare Hummingbird routes (`/hello`, and `/sign` that only signs an
         // ES256 JWT with jwt-kit, as Tessera does), so every figure has a same-machine reference.
@@ -172,7 +172,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "bench/Baseline",
-            swiftSettings: swiftSettings
+            swiftSettings: importHygieneSettings
         ),
         .testTarget(
             name: "TesseraCoreTests",

@@ -7,6 +7,7 @@
 // Arguments (override the environment): --issuer, --audience, --host, --port.
 
 import Foundation
+import Hummingbird
 
 let configuration: ExampleAPIConfiguration
 do {
