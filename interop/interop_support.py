@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import time
 
 import requests
@@ -78,6 +80,26 @@ def verify_access_token(server, token: str, jwks: dict | None = None):
 
 def scopes(value: str) -> set[str]:
     return set(value.split())
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of an HTML page (CSRF token, interaction id, return_to), unescaped."""
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+def audit_json(server, *args: str) -> list[dict]:
+    """`tessera audit ARGS --json`: the events as dicts, newest first (the CLI prints a sequence of
+    pretty-printed JSON objects, not one array)."""
+    text = server.cli("audit", *args, "--json").stdout
+    decoder, events, index = json.JSONDecoder(), [], 0
+    while True:
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index >= len(text):
+            return events
+        value, index = decoder.raw_decode(text, index)
+        events.append(value)
 
 
 def post_token(server, data, auth=None, **kwargs) -> requests.Response:

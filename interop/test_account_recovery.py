@@ -6,9 +6,6 @@ browser sessions end after `TESSERA_SESSION_IDLE_TTL` without use.
 
 from __future__ import annotations
 
-import html
-import json
-import re
 import subprocess
 import time
 
@@ -16,12 +13,7 @@ import pytest
 import requests
 
 from conftest import TESSERA_BIN, _child_env
-from interop_support import post_token
-
-
-def _hidden_fields(page: str) -> dict[str, str]:
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    return {name: html.unescape(value) for name, value in fields.items()}
+from interop_support import audit_json, hidden_fields as _hidden_fields, post_token
 
 
 def reaches_account(server, browser: requests.Session) -> bool:
@@ -71,15 +63,7 @@ def introspect(server, client, token: str) -> dict:
 
 def revocation_events(server, user) -> list[dict]:
     """`user.sessions_revoked` audit events about `user`, newest first."""
-    text = server.cli("audit", "--type", "user.sessions_revoked", "--user", user.id, "--json").stdout
-    decoder, events, index = json.JSONDecoder(), [], 0
-    while True:
-        while index < len(text) and text[index].isspace():
-            index += 1
-        if index >= len(text):
-            return events
-        value, index = decoder.raw_decode(text, index)
-        events.append(value)
+    return audit_json(server, "--type", "user.sessions_revoked", "--user", user.id)
 
 
 def test_password_change_ends_sessions_and_revokes_every_refresh_token(tessera, client):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import re
 import secrets
@@ -16,7 +15,7 @@ import urllib.parse
 
 import requests
 
-from interop_support import post_token
+from interop_support import hidden_fields as _hidden_fields, post_token
 
 REDIRECT_URI = "http://127.0.0.1:9/audit-callback"
 
@@ -27,11 +26,6 @@ EXPECTED_TYPES = {
     "token.issued", "token.refreshed", "token.reuse_detected", "token.revoked", "code.replay_detected",
     "client.authentication_failed", "key.rotated",
 }
-
-
-def _hidden_fields(page: str) -> dict[str, str]:
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    return {name: html.unescape(value) for name, value in fields.items()}
 
 
 def _browse(server, session: requests.Session, url: str, user, decision: str = "allow") -> str:

@@ -47,6 +47,7 @@ from test_browser import (  # noqa: E402  (shared driver fixture and helpers)
     wait_for,
 )
 from upstream_fixture import FakeProvider
+from interop_support import audit_json
 from authlib.common.security import generate_token  # noqa: E402
 from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
 from selenium.common.exceptions import TimeoutException, WebDriverException  # noqa: E402
@@ -242,15 +243,8 @@ class Event:
 
 def audit(server, kind: str) -> list[Event]:
     """`tessera audit --type KIND --json`: a sequence of JSON objects, newest first."""
-    text = server.cli("audit", "--type", kind, "--limit", "1000", "--json").stdout
-    decoder, events, index = json.JSONDecoder(), [], 0
-    while True:
-        while index < len(text) and text[index].isspace():
-            index += 1
-        if index >= len(text):
-            return events
-        value, index = decoder.raw_decode(text, index)
-        events.append(Event(value["type"], value.get("sub"), value.get("detail") or {}))
+    return [Event(value["type"], value.get("sub"), value.get("detail") or {})
+            for value in audit_json(server, "--type", kind, "--limit", "1000")]
 
 
 def wait_audit(server, kind: str, matches, at_least: int = 1, timeout: float = 10.0) -> list[Event]:

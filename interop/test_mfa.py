@@ -9,9 +9,7 @@ A TOTP time step works once (RFC 6238 §5.2), so the second TOTP login waits for
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
 import time
 
 import pytest
@@ -28,6 +26,7 @@ from test_browser import (  # noqa: E402  (shared driver fixture and helpers)
     pytestmark,  # noqa: F401  (skips without chromium)
     wait_for,
 )
+from interop_support import hidden_fields  # noqa: E402
 from authlib.common.security import generate_token  # noqa: E402
 from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -62,11 +61,6 @@ def reauthenticate(driver, user, code=None):
     if code is not None:
         driver.find_element(By.ID, "reauth-otp").send_keys(code)
     driver.find_element(By.ID, "reauth-submit").click()
-
-
-def hidden_fields(page: str) -> dict[str, str]:
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    return {name: html.unescape(value) for name, value in fields.items()}
 
 
 def requests_sign_in(tessera, user) -> requests.Session:

@@ -66,12 +66,16 @@ def start_node(root: Path, database_url: str, extra_env: dict[str, str] | None =
     return server
 
 
+def start_pair(tmp_path_factory, name: str, extra_env: dict[str, str] | None = None) -> tuple[TesseraServer, TesseraServer]:
+    """Two nodes on a new database of their own (the caller stops them)."""
+    root = tmp_path_factory.mktemp(name)
+    url = create_database(ADMIN_URL)
+    return start_node(root, url, extra_env), start_node(root, url, extra_env)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cluster")
-    url = create_database(ADMIN_URL)
-    a = start_node(root, url)
-    b = start_node(root, url)
+    a, b = start_pair(tmp_path_factory, "cluster")
     yield a, b
     a.stop()
     b.stop()
@@ -172,10 +176,7 @@ def test_keys_rotated_by_one_node_are_used_and_published_by_all(cluster):
 
 def test_kill_minus_nine_loses_no_refresh_token_a_client_received(tmp_path_factory):
     """Durability: a 200 is sent only after the commit, so whatever a client received survives the node."""
-    root = tmp_path_factory.mktemp("kill9")
-    url = create_database(ADMIN_URL)
-    a = start_node(root, url)
-    b = start_node(root, url)
+    a, b = start_pair(tmp_path_factory, "kill9")
     try:
         client = a.add_client()
         users = [a.add_user() for _ in range(8)]
@@ -339,12 +340,9 @@ def test_twenty_concurrent_guesses_across_both_nodes_check_at_most_five_password
 
     import base64
 
-    root = tmp_path_factory.mktemp("lockout-burst")
-    url = create_database(ADMIN_URL)
     # Every node of one PostgreSQL shares the key-encryption key (harmless where it is not needed).
     shared = {"TESSERA_KEY_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode()}
-    a = start_node(root, url, shared)
-    b = start_node(root, url, shared)
+    a, b = start_pair(tmp_path_factory, "lockout-burst", shared)
     try:
         client, user = a.add_client(), a.add_user()
         responses = _burst([a, b], client, user.username)

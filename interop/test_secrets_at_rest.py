@@ -8,7 +8,6 @@ without one, refuses to start with one line.
 from __future__ import annotations
 
 import base64
-import html
 import json
 import os
 import re
@@ -19,6 +18,7 @@ import time
 import requests
 
 from conftest import TESSERA_BIN, _child_env, free_port
+from interop_support import hidden_fields
 
 ENVELOPE = re.compile(r"^tessera-kek:v1:[0-9a-f]{8}:[A-Za-z0-9_-]+$")
 
@@ -30,11 +30,6 @@ def new_kek() -> str:
 def rows(database, sql: str) -> list[tuple]:
     with sqlite3.connect(str(database)) as connection:
         return connection.execute(sql).fetchall()
-
-
-def hidden_fields(page: str) -> dict[str, str]:
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    return {name: html.unescape(value) for name, value in fields.items()}
 
 
 def start_totp_setup(server, user) -> str:

@@ -73,12 +73,9 @@ def test_wrong_secret_cannot_exhaust_a_clients_window(start_tessera):
 
 @pytest.mark.skipif(not ADMIN_URL, reason="TESSERA_TEST_POSTGRES_URL is not set")
 def test_lockout_is_shared_by_two_nodes_and_lifted_by_unlock(tmp_path_factory):
-    from test_multinode import create_database, start_node
+    from test_multinode import start_pair
 
-    root = tmp_path_factory.mktemp("security-cluster")
-    url = create_database(ADMIN_URL)
-    a = start_node(root, url)
-    b = start_node(root, url)
+    a, b = start_pair(tmp_path_factory, "security-cluster")
     try:
         client = a.add_client()
         user = a.add_user()
