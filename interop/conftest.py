@@ -190,7 +190,9 @@ class TesseraServer:
         scopes=("read", "write"),
         public: bool = False,
         name: str | None = None,
+        extra_args=(),
     ) -> Client:
+        """`tessera client add NAME --grant … --scope … [--public] EXTRA_ARGS --json`."""
         args = ["client", "add", name or self._unique("client")]
         for grant in grants:
             args += ["--grant", grant]
@@ -198,7 +200,7 @@ class TesseraServer:
             args += ["--scope", scope]
         if public:
             args.append("--public")
-        args.append("--json")
+        args += [*extra_args, "--json"]
         info = json.loads(self.cli(*args).stdout)
         return Client(client_id=info["client_id"], client_secret=info.get("client_secret"), info=info)
 

@@ -79,16 +79,8 @@ def browser():
 
 def add_browser_client(server, redirect_uri, grants=("authorization_code", "refresh_token"),
                        scopes=("openid", "profile", "read"), public=True, consent=True):
-    args = ["client", "add", server._unique("web"), "--redirect-uri", redirect_uri, "--json"]
-    for grant in grants:
-        args += ["--grant", grant]
-    for scope in scopes:
-        args += ["--scope", scope]
-    if public:
-        args.append("--public")
-    if not consent:
-        args.append("--no-consent")
-    return json.loads(server.cli(*args).stdout)
+    extra_args = ["--redirect-uri", redirect_uri] + ([] if consent else ["--no-consent"])
+    return server.add_client(grants, scopes, public, name=server._unique("web"), extra_args=extra_args).info
 
 
 @pytest.fixture
