@@ -150,7 +150,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: importHygieneSettings
         ),
         .executableTarget(
             name: "ExampleAPI",

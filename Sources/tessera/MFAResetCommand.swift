@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TesseraCore
+import TesseraServer
 import TesseraStore
 
 extension UserCommand {

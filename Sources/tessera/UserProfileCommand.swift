@@ -1,4 +1,5 @@
 import ArgumentParser
+import TesseraCore
 import TesseraServer
 
 extension UserCommand {
