@@ -9,9 +9,12 @@ import TesseraCore
 /// It holds only what that work needs, handed over by the composition root (`TesseraRuntime.maintenanceService`).
 /// Graceful shutdown or cancellation ends the wait between rounds at once, so SIGTERM never waits out the interval.
 struct MaintenanceService: Service {
+    /// The stores it purges expired rows from.
+    typealias Stores = RefreshTokenStore & AuthorizationCodeStore & SessionStore & LoginAttemptStore & MFAStore & FederationStore
+        & InteractionStore & AccessTokenRevocationStore & InitialAccessTokenStore
+
     let keys: SigningKeyManager
-    /// Everything expired is purged from here (refresh tokens, codes, sessions, login attempts, challenges, …).
-    let storage: any TesseraStorage
+    let storage: any Stores
     let clock: any TimeSource
     let audit: any AuditSink
     let logger: Logger

@@ -65,6 +65,20 @@ struct OptionalSettingsTests {
         #expect(throws: TesseraConfiguration.Invalid("lockoutThreshold must be at least 1 (or off)")) { try configuration.validate() }
     }
 
+    @Test("with keyRotationInterval off, maintenance makes no new signing key however old the keys get")
+    func rotationOff() async throws {
+        var configuration = TesseraConfiguration()
+        configuration.bcryptCost = 4
+        configuration.issuer = "https://auth.test"
+        configuration.keyRotationInterval = nil
+        let store = MemoryStore()
+        let clock = FixedClock()
+        let runtime = try await TesseraRuntime.make(configuration: configuration, storage: store, clock: clock)
+        clock.advance(by: 400 * 86_400)
+        try await runtime.lifecycleMaintenance()
+        #expect(try await store.signingKeys().count == 2, "one key per algorithm, none added")
+    }
+
     @Test("with tokenRateLimit off, /token is never 429")
     func tokenRateLimitOff() async throws {
         let harness = try await ServerHarness.make(clock: FixedClock()) { $0.tokenRateLimit = nil; $0.rateLimitWindow = 60 }

@@ -30,6 +30,8 @@ public struct BcryptPasswordHasher: PasswordHasher {
     private let decoyHash: String
 
     /// A pool of its own, one thread per core: bcrypt never queues ahead of database I/O on NIO's shared pool.
+    /// Process-wide and never shut down, like `NIOThreadPool.singleton` (so not a `Service`): its jobs belong to
+    /// requests, which the HTTP server drains on graceful shutdown before the process exits.
     public static let sharedThreadPool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: System.coreCount)
         pool.start()
