@@ -25,6 +25,29 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
     return app
 }
 
+/// The browser side, each route struct built once with only what it uses: one ``SessionManager``, the page renderers,
+/// and the core's services (``InteractionService`` decides every authorization request).
+func registerBrowserRoutes(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>, runtime: TesseraRuntime) {
+    let clock = runtime.clock
+    let sessions = SessionManager(storage: runtime.storage, clock: clock, configuration: runtime.configuration)
+    let groups = BrowserGroups(sessions: sessions, users: runtime.authorizationEndpoint, maxBodySize: runtime.configuration.maxBodySize)
+    let loginPages = LoginPageRenderer(interactions: runtime.interactionService, identityProviders: runtime.identityProviders)
+    let accountPages = AccountPageRenderer(grants: GrantedApplications(consents: runtime.storage, clients: runtime.storage), mfa: runtime.mfa,
+                                           federation: runtime.federation, identityProviders: runtime.identityProviders)
+    let mfaStep = MFAChallengeStep(sessions: sessions, mfa: runtime.mfa)
+    AuthorizationRoutes(groups: groups, sessions: sessions, interactions: runtime.interactionService, authenticator: runtime.userAuthenticator,
+                        federation: runtime.federation, consentManagement: runtime.consentManagement, loginPages: loginPages,
+                        accountPages: accountPages, mfaStep: mfaStep, clock: clock)
+        .register(on: router, login: login)
+    MFARoutes(groups: groups, sessions: sessions, mfa: runtime.mfa, stepUp: runtime.stepUp, loginPages: loginPages, accountPages: accountPages,
+              clock: clock)
+        .register(on: router, login: login)
+    FederationRoutes(groups: groups, sessions: sessions, federation: runtime.federation, mfaStep: mfaStep, accountPages: accountPages, clock: clock)
+        .register(on: router, login: login)
+    OpenIDRoutes(endpoint: runtime.logoutEndpoint, sessions: sessions)
+        .register(page: groups.group(router), form: groups.group(router, csrf: .report))
+}
+
 /// The router alone (used by tests and by `buildApplication`).
 public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext> {
     let router = Router(context: TesseraRequestContext.self)
@@ -50,9 +73,7 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     RegistrationRoutes(endpoint: runtime.registrationEndpoint, maxBodySize: maxBodySize)
         .register(on: router, create: rateLimited(.register))
     UserInfoRoutes(endpoint: runtime.userInfoEndpoint).register(on: router)
-    AuthorizationRoutes(runtime: runtime).register(on: router, login: rateLimited(.login))
-    OpenIDRoutes(endpoint: runtime.logoutEndpoint, sessions: SessionManager(runtime: runtime))
-        .register(page: router.browser(runtime), form: router.browser(runtime, csrf: .report))
+    registerBrowserRoutes(on: router, login: rateLimited(.login), runtime: runtime)
     HealthRoutes(readiness: runtime.readiness).register(on: router)
     if let metrics = runtime.metrics {
         MetricsRoutes(metrics: metrics, audit: runtime.auditSink, token: runtime.configuration.metricsToken).register(on: router)

@@ -35,6 +35,8 @@ public struct TesseraRuntime: Sendable {
     public let logoutEndpoint: LogoutEndpoint
     /// The authorization endpoint's decisions (browser flows).
     public let authorizationEndpoint: AuthorizationEndpoint
+    /// Pending authorization requests from `/authorize` through sign-in and consent (the browser flows' decisions).
+    public private(set) var interactionService: InteractionService
     /// Username and password checks with the per-account lockout (the login form, the password grant).
     public let userAuthenticator: UserAuthenticator
     /// TOTP enrolment, verification and browser challenges.
@@ -47,7 +49,10 @@ public struct TesseraRuntime: Sendable {
     public private(set) var federation: FederationService
     /// The configured upstream identity providers with their clients (replacing them replaces `federation`'s).
     public var identityProviders: IdentityProviderRegistry {
-        didSet { federation.providers = identityProviders }
+        didSet {
+            federation.providers = identityProviders
+            interactionService.upstreamProviders = Set(identityProviders.entries.map(\.settings.id))
+        }
     }
     /// The RFC 8414 and OIDC Discovery documents, encoded once.
     let discoveryDocuments: DiscoveryDocuments
@@ -110,6 +115,7 @@ public struct TesseraRuntime: Sendable {
             password: PasswordGrant(authenticator: userAuthenticator, mfa: mfa, refreshTokens: storage),
             refreshToken: RefreshTokenGrant(refreshTokens: storage, users: storage))
         let tokenEndpoint = TokenEndpoint(services: services, clients: storage, grants: grants)
+        let authorizationEndpoint = AuthorizationEndpoint(services: services, users: storage, consents: storage, codes: storage, mfaEnrollments: storage)
         let accessTokenStatus = AccessTokenStatusCheck(services: services, revokedAccessTokens: storage, clients: storage, users: storage)
         return TesseraRuntime(
             configuration: configuration, storage: storage, keys: keys, services: services, clock: clock, logger: logger,
@@ -120,7 +126,9 @@ public struct TesseraRuntime: Sendable {
                                                        initialAccessTokens: storage, clock: clock, audit: audit),
             userInfoEndpoint: UserInfoEndpoint(services: services, accessTokens: accessTokenStatus, users: storage, profiles: storage),
             logoutEndpoint: LogoutEndpoint(services: services, clients: storage),
-            authorizationEndpoint: AuthorizationEndpoint(services: services),
+            authorizationEndpoint: authorizationEndpoint,
+            interactionService: InteractionService(endpoint: authorizationEndpoint, interactions: storage, clients: storage, clock: clock,
+                                                   upstreamProviders: Set(providers.entries.map(\.settings.id))),
             userAuthenticator: userAuthenticator, mfa: mfa, stepUp: StepUpService(services: services, mfa: mfa),
             consentManagement: ConsentManagement(services: services, consents: storage),
             federation: FederationService(services: services, providers: providers, federation: storage, users: storage, profiles: storage, mfa: storage),

@@ -44,14 +44,15 @@ struct BrowserForm: Sendable {
 /// one's idle deadline extended) and, with `resolvesUser`, the signed-in user, into ``BrowserRequestContext``.
 struct BrowserSessionMiddleware: RouterMiddleware {
     typealias Context = BrowserRequestContext
-    let runtime: TesseraRuntime
-    let resolvesUser: Bool
+    let sessions: SessionManager
+    /// Resolves a session's signed-in user (``AuthorizationEndpoint/signedInUser(_:)``); `nil` when the group does not need it.
+    let users: AuthorizationEndpoint?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.session = try await SessionManager(runtime: runtime).current(request)
-        if resolvesUser, context.session?.userID != nil {
-            context.user = try await runtime.authorizationEndpoint.signedInUser(context.session)
+        context.session = try await sessions.current(request)
+        if let users, context.session?.userID != nil {
+            context.user = try await users.signedInUser(context.session)
         }
         return try await next(request, context)
     }
@@ -82,13 +83,21 @@ struct CSRFMiddleware: RouterMiddleware {
     }
 }
 
-extension RouterMethods<TesseraRequestContext> {
-    /// A group of browser routes: the session (and with `user`, the signed-in user) in ``BrowserRequestContext``,
-    /// and with `csrf`, form posts checked by ``CSRFMiddleware``.
-    func browser(_ runtime: TesseraRuntime, user: Bool = false, csrf: CSRFMiddleware.Enforcement? = nil) -> RouterGroup<BrowserRequestContext> {
-        let group = self.group(context: BrowserRequestContext.self)
-            .add(middleware: BrowserSessionMiddleware(runtime: runtime, resolvesUser: user))
-        if let csrf { group.add(middleware: CSRFMiddleware(maxBodySize: runtime.configuration.maxBodySize, enforcement: csrf)) }
+/// Makes the browser route groups: built once in the composition root with the one ``SessionManager``, the user
+/// lookup and the body limit, so every browser route gets the same session and CSRF handling from middleware.
+struct BrowserGroups: Sendable {
+    let sessions: SessionManager
+    let users: AuthorizationEndpoint
+    let maxBodySize: Int
+
+    /// A group of browser routes on `router`: the session (and with `user`, the signed-in user) in
+    /// ``BrowserRequestContext``, and with `csrf`, form posts checked by ``CSRFMiddleware``.
+    func group(_ router: some RouterMethods<TesseraRequestContext>, user: Bool = false, csrf: CSRFMiddleware.Enforcement? = nil)
+        -> RouterGroup<BrowserRequestContext>
+    {
+        let group = router.group(context: BrowserRequestContext.self)
+            .add(middleware: BrowserSessionMiddleware(sessions: sessions, users: user ? users : nil))
+        if let csrf { group.add(middleware: CSRFMiddleware(maxBodySize: maxBodySize, enforcement: csrf)) }
         return group
     }
 }

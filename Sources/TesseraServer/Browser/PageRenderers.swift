@@ -6,8 +6,11 @@ import TesseraCore
 
 /// The sign-in page, shared by `/authorize`, `/login`, the MFA step (a timed-out challenge) and federation, so the
 /// route structs do not call one another to render it.
-struct LoginPageRenderer {
-    let runtime: TesseraRuntime
+struct LoginPageRenderer: Sendable {
+    /// Reads the pending request a sign-in page returns to (``pendingSignIn(_:)``).
+    let interactions: InteractionService
+    /// The configured upstream providers (one "Continue with …" button each).
+    let identityProviders: IdentityProviderRegistry
 
     /// The login form: the session's CSRF token, where to return, and one "Continue with …" button per upstream
     /// provider (whose origins join the page's CSP `form-action`, as does `redirectURI`'s).
@@ -31,7 +34,7 @@ struct LoginPageRenderer {
         guard returnTo.hasPrefix("/authorize?"),
               let items = URLComponents(string: returnTo)?.queryItems, items.count == 1, items[0].name == AuthorizationRoutes.interactionParameter,
               let id = items[0].value else { return nil }
-        return try await runtime.interactionService.signInContext(interactionID: id)
+        return try await interactions.signInContext(interactionID: id)
     }
 
     struct LoginButton: Sendable {
@@ -47,7 +50,7 @@ struct LoginPageRenderer {
     /// A provider that cannot be reached keeps its button and fails on use, without slowing the login page.
     func loginButtons() async -> [LoginButton] {
         var buttons: [LoginButton] = []
-        for entry in runtime.identityProviders.entries {
+        for entry in identityProviders.entries {
             var origins: [String] = []
             if case .openIDConnect(let issuer) = entry.settings.kind, let origin = Pages.origin(of: issuer) { origins.append(origin) }
             let client = entry.client
@@ -81,46 +84,58 @@ private final class FirstResult<T: Sendable>: Sendable {
 
 /// The `/account` page (granted applications, MFA state, linked upstream identities), rendered by the account
 /// routes and again, with an error, by the MFA and federation forms that post from it.
-struct AccountPageRenderer {
-    let runtime: TesseraRuntime
+struct AccountPageRenderer: Sendable {
+    let grants: GrantedApplications
+    let mfa: MFAService
+    let federation: FederationService
+    let identityProviders: IdentityProviderRegistry
 
     func response(user: User, session: BrowserSession, mfaError: String? = nil, linkError: String? = nil,
                   status: HTTPResponse.Status = .ok) async throws -> Response {
-        var grants: [[String: Any]] = []
-        for consent in try await runtime.storage.consents(subject: user.id) {
-            // A deleted client's consent is meaningless (its tokens are gone with it): hide it.
-            guard let client = try await runtime.storage.client(id: consent.clientID) else { continue }
-            var row: [String: Any] = [
-                "clientID": consent.clientID, "clientName": client.name,
-                "scopes": consent.scopes.sorted.map(Pages.describe(scope:)), "grantedAt": BrowserRequests.format(consent.grantedAt),
-            ]
-            if consent.updatedAt != consent.grantedAt { row["updatedAt"] = BrowserRequests.format(consent.updatedAt) }
-            grants.append(row)
+        let rows = try await grants.list(userID: user.id).map { grant in
+            AccountPage.Grant(clientID: grant.clientID, clientName: grant.clientName, scopes: grant.scopes.sorted.map(Pages.describe(scope:)),
+                              grantedAt: BrowserRequests.format(grant.grantedAt), updatedAt: grant.updatedAt.map(BrowserRequests.format))
         }
-        var context: [String: Any] = [
-            "username": user.username, "grants": grants, "hasGrants": !grants.isEmpty, "csrf": session.csrfToken,
-            "mfaEnabled": try await MFAService(services: runtime.services).isEnabled(userID: user.id),
-        ]
-        if let mfaError { context["mfaError"] = mfaError }
-        let linked = try await linkedRows(userID: user.id)
-        if !linked.isEmpty { context["linked"] = linked; context["hasLinked"] = true }
-        if let linkError { context["linkError"] = linkError }
-        return Pages.response("account", title: "Your account", context, status: status)
+        let linked = try await federation.linkedIdentities(userID: user.id).map { link in
+            AccountPage.Linked(providerID: link.providerID, subject: link.subject,
+                               providerName: identityProviders.entry(id: link.providerID)?.settings.displayName ?? link.providerID,
+                               linkedAt: BrowserRequests.format(link.linkedAt), email: link.email,
+                               lastSignInAt: link.lastSignInAt.map(BrowserRequests.format))
+        }
+        let page = AccountPage(username: user.username, grants: rows, hasGrants: rows.isEmpty ? nil : true, csrf: session.csrfToken,
+                               mfaEnabled: try await mfa.isEnabled(userID: user.id) ? true : nil, mfaError: mfaError,
+                               linked: linked.isEmpty ? nil : linked, hasLinked: linked.isEmpty ? nil : true, linkError: linkError)
+        return Pages.response("account", title: "Your account", page.templateValues, status: status)
     }
+}
 
-    /// The rows of `userID`'s linked upstream identities.
-    func linkedRows(userID: String) async throws -> [[String: Any]] {
-        try await runtime.federation.linkedIdentities(userID: userID).map { link in
-            var row: [String: Any] = [
-                "providerID": link.providerID, "subject": link.subject,
-                "providerName": runtime.identityProviders.entry(id: link.providerID)?.settings.displayName ?? link.providerID,
-                "linkedAt": BrowserRequests.format(link.linkedAt),
-            ]
-            if let email = link.email { row["email"] = email }
-            if let last = link.lastSignInAt { row["lastSignInAt"] = BrowserRequests.format(last) }
-            return row
-        }
+/// The account page (`account.html`): granted applications, the MFA state, linked upstream sign-ins.
+struct AccountPage: PageContext {
+    struct Grant: PageContext {
+        let clientID: String
+        let clientName: String
+        let scopes: [String]
+        let grantedAt: String
+        var updatedAt: String?
     }
+    struct Linked: PageContext {
+        let providerID: String
+        let subject: String
+        let providerName: String
+        let linkedAt: String
+        var email: String?
+        var lastSignInAt: String?
+    }
+    let username: String
+    /// Always present (an empty list opens the template's "no grants" section).
+    let grants: [Grant]
+    var hasGrants: Bool?
+    let csrf: String
+    var mfaEnabled: Bool?
+    var mfaError: String?
+    var linked: [Linked]?
+    var hasLinked: Bool?
+    var linkError: String?
 }
 
 extension Pages {
@@ -133,15 +148,15 @@ extension Pages {
         default: .badRequest
         }
         let retry = "/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo ?? "/account")
-        return Pages.response("federation-error", title: "Sign-in failed", ["message": failure.message, "retry": retry], status: status)
+        return Pages.response("federation-error", title: "Sign-in failed", FederationErrorPage(message: failure.message, retry: retry).templateValues,
+                              status: status)
     }
 }
 
 /// The start of the TOTP step (`/login/mfa`), shared by the password login and the upstream sign-in callback.
-struct MFAChallengeStep {
-    let runtime: TesseraRuntime
-    var sessions: SessionManager { SessionManager(runtime: runtime) }
-    var mfa: MFAService { MFAService(services: runtime.services) }
+struct MFAChallengeStep: Sendable {
+    let sessions: SessionManager
+    let mfa: MFAService
 
     /// After a right password: for a user with MFA, a fresh still-anonymous session bound to a challenge and a
     /// redirect to the code page; `nil` when the user has no MFA (sign in as before).
@@ -213,4 +228,49 @@ struct ConsentPage: PageContext {
     let csrf: String
     /// `true` for a self-registered client (its name is its own claim), else `nil`.
     var unverified: Bool?
+}
+
+/// The TOTP step of a sign-in (`mfa.html`).
+struct MFAChallengePage: PageContext {
+    let csrf: String
+    let returnTo: String
+    var error: String?
+}
+
+/// The re-authentication form before a factor change (`reauthenticate.html`).
+struct ReauthenticationPage: PageContext {
+    let csrf: String
+    let intent: String
+    let username: String
+    let purpose: String
+    var error: String?
+    /// Ask for the password (and `otpLabel`, when set, for a code).
+    var password: Bool?
+    var otpLabel: String?
+    /// The user has no password: only "sign in again" is offered.
+    var signInAgain: Bool?
+}
+
+/// Enrolling an authenticator app (`mfa-setup.html`).
+struct MFASetupPage: PageContext {
+    let csrf: String
+    let secret: String
+    let uri: String
+    var error: String?
+}
+
+/// The recovery codes shown once after enrolment (`mfa-recovery.html`).
+struct RecoveryCodesPage: PageContext {
+    let codes: [String]
+}
+
+/// The page ending an upstream sign-in (`continue.html`): a link on to `target` (and a refresh to it).
+struct ContinuePage: PageContext {
+    let target: String
+}
+
+/// A failed upstream sign-in (`federation-error.html`).
+struct FederationErrorPage: PageContext {
+    let message: String
+    let retry: String
 }

@@ -9,24 +9,38 @@ import TesseraCore
 /// the issuer is https or Tessera serves TLS (`Secure` also for requests a trusted proxy marks https). Every session carries its own CSRF token; signing in replaces the session
 /// (no session fixation).
 struct SessionManager: Sendable {
-    let runtime: TesseraRuntime
+    let storage: any SessionStore
+    let clock: any TimeSource
+    /// The issuer is https or Tessera serves TLS: the cookie is `Secure` with the `__Host-` prefix.
+    let usesHTTPS: Bool
+    /// The absolute lifetime and the idle timeout (`TESSERA_SESSION_TTL`, `TESSERA_SESSION_IDLE_TTL`).
+    let expiry: SessionExpiry
+
+    init(storage: any SessionStore, clock: any TimeSource, usesHTTPS: Bool, expiry: SessionExpiry) {
+        self.storage = storage
+        self.clock = clock
+        self.usesHTTPS = usesHTTPS
+        self.expiry = expiry
+    }
+
+    /// The sessions of `configuration` over `storage` (built once, in the composition root).
+    init(storage: any SessionStore, clock: any TimeSource, configuration: TesseraConfiguration) {
+        self.init(storage: storage, clock: clock, usesHTTPS: configuration.usesHTTPS,
+                  expiry: SessionExpiry(absoluteLifetime: TimeInterval(configuration.sessionLifetime),
+                                        idleTimeout: TimeInterval(configuration.sessionIdleTimeout)))
+    }
 
     /// https issuer or TLS here, or (from a trusted proxy) `X-Forwarded-Proto: https`.
-    var secure: Bool { runtime.configuration.usesHTTPS || ForwardedOrigin.current?.scheme == "https" }
-    var cookieName: String { runtime.configuration.usesHTTPS ? "__Host-tessera_session" : "tessera_session" }
-    var lifetime: TimeInterval { TimeInterval(runtime.configuration.sessionLifetime) }
-    /// The absolute lifetime and the idle timeout (`TESSERA_SESSION_TTL`, `TESSERA_SESSION_IDLE_TTL`).
-    var expiry: SessionExpiry {
-        SessionExpiry(absoluteLifetime: lifetime, idleTimeout: TimeInterval(runtime.configuration.sessionIdleTimeout))
-    }
-    var storage: any SessionStore { runtime.storage }
+    var secure: Bool { usesHTTPS || ForwardedOrigin.current?.scheme == "https" }
+    var cookieName: String { usesHTTPS ? "__Host-tessera_session" : "tessera_session" }
+    var lifetime: TimeInterval { expiry.absoluteLifetime }
 
     /// The live session named by the request's cookie, if any: one idle too long or past its absolute lifetime
     /// is deleted; a live one's idle deadline moves forward (at most one write a minute, ``SessionExpiry``).
     func current(_ request: Request) async throws -> BrowserSession? {
         guard let value = Self.cookies(request)[cookieName], !value.isEmpty, value.utf8.count <= 128 else { return nil }
         guard var session = try await storage.session(digest: Secrets.digest(value)) else { return nil }
-        switch expiry.decide(session, at: runtime.clock.now) {
+        switch expiry.decide(session, at: clock.now) {
         case .expired:
             try await storage.deleteSession(digest: session.idDigest)
             return nil
@@ -52,7 +66,7 @@ struct SessionManager: Sendable {
     func create(userID: String?, authTime: Date?, replacing old: BrowserSession? = nil, methods: [String]? = nil,
                 identityProvider: String? = nil, reauthenticatedAt: Date? = nil) async throws -> (session: BrowserSession, cookie: String) {
         if let old { try await storage.deleteSession(digest: old.idDigest) }
-        let now = runtime.clock.now
+        let now = clock.now
         let value = Secrets.random(bytes: 32)
         let session = BrowserSession(idDigest: Secrets.digest(value), userID: userID, authTime: authTime, csrfToken: Secrets.random(bytes: 32),
                                      createdAt: now, expiresAt: expiry.initialExpiry(createdAt: now), authenticationMethods: methods,

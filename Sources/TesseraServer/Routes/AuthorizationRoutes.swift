@@ -11,28 +11,32 @@ import TesseraCore
 /// ``InteractionDecision`` is turned into a page or a redirect here. Expected errors render HTML and never
 /// reach the JSON error middleware.
 struct AuthorizationRoutes {
-    let runtime: TesseraRuntime
-    var sessions: SessionManager { SessionManager(runtime: runtime) }
-    var interactions: InteractionService { runtime.interactionService }
-    var loginPages: LoginPageRenderer { LoginPageRenderer(runtime: runtime) }
+    let groups: BrowserGroups
+    let sessions: SessionManager
+    let interactions: InteractionService
+    let authenticator: UserAuthenticator
+    let federation: FederationService
+    let consentManagement: ConsentManagement
+    let loginPages: LoginPageRenderer
+    let accountPages: AccountPageRenderer
+    let mfaStep: MFAChallengeStep
+    let clock: any TimeSource
 
     /// `login` is the `.login` rate-limited group: every `POST` that takes a sign-in attempt goes there. Every route
     /// gets its session from ``BrowserSessionMiddleware``; every form post is checked by ``CSRFMiddleware`` first.
     func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
-        let pages = router.browser(runtime)
+        let pages = groups.group(router)
         pages.get("authorize") { request, context in try await authorize(request, context, parameters: BrowserRequests.query(request)) }
         pages.post("authorize") { request, context in
             var request = request
-            let form = try await BrowserRequests.form(&request, maxSize: runtime.configuration.maxBodySize)
+            let form = try await BrowserRequests.form(&request, maxSize: groups.maxBodySize)
             return try await authorize(request, context, parameters: form)
         }
         pages.get("login") { request, context in try await loginPage(request, context) }
-        login.browser(runtime, csrf: .refuse).post("login") { _, context in try await self.login(context) }
-        router.browser(runtime, csrf: .refuse).post("consent") { _, context in try await consent(context) }
-        router.browser(runtime, user: true).get("account") { _, context in try await account(context) }
-        router.browser(runtime, user: true, csrf: .refuse).post("account/revoke") { _, context in try await revoke(context) }
-        MFARoutes(runtime: runtime).register(on: router, login: login)
-        FederationRoutes(runtime: runtime).register(on: router, login: login)
+        groups.group(login, csrf: .refuse).post("login") { _, context in try await self.login(context) }
+        groups.group(router, csrf: .refuse).post("consent") { _, context in try await consent(context) }
+        groups.group(router, user: true).get("account") { _, context in try await account(context) }
+        groups.group(router, user: true, csrf: .refuse).post("account/revoke") { _, context in try await revoke(context) }
         router.get("static/tessera.css") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/css; charset=utf-8"
@@ -71,7 +75,7 @@ struct AuthorizationRoutes {
             let ensured = try await sessions.ensure(session)
             let returnTo = Self.resumeURL(interaction)
             do {
-                let url = try await runtime.federation.begin(providerID: providerID, sessionDigest: ensured.session.idDigest, returnTo: returnTo)
+                let url = try await federation.begin(providerID: providerID, sessionDigest: ensured.session.idDigest, returnTo: returnTo)
                 return Pages.redirect(url, cookies: ensured.cookie.map { [$0] } ?? [])
             } catch let failure as FederationFailure {
                 return Pages.federationFailure(failure, returnTo: returnTo)
@@ -104,7 +108,9 @@ struct AuthorizationRoutes {
     func loginPage(_ http: Request, _ context: BrowserRequestContext) async throws -> Response {
         let ensured = try await sessions.ensure(context.session)
         let returnTo = BrowserRequests.safeReturnTo(BrowserRequests.queryValue(http, "return_to"))
-        return await loginPages.response(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: nil, username: nil, error: nil)
+        let pending = try await loginPages.pendingSignIn(returnTo)
+        return await loginPages.response(session: ensured.session, cookie: ensured.cookie, returnTo: returnTo, clientName: pending?.clientName,
+                                         username: nil, error: nil, redirectURI: pending?.redirectURI)
     }
 
     /// `POST /login` (CSRF-checked): the password step; a user with MFA goes on to the code step.
@@ -114,18 +120,17 @@ struct AuthorizationRoutes {
         let returnTo = BrowserRequests.safeReturnTo(values["return_to"])
         let user: User
         do {
-            user = try await UserAuthenticator(services: runtime.services).authenticate(username: values["username"] ?? "",
-                                                                                        password: values["password"] ?? "", clientID: nil)
+            user = try await authenticator.authenticate(username: values["username"] ?? "", password: values["password"] ?? "", clientID: nil)
         } catch let error as OAuthError where error.code == .invalidGrant {
             let pending = try await loginPages.pendingSignIn(returnTo)
             return await loginPages.response(session: session, cookie: nil, returnTo: returnTo, clientName: pending?.clientName,
                                              username: values["username"], error: "The username or password is incorrect.", status: .unauthorized,
                                              redirectURI: pending?.redirectURI)
         }
-        if let challenge = try await MFAChallengeStep(runtime: runtime).challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
+        if let challenge = try await mfaStep.challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
             return challenge
         }
-        let signedIn = try await sessions.create(userID: user.id, authTime: runtime.clock.now, replacing: session, methods: ["pwd"])
+        let signedIn = try await sessions.create(userID: user.id, authTime: clock.now, replacing: session, methods: ["pwd"])
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
     }
 
@@ -148,14 +153,14 @@ struct AuthorizationRoutes {
 
     func account(_ context: BrowserRequestContext) async throws -> Response {
         guard let user = context.user, let session = context.session else { return Pages.redirect("/login?return_to=%2Faccount") }
-        return try await AccountPageRenderer(runtime: runtime).response(user: user, session: session)
+        return try await accountPages.response(user: user, session: session)
     }
 
     /// `POST /account/revoke` (CSRF-checked): withdraws the consent given to one client.
     func revoke(_ context: BrowserRequestContext) async throws -> Response {
         guard let user = context.user else { return Pages.redirect("/login?return_to=%2Faccount") }
         guard let clientID = context.form["client_id"] else { return Pages.error("No application was named.") }
-        try await ConsentManagement(services: runtime.services).revoke(subject: user.id, clientID: clientID)
+        try await consentManagement.revoke(subject: user.id, clientID: clientID)
         return Pages.redirect("/account")
     }
 

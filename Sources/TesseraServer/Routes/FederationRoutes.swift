@@ -13,18 +13,21 @@ import TesseraCore
 /// and renders pages. Failures end on an error page (400, 404 for an unknown provider, 502 when the provider
 /// cannot be reached), never a 500.
 struct FederationRoutes {
-    let runtime: TesseraRuntime
-    var sessions: SessionManager { SessionManager(runtime: runtime) }
-    var federation: FederationService { runtime.federation }
+    let groups: BrowserGroups
+    let sessions: SessionManager
+    let federation: FederationService
+    let mfaStep: MFAChallengeStep
+    let accountPages: AccountPageRenderer
+    let clock: any TimeSource
 
     func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
-        login.browser(runtime, csrf: .refuse).post("login/federated/:provider") { _, context in
+        groups.group(login, csrf: .refuse).post("login/federated/:provider") { _, context in
             try await start(context, providerID: context.parameters.get("provider") ?? "")
         }
-        router.browser(runtime).get("federation/:provider/callback") { request, context in
+        groups.group(router).get("federation/:provider/callback") { request, context in
             try await callback(request, context, providerID: context.parameters.get("provider") ?? "")
         }
-        router.browser(runtime, user: true, csrf: .refuse).post("account/federation/unlink") { _, context in try await unlink(context) }
+        groups.group(router, user: true, csrf: .refuse).post("account/federation/unlink") { _, context in try await unlink(context) }
     }
 
     // MARK: Start
@@ -62,16 +65,15 @@ struct FederationRoutes {
             return Pages.federationFailure(failure, returnTo: nil)
         }
         if signIn.requiresMFA,
-           let challenge = try await MFAChallengeStep(runtime: runtime).challengeIfNeeded(user: signIn.user, session: session,
-                                                                                         returnTo: signIn.returnTo, methods: signIn.authenticationMethods,
-                                                                                         identityProvider: providerID, force: true) {
+           let challenge = try await mfaStep.challengeIfNeeded(user: signIn.user, session: session, returnTo: signIn.returnTo,
+                                                               methods: signIn.authenticationMethods, identityProvider: providerID, force: true) {
             return challenge
         }
-        let signedIn = try await sessions.create(userID: signIn.user.id, authTime: runtime.clock.now, replacing: session,
+        let signedIn = try await sessions.create(userID: signIn.user.id, authTime: clock.now, replacing: session,
                                                  methods: signIn.authenticationMethods, identityProvider: providerID)
         // A page, not a redirect: this request ends a redirect chain that began at the provider's own form, and
         // browsers check that form's CSP `form-action` on every later hop (the client's redirect URI included).
-        return Pages.response("continue", title: "Signed in", ["target": signIn.returnTo], cookies: [signedIn.cookie],
+        return Pages.response("continue", title: "Signed in", ContinuePage(target: signIn.returnTo).templateValues, cookies: [signedIn.cookie],
                               refresh: signIn.returnTo)
     }
 
@@ -87,8 +89,8 @@ struct FederationRoutes {
         do {
             _ = try await federation.unlink(user: checked.user, providerID: providerID, subject: subject)
         } catch let error as OAuthError where error.code == .invalidRequest {
-            return try await AccountPageRenderer(runtime: runtime).response(user: checked.user, session: checked.session,
-                                                                            linkError: error.errorDescription, status: .badRequest)
+            return try await accountPages.response(user: checked.user, session: checked.session, linkError: error.errorDescription,
+                                                   status: .badRequest)
         }
         return Pages.redirect("/account")
     }

@@ -7,21 +7,23 @@ import TesseraCore
 /// `/account`. Decisions are `MFAService`'s and `StepUpService`'s (a factor change needs a re-authentication within
 /// five minutes); this translates forms and renders pages. Every form carries the session's CSRF token.
 struct MFARoutes {
-    let runtime: TesseraRuntime
-    var sessions: SessionManager { SessionManager(runtime: runtime) }
-    var mfa: MFAService { MFAService(services: runtime.services) }
-    var loginPages: LoginPageRenderer { LoginPageRenderer(runtime: runtime) }
-    var stepUp: StepUpService { StepUpService(services: runtime.services) }
+    let groups: BrowserGroups
+    let sessions: SessionManager
+    let mfa: MFAService
+    let stepUp: StepUpService
+    let loginPages: LoginPageRenderer
+    let accountPages: AccountPageRenderer
+    let clock: any TimeSource
 
     func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
-        router.browser(runtime).get("login/mfa") { request, context in try await challengePage(request, context) }
-        login.browser(runtime, csrf: .refuse).post("login/mfa") { _, context in try await verify(context) }
-        let account = router.browser(runtime, user: true, csrf: .refuse)
+        groups.group(router).get("login/mfa") { request, context in try await challengePage(request, context) }
+        groups.group(login, csrf: .refuse).post("login/mfa") { _, context in try await verify(context) }
+        let account = groups.group(router, user: true, csrf: .refuse)
         account.post("account/mfa/setup") { _, context in try await setup(context) }
         account.post("account/mfa/confirm") { _, context in try await confirm(context) }
         account.post("account/mfa/disable") { _, context in try await disable(context) }
         // A password form: rate-limited like /login.
-        login.browser(runtime, user: true, csrf: .refuse).post("account/reauthenticate") { _, context in try await reauthenticate(context) }
+        groups.group(login, user: true, csrf: .refuse).post("account/reauthenticate") { _, context in try await reauthenticate(context) }
     }
 
     // MARK: Login step
@@ -35,11 +37,10 @@ struct MFARoutes {
     }
 
     func challengeResponse(session: BrowserSession, returnTo: String, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        var context: [String: Any] = ["csrf": session.csrfToken, "returnTo": returnTo]
-        if let error { context["error"] = error }
+        let page = MFAChallengePage(csrf: session.csrfToken, returnTo: returnTo, error: error)
         // A right code may redirect straight on to the client (form-action is checked on redirects).
         let formActions = try await loginPages.pendingSignIn(returnTo).flatMap { Pages.origin(of: $0.redirectURI) }.map { [$0] } ?? []
-        return Pages.response("mfa", title: "Two-factor authentication", context, status: status, formActions: formActions)
+        return Pages.response("mfa", title: "Two-factor authentication", page.templateValues, status: status, formActions: formActions)
     }
 
     /// `POST /login/mfa` (CSRF-checked): the second sign-in step.
@@ -60,8 +61,8 @@ struct MFARoutes {
                                              error: "Your sign-in took too long. Sign in again.", status: .unauthorized,
                                              redirectURI: pending?.redirectURI)
         }
-        let methods = (session.authenticationMethods ?? ["pwd"]).filter { $0 != "otp" } + ["otp"]
-        let signedIn = try await sessions.create(userID: outcome.user.id, authTime: runtime.clock.now, replacing: session, methods: methods,
+        let methods = AuthenticationMethods.afterSecondFactor(session.authenticationMethods)
+        let signedIn = try await sessions.create(userID: outcome.user.id, authTime: clock.now, replacing: session, methods: methods,
                                                  identityProvider: session.identityProvider)
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
     }
@@ -96,24 +97,23 @@ struct MFARoutes {
     /// The re-authentication form (401: the change was refused until it is filled in).
     func reauthenticationPage(intent: Intent, user: User, session: BrowserSession, secondFactor: Bool, signInAgain: Bool = false,
                               error: String?) -> Response {
-        var context: [String: Any] = ["csrf": session.csrfToken, "intent": intent.rawValue, "username": user.username]
-        switch intent {
-        case .setup: context["purpose"] = "To set up two-factor authentication, confirm it is you."
-        case .confirm: context["purpose"] = "To turn on two-factor authentication, confirm it is you."
-        case .disable: context["purpose"] = "To turn off two-factor authentication, confirm it is you."
+        let purpose = switch intent {
+        case .setup: "To set up two-factor authentication, confirm it is you."
+        case .confirm: "To turn on two-factor authentication, confirm it is you."
+        case .disable: "To turn off two-factor authentication, confirm it is you."
         }
+        var page = ReauthenticationPage(csrf: session.csrfToken, intent: intent.rawValue, username: user.username, purpose: purpose, error: error)
         if signInAgain {
-            context["signInAgain"] = true
+            page.signInAgain = true
         } else {
-            context["password"] = true
+            page.password = true
             if secondFactor {
-                context["otpLabel"] = "A current code or a recovery code"
+                page.otpLabel = "A current code or a recovery code"
             } else if intent == .confirm {
-                context["otpLabel"] = "Code from the app"
+                page.otpLabel = "Code from the app"
             }
         }
-        if let error { context["error"] = error }
-        return Pages.response("reauthenticate", title: "Confirm it is you", context, status: .unauthorized)
+        return Pages.response("reauthenticate", title: "Confirm it is you", page.templateValues, status: .unauthorized)
     }
 
     /// `POST /account/reauthenticate`: the password (and, with MFA on, a current code) again; on success a replacement
@@ -138,7 +138,7 @@ struct MFARoutes {
             return reauthenticationPage(intent: intent, user: checked.user, session: checked.session, secondFactor: secondFactor,
                                         error: error.errorDescription)
         }
-        let now = runtime.clock.now
+        let now = clock.now
         let fresh = try await sessions.create(userID: checked.user.id, authTime: now, replacing: checked.session, methods: methods,
                                               reauthenticatedAt: now)
         switch intent {
@@ -174,9 +174,8 @@ struct MFARoutes {
     }
 
     func setupPage(_ setup: MFASetup, session: BrowserSession, error: String?, status: HTTPResponse.Status = .ok, cookies: [String] = []) -> Response {
-        var context: [String: Any] = ["csrf": session.csrfToken, "secret": setup.secret, "uri": setup.uri]
-        if let error { context["error"] = error }
-        return Pages.response("mfa-setup", title: "Set up two-factor authentication", context, status: status, cookies: cookies)
+        let page = MFASetupPage(csrf: session.csrfToken, secret: setup.secret, uri: setup.uri, error: error)
+        return Pages.response("mfa-setup", title: "Set up two-factor authentication", page.templateValues, status: status, cookies: cookies)
     }
 
     func confirm(_ context: BrowserRequestContext) async throws -> Response {
@@ -193,7 +192,7 @@ struct MFARoutes {
     func finishConfirm(user: User, session: BrowserSession, code: String, cookies: [String]) async throws -> Response {
         do {
             let codes = try await mfa.confirmEnrollment(user: user, code: code, keeping: session.idDigest)
-            return Pages.response("mfa-recovery", title: "Recovery codes", ["codes": codes], cookies: cookies)
+            return Pages.response("mfa-recovery", title: "Recovery codes", RecoveryCodesPage(codes: codes).templateValues, cookies: cookies)
         } catch let error as OAuthError where error.code == .invalidGrant {
             guard let setup = try await mfa.pendingSetup(user: user) else { return Pages.redirect("/account", cookies: cookies) }
             return setupPage(setup, session: session, error: error.errorDescription, status: .badRequest, cookies: cookies)
@@ -212,7 +211,7 @@ struct MFARoutes {
         do {
             try await mfa.disable(user: checked.user, code: checked.values["otp"] ?? "")
         } catch let error as OAuthError where error.code == .invalidGrant {
-            return try await AccountPageRenderer(runtime: runtime).response(user: checked.user, session: checked.session, mfaError: error.errorDescription, status: .badRequest)
+            return try await accountPages.response(user: checked.user, session: checked.session, mfaError: error.errorDescription, status: .badRequest)
         }
         return Pages.redirect("/account")
     }
