@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The protocol settings the core needs. The server builds it from its configuration; the core never
 /// reads the environment.

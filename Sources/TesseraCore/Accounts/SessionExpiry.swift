@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// When a browser session ends: an absolute lifetime from sign-in and an idle timeout (OWASP Session
 /// Management: both; Keycloak's "SSO Session Max" and "SSO Session Idle").

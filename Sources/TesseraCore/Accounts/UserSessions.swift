@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Ending a user's sign-ins everywhere: what account recovery needs so that an intruder who knew the old
 /// password, or held a stolen session cookie or refresh token, is locked out (RFC 9700 §4.14.2; OWASP ASVS

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The authorization endpoint's decisions (RFC 6749 §3.1, §4.1.1, §4.2.1; OIDC Core §3.1.2): whether the
 /// user must log in or consent, and the response once they have. The server only renders pages and

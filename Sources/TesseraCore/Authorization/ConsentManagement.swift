@@ -1,5 +1,5 @@
 import Foundation
-import JWTKit
+public import JWTKit
 
 /// A user's view of their grants: list them, revoke one (with the refresh tokens it produced).
 public struct ConsentManagement: Sendable {

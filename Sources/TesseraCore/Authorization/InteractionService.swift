@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One pending authorization request from `/authorize` to the response (node-oidc-provider's `Interaction`).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import JWTKit
 
 /// `GET`/`POST /userinfo` (OIDC Core §5.3): the claims about the user an access token was issued for.
 ///

@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import Logging
 
 /// The configured upstream identity providers, in configuration order, each with the client that talks to it.
 public struct IdentityProviderRegistry: Sendable {

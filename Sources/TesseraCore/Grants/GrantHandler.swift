@@ -1,6 +1,6 @@
-import Crypto
+public import Crypto
 import Foundation
-import Logging
+public import Logging
 
 /// One grant type's logic at the token endpoint (fosite's `TokenEndpointHandler`,
 /// node-oidc-provider's `lib/actions/grants/*`).

@@ -1,4 +1,5 @@
 import Foundation
+import JWTKit
 import TesseraJOSE
 
 /// The answer of `POST /introspect` (RFC 7662 §2.2). An inactive token is exactly `{"active": false}`.

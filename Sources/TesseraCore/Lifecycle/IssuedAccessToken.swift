@@ -1,5 +1,5 @@
 import Foundation
-import JWTKit
+public import JWTKit
 import TesseraJOSE
 
 /// Verifies that a string is an access token this server issued: a JWT signed by one of its published

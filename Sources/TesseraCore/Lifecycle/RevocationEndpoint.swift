@@ -1,4 +1,5 @@
 import Foundation
+import JWTKit
 
 /// A revocation request (RFC 7009 §2.1), free of HTTP types. Client credentials come from the same
 /// `TokenRequest` parsing as `/token`.

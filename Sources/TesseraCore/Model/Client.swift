@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A registered OAuth client (RFC 6749 §2).
 public struct Client: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A refresh token at rest: only its SHA-256 digest is stored.
 ///

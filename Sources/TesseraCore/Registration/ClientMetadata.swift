@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Client metadata of a dynamic registration request (RFC 7591 §2), validated.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
 public struct ClientInformation: Sendable, Codable, Equatable {

@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 import Foundation
 
 /// What a sealed secret is for: bound to the ciphertext as AES-GCM associated data (NIST SP 800-38D §5.2.1),

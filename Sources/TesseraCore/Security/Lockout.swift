@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Per-account brute-force protection (RFC 9700 §4.16 asks for it; OWASP ASVS V2.2): after
 /// `threshold` failed logins for one username the account is locked, for a delay that doubles

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How a second factor was proven.
 public enum MFAMethod: String, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A user's TOTP enrolment at rest. Unconfirmed until the user proves a first code.
 public struct MFAEnrollment: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// A limit of `limit` requests per `window` seconds for one key.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Step-up re-authentication before a change to a user's factors (enrolling, confirming or turning off TOTP from
 /// `/account`): a session cookie alone must not be enough to take over the second factor (OWASP ASVS 4.0 V3.7.1

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import HummingbirdOTP
 
 /// Time-based one-time passwords (RFC 6238) as authenticator apps compute them: 6 digits, 30-second

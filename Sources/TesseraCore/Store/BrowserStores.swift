@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An authorization code at rest (RFC 6749 §4.1.2): only its SHA-256 digest is stored.
 public struct AuthorizationCodeRecord: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What a pending interaction is for. A growable set of kinds in one table: an authorization request waiting
 /// for the user to sign in, and one waiting for consent; PAR's `request_uri` (RFC 9126 §2.2) and the device

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Revoked JWT access tokens, by `jti` (RFC 7009 §2). An entry is only needed until the token's own
 /// `exp`: after that the token is refused anyway, so the maintenance job purges it.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Storage errors the core understands. Anything else is a server error.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 
 /// A security-relevant event. Never carries a token, code, password or secret.
 public struct AuditEvent: Sendable, Hashable {

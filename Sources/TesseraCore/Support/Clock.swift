@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The source of "now" for every time-dependent decision. Inject a fixed clock in tests.
 public protocol TimeSource: Sendable {

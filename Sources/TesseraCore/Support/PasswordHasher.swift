@@ -4,7 +4,7 @@ import HummingbirdBcrypt
 import Glibc
 #endif
 import NIOCore
-import NIOPosix
+public import NIOPosix
 
 /// Hashes and verifies passwords.
 public protocol PasswordHasher: Sendable {

@@ -1,5 +1,5 @@
-import Foundation
-import JWTKit
+public import Foundation
+public import JWTKit
 
 /// The claims of a JWT access token (RFC 9068 §2.2).
 public struct AccessTokenClaims: JWTPayload, Equatable {

@@ -1,4 +1,4 @@
-import JWTKit
+public import JWTKit
 import TesseraJOSE
 
 extension SigningKeySet {

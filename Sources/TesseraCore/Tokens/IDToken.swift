@@ -1,6 +1,6 @@
 import Crypto
-import Foundation
-import JWTKit
+public import Foundation
+public import JWTKit
 
 /// The claims of an OpenID Connect ID token (OIDC Core §2).
 public struct IDTokenClaims: JWTPayload, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Automatic signing key rotation with pre-publication (RFC 7517 key rollover).
 ///

@@ -1,7 +1,7 @@
 import Crypto
 import _CryptoExtras
-import Foundation
-import JWTKit
+public import Foundation
+public import JWTKit
 import Synchronization
 
 /// Key generation and the public JWK form (RFC 7517) of Tessera's signing keys.
