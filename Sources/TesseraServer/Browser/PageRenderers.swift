@@ -274,3 +274,24 @@ struct FederationErrorPage: PageContext {
     let message: String
     let retry: String
 }
+
+/// The confirmation form of RP-initiated logout (`logout.html`): the request's parameters are posted back with it.
+struct LogoutPage: PageContext {
+    struct Parameter: PageContext {
+        let name: String
+        let value: String
+    }
+    let csrf: String
+    let params: [Parameter]
+}
+
+/// A plain message (`message.html`).
+struct MessagePage: PageContext {
+    let heading: String
+    let message: String
+}
+
+/// The error page (`error.html`).
+struct ErrorPage: PageContext {
+    let message: String
+}

@@ -70,7 +70,7 @@ public enum Pages {
 
     /// The error page: shown instead of redirecting when the client or redirect URI cannot be trusted.
     static func error(_ message: String, status: HTTPResponse.Status = .badRequest) -> Response {
-        response("error", title: "Request refused", ["message": message], status: status)
+        response("error", title: "Request refused", ErrorPage(message: message).templateValues, status: status)
     }
 
     /// A 303 redirect (RFC 9700 §4.11: 303 so a POST is never replayed to the client).

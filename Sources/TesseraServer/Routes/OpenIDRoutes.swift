@@ -38,13 +38,14 @@ struct OpenIDRoutes {
             return Pages.error(message)
         case .confirm:
             let ensured = try await sessions.ensure(session)
-            let kept = parameters.filter { $0.0 != "csrf_token" }.map { ["name": $0.0, "value": $0.1] }
-            return Pages.response("logout", title: "Sign out", ["csrf": ensured.session.csrfToken, "params": kept],
+            let kept = parameters.filter { $0.0 != "csrf_token" }.map { LogoutPage.Parameter(name: $0.0, value: $0.1) }
+            return Pages.response("logout", title: "Sign out", LogoutPage(csrf: ensured.session.csrfToken, params: kept).templateValues,
                                   cookies: ensured.cookie.map { [$0] } ?? [])
         case .signOut(let redirect):
             let cleared = try await sessions.end(session)
             if let redirect { return Pages.redirect(redirect, cookies: [cleared]) }
-            return Pages.response("message", title: "Signed out", ["heading": "Signed out", "message": "You are signed out."], cookies: [cleared])
+            return Pages.response("message", title: "Signed out", MessagePage(heading: "Signed out", message: "You are signed out.").templateValues,
+                                  cookies: [cleared])
         }
     }
 }
