@@ -34,6 +34,17 @@ public struct FederationCallback: Sendable, Hashable {
         self.issuer = issuer
         self.error = error
     }
+
+    /// The callback from its query parameters; `nil` when `code`, `state`, `iss` or `error` is repeated: as suspect
+    /// as a missing one (RFC 6749 §3.1), refused rather than one picked.
+    public init?(query: [(String, String)]) {
+        var values: [String: String] = [:]
+        for (name, value) in query where ["code", "state", "iss", "error"].contains(name) {
+            guard values[name] == nil else { return nil }
+            values[name] = value
+        }
+        self.init(code: values["code"], state: values["state"], issuer: values["iss"], error: values["error"])
+    }
 }
 
 /// A finished upstream sign-in: who the local user is and how they signed in.

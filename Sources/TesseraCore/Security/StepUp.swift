@@ -84,6 +84,14 @@ public struct StepUpService: Sendable {
                                          detail: ["amr": methods.joined(separator: " ")]))
         return methods
     }
+
+    /// Turns MFA off after a re-authentication whose proven `methods` (``reauthenticate(user:password:code:)``)
+    /// include a current code; without one (MFA was not on) nothing changes. Returns whether MFA was removed.
+    @discardableResult
+    public func disableMFA(user: User, reauthenticatedWith methods: [String]) async throws -> Bool {
+        guard methods.contains("otp") else { return false }
+        return try await mfa.reset(user: user, source: "account")
+    }
 }
 
 extension AuditEvent.Kind {

@@ -130,7 +130,7 @@ struct AuthorizationRoutes {
         if let challenge = try await mfaStep.challengeIfNeeded(user: user, session: session, returnTo: returnTo) {
             return challenge
         }
-        let signedIn = try await sessions.create(userID: user.id, authTime: clock.now, replacing: session, methods: ["pwd"])
+        let signedIn = try await sessions.create(userID: user.id, authTime: clock.now, replacing: session, methods: AuthenticationMethods.password)
         return Pages.redirect(returnTo, cookies: [signedIn.cookie])
     }
 

@@ -46,21 +46,15 @@ struct FederationRoutes {
     // MARK: Callback
 
     func callback(_ http: Request, _ context: BrowserRequestContext, providerID: String) async throws -> Response {
-        // A malformed query or a repeated parameter is as suspect as a missing one (RFC 6749 §3.1): refuse (and
-        // audit) rather than pick one.
-        guard let query = BrowserRequests.query(http),
-              ["code", "state", "iss", "error"].allSatisfy({ name in query.filter { $0.0 == name }.count <= 1 }) else {
+        // A malformed query, or a repeated parameter (``FederationCallback/init(query:)``), is refused and audited.
+        guard let query = BrowserRequests.query(http), let callback = FederationCallback(query: query) else {
             federation.refuse(.invalidState, providerID: providerID)
             return Pages.federationFailure(.invalidState, returnTo: nil)
         }
-        let values = BrowserRequests.dictionary(query)
         let session = context.session
         let signIn: FederatedSignIn
         do {
-            signIn = try await federation.complete(providerID: providerID,
-                                                   callback: FederationCallback(code: values["code"], state: values["state"], issuer: values["iss"],
-                                                                                error: values["error"]),
-                                                   sessionDigest: session?.idDigest)
+            signIn = try await federation.complete(providerID: providerID, callback: callback, sessionDigest: session?.idDigest)
         } catch let failure as FederationFailure {
             return Pages.federationFailure(failure, returnTo: nil)
         }

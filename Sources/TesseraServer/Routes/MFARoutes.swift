@@ -147,8 +147,8 @@ struct MFARoutes {
         case .confirm:
             return try await finishConfirm(user: checked.user, session: fresh.session, code: checked.values["otp"] ?? "", cookies: [fresh.cookie])
         case .disable:
-            // The code was checked by the re-authentication itself (methods has `otp` only when MFA is on).
-            if methods.contains("otp") { _ = try await mfa.reset(user: checked.user, source: "account") }
+            // The code was checked by the re-authentication itself.
+            try await stepUp.disableMFA(user: checked.user, reauthenticatedWith: methods)
             return Pages.redirect("/account", cookies: [fresh.cookie])
         }
     }
