@@ -1,9 +1,9 @@
 import Foundation
-import Hummingbird
-import HummingbirdCore
+public import Hummingbird
+public import HummingbirdCore
 import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 import TesseraCore
 
 /// Builds the Hummingbird application for a runtime: routes, middleware and background services.

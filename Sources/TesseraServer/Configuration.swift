@@ -1,6 +1,7 @@
-import Foundation
-import Logging
-import TesseraCore
+public import Foundation
+public import Logging
+public import TesseraCore
+import TesseraJOSE
 
 /// Every setting of a Tessera server: one `Sendable` tree, documented once here.
 ///

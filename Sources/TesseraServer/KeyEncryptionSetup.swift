@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-import TesseraCore
+public import TesseraCore
 import TesseraStore
 
 /// Where a node's key-encryption keys come from (see `TesseraConfiguration.resolveKeyEncryption()`).

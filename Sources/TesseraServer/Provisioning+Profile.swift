@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 
 extension Provisioning {
     /// Sets a user's OpenID Connect profile claims (`name`, `email`; OIDC Core §5.1), served by `/userinfo`.

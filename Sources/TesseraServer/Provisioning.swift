@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 
 /// Creating users and clients: the logic behind `tessera user …`, `tessera client …` and the demo.
 public struct Provisioning: Sendable {

@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
-import Logging
+public import Logging
 import ServiceLifecycle
-import TesseraCore
+public import TesseraCore
 import TesseraFederation
-import TesseraStore
+public import TesseraStore
 
 /// Everything a running Tessera node holds: configuration, storage, keys and the core's endpoints.
 ///

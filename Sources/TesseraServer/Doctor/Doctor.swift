@@ -1,5 +1,5 @@
-import Foundation
-import TesseraCore
+public import Foundation
+public import TesseraCore
 
 /// One result of `tessera doctor`.
 public struct DoctorFinding: Sendable, Hashable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOFoundationEssentialsCompat
 import TesseraCore
 
 /// Turns every error into an RFC-shaped JSON response (RFC 6749 §5.2) so nothing leaks internals and

@@ -1,5 +1,5 @@
 import Foundation
-import TesseraCore
+public import TesseraCore
 import TesseraJOSE
 
 /// `application/x-www-form-urlencoded` parsing (WHATWG URL §5.1): the shared strict decoder

@@ -1,6 +1,8 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+// Glibc's module map lets `in_addr()`/`in6_addr()` be attributed to NIO's CNIOLinux (swiftlang/swift#85427).
+import CNIOLinux
 #elseif canImport(Musl)
 import Musl
 #elseif canImport(Darwin)

@@ -1,5 +1,5 @@
-import NIOCore
-import TesseraCore
+public import NIOCore
+public import TesseraCore
 
 /// Writes a flat JSON object straight into a `ByteBuffer`, for the two answers on the hot path
 /// (`/token` and `/introspect`), where Foundation's `JSONEncoder` cost about 8 % of the CPU per request.

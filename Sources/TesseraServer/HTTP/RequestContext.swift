@@ -1,6 +1,6 @@
-import Hummingbird
-import NIOCore
-import TesseraJOSE
+public import Hummingbird
+public import NIOCore
+public import TesseraJOSE
 
 /// The request context of every Tessera route.
 public struct TesseraRequestContext: RequestContext {

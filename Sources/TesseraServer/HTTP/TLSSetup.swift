@@ -1,9 +1,9 @@
 import Foundation
 import Hummingbird
-import HummingbirdCore
+public import HummingbirdCore
 import HummingbirdTLS
 import NIOCore
-import NIOSSL
+public import NIOSSL
 
 /// The HTTP server for a configuration: plain HTTP/1.1, or HTTPS with the PEM certificate chain and key of
 /// `tlsCert` / `tlsKey` (swift-nio-ssl). Both files are read and checked here, at start-up, so a wrong path

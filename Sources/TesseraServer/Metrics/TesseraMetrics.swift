@@ -1,5 +1,5 @@
-import HTTPTypes
-import Prometheus
+public import HTTPTypes
+public import Prometheus
 import Synchronization
 import TesseraCore
 

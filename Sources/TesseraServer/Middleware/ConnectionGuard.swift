@@ -1,5 +1,5 @@
-import HummingbirdCore
-import NIOCore
+public import HummingbirdCore
+public import NIOCore
 import NIOHTTPTypes
 import Synchronization
 

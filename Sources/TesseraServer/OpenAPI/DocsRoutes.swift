@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOFoundationEssentialsCompat
 import TesseraCore
 
 /// `GET /openapi.json` (the OpenAPI 3.1 document) and `GET /docs` (self-hosted Swagger UI, no CDN).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import TesseraCore
 
 /// The OpenAPI 3.1 description of every JSON endpoint Tessera serves, served at `/openapi.json` and
