@@ -60,9 +60,7 @@ struct AuthorizeResourceRouteTests {
             #expect(consent.status == .ok)
             // Issue 20 item 6: the form carries only the interaction; every resource stays in the stored request (the audience below).
             #expect(Self.hiddenValues(consent.html, "resource").isEmpty)
-            let fields = try consent.consentFields()
-            let allowed = try await client.postPage("/consent", formEncode(fields + [("csrf_token", try #require(consent.hidden("csrf_token"))),
-                                                                                     ("decision", "allow")]), cookie: session)
+            let allowed = try await client.allowConsent(consent, session: session)
             let allowedLocation = try #require(allowed.location)
             let code = try #require(queryItems(allowedLocation)["code"])
             let token = try await client.postForm(BrowserHarness.codeRedemption(code))

@@ -64,8 +64,7 @@ struct BrowserLogoutTests {
             let consent = try await client.postPage("/authorize", form, cookie: session)
             #expect(consent.status == .ok)
             #expect(consent.headers[.contentSecurityPolicy]?.contains("form-action 'self' https://legacy.example") == true)
-            let allowed = try await client.postPage("/consent", formEncode([("csrf_token", try #require(consent.hidden("csrf_token"))),
-                                                                            ("decision", "allow")] + (try consent.consentFields())), cookie: session)
+            let allowed = try await client.allowConsent(consent, session: session)
             let location = try #require(allowed.location)
             #expect(location.hasPrefix("https://legacy.example/cb#access_token="))
             #expect(!location.contains("refresh_token"))
@@ -80,8 +79,7 @@ struct BrowserLogoutTests {
             let session = try await signIn(client)
             // Get an ID token through the code flow.
             let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
-            let fields = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")] + (try consent.consentFields())
-            let allowed = try await client.postPage("/consent", formEncode(fields), cookie: session)
+            let allowed = try await client.allowConsent(consent, session: session)
             let landing = try #require(allowed.location)
             let code = try #require(queryItems(landing)["code"])
             let token = try await client.postForm(BrowserHarness.codeRedemption(code))

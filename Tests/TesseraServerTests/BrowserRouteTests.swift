@@ -74,6 +74,12 @@ extension TestClientProtocol {
         if let cookie { headers[.cookie] = cookie }
         return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
     }
+
+    /// Posts "Allow" on a consent page: its CSRF token, `decision=allow`, its interaction, then `extra`.
+    func allowConsent(_ page: TestResponse, session: String, extra: [(String, String)] = []) async throws -> TestResponse {
+        try await postPage("/consent", formEncode([("csrf_token", try #require(page.hidden("csrf_token"))), ("decision", "allow")]
+                                                  + (try page.consentFields()) + extra), cookie: session)
+    }
 }
 
 func formEncode(_ pairs: [(String, String)]) -> String {

@@ -20,11 +20,6 @@ struct ConsentInteractionRouteTests {
         return page
     }
 
-    static func allow(_ client: any TestClientProtocol, _ page: TestResponse, session: String, extra: [(String, String)] = []) async throws -> TestResponse {
-        try await client.postPage("/consent", formEncode([("csrf_token", try #require(page.hidden("csrf_token"))), ("decision", "allow")]
-                                                          + (try page.consentFields()) + extra), cookie: session)
-    }
-
     static func redeem(_ client: any TestClientProtocol, _ location: String) async throws -> TestResponse {
         let code = try #require(queryItems(location)["code"])
         return try await client.postForm(BrowserHarness.codeRedemption(code))
@@ -37,7 +32,7 @@ struct ConsentInteractionRouteTests {
             let session = try await signIn(client)
             let page = try await Self.consent(client, session)
             for name in ["client_id", "redirect_uri", "scope", "state", "prompt", "max_age"] { #expect(page.hidden(name) == nil, "\(name)") }
-            let allowed = try await Self.allow(client, page, session: session, extra: [
+            let allowed = try await client.allowConsent(page, session: session, extra: [
                 ("scope", "openid profile read"), ("redirect_uri", "https://evil.example/cb"), ("state", "forged"), ("prompt", "login"),
             ])
             let location = try #require(allowed.location)
@@ -55,9 +50,9 @@ struct ConsentInteractionRouteTests {
         try await b.server.test { client in
             let session = try await signIn(client)
             let page = try await Self.consent(client, session)
-            let first = try await Self.allow(client, page, session: session)
+            let first = try await client.allowConsent(page, session: session)
             #expect(first.location?.contains("code=") == true)
-            let replay = try await Self.allow(client, page, session: session)
+            let replay = try await client.allowConsent(page, session: session)
             #expect(replay.status == .badRequest)
             #expect(replay.location == nil)
             #expect(replay.html.contains(#"id="error-page""#))
@@ -77,7 +72,7 @@ struct ConsentInteractionRouteTests {
             let denied = try await client.postPage("/consent", formEncode([("csrf_token", csrf), ("decision", "deny")] + (try second.consentFields())),
                                                    cookie: session)
             #expect(queryItems(try #require(denied.location))["error"] == "access_denied")
-            #expect(try await Self.allow(client, second, session: session).status == .badRequest)
+            #expect(try await client.allowConsent(second, session: session).status == .badRequest)
         }
     }
 

@@ -92,9 +92,7 @@ struct FederationRouteTests {
 
             let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
             #expect(consent.status == .ok && consent.html.contains(#"id="consent-allow""#))
-            let fields = try consent.consentFields()
-            let allowed = try await client.postPage("/consent", formEncode(fields + [("csrf_token", try #require(consent.hidden("csrf_token"))),
-                                                                                    ("decision", "allow")]), cookie: session)
+            let allowed = try await client.allowConsent(consent, session: session)
             let allowedLocation = try #require(allowed.location)
             let code = try #require(queryItems(allowedLocation)["code"])
             let token = try await client.postForm(BrowserHarness.codeRedemption(code))

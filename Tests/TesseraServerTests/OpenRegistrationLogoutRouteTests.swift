@@ -102,8 +102,7 @@ struct OpenRegistrationLogoutRouteTests {
                     + "&code_challenge=\(BrowserHarness.challenge)&code_challenge_method=S256" + (prompt.map { "&prompt=\($0)" } ?? "")
             }
             let consent = try await client.get(authorize("https://rp.example/cb"), cookie: session)
-            let fields = [("csrf_token", try #require(consent.hidden("csrf_token"))), ("decision", "allow")] + (try consent.consentFields())
-            let allowed = try await client.postPage("/consent", formEncode(fields), cookie: session)
+            let allowed = try await client.allowConsent(consent, session: session)
             #expect(try #require(allowed.location).contains("code="))
             #expect(try #require(try await client.get(authorize("https://rp.example/cb", prompt: "none"), cookie: session).location).contains("code="),
                     "remembered consent: silent code")
