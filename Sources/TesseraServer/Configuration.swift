@@ -179,6 +179,12 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard headerTimeout >= 1, bodyTimeout >= 1, idleTimeout >= 1 else { throw Invalid("headerTimeout, bodyTimeout and idleTimeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw Invalid("maxConnections must be at least 1") }
         if let metricsToken, metricsToken.count < 16 { throw Invalid("metricsToken must be at least 16 characters") }
+        if let metricsToken {
+            // Scrapers send it as `Authorization: Bearer`, so it must be RFC 6750 §2.1 `b64token` syntax.
+            guard case .token(let parsed) = BearerCredentials.parse("Bearer " + metricsToken), parsed == metricsToken[...] else {
+                throw Invalid("metricsToken must be RFC 6750 token characters (letters, digits, - . _ ~ + / and trailing =)")
+            }
+        }
     }
 
     /// Fails when a provider's client secret is missing: run by the commands that use the secrets (`serve`,

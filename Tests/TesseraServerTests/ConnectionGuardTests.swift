@@ -95,7 +95,9 @@ struct ConnectionSettingsTests {
         #expect(throws: TesseraConfiguration.Invalid.self) { try configuration.apply(environment: ["TESSERA_METRICS_TOKEN_FILE": "/no/such/file"]) }
 
         for bad: (inout TesseraConfiguration) -> Void in [{ $0.headerTimeout = 0 }, { $0.bodyTimeout = 0 }, { $0.idleTimeout = 0 },
-                                                           { $0.maxConnections = 0 }, { $0.metricsToken = "short" }] {
+                                                           { $0.maxConnections = 0 }, { $0.metricsToken = "short" },
+                                                           { $0.metricsToken = "0123456789abcdef ghij" }, { $0.metricsToken = "0123456789abcdef!" },
+                                                           { $0.metricsToken = "0123456789abcdef\u{00E9}" }] {
             var invalid = TesseraConfiguration()
             bad(&invalid)
             #expect(throws: TesseraConfiguration.Invalid.self) { try invalid.validate() }

@@ -122,6 +122,33 @@ struct RegistrationRouteTests {
         }
     }
 
+    @Test("RFC 6750 §2.1 at /register, by the shared parser: any scheme case; another scheme, b64token violations or two headers are invalid_token")
+    func bearerSpellings() async throws {
+        let harness = try await ServerHarness.make()
+        let body = #"{"redirect_uris": ["https://app.example/cb"]}"#
+        try await harness.test { client in
+            let token = try await initialToken(harness)
+            let accepted = try await client.execute(uri: "/register", method: .post,
+                                                    headers: [.contentType: "application/json", .authorization: "bEaReR  \(token) "],
+                                                    body: ByteBuffer(string: body))
+            #expect(accepted.status == .created)
+            let fresh = try await initialToken(harness)
+            for spelling in ["Basic \(fresh)", "Bearer", "Bearer \(fresh) extra", "Bearer \(fresh)!", "Bearer =\(fresh)"] {
+                let response = try await client.execute(uri: "/register", method: .post,
+                                                        headers: [.contentType: "application/json", .authorization: spelling],
+                                                        body: ByteBuffer(string: body))
+                response.expectOAuthError(.unauthorized, "invalid_token")
+            }
+            var twice: HTTPFields = [.contentType: "application/json"]
+            twice.append(HTTPField(name: .authorization, value: "Bearer \(fresh)"))
+            twice.append(HTTPField(name: .authorization, value: "Bearer \(fresh)"))
+            try await client.execute(uri: "/register", method: .post, headers: twice, body: ByteBuffer(string: body))
+                .expectOAuthError(.unauthorized, "invalid_token")
+            // None of the refused spellings used the token up.
+            #expect(try await client.sendJSON(body, to: "/register", bearer: fresh).status == .created)
+        }
+    }
+
     @Test("RFC 7591 §3.2: 201 with generated credentials; §3.2.2 errors; the client can use its credentials at /token")
     func registers() async throws {
         let harness = try await ServerHarness.make()

@@ -23,18 +23,21 @@ enum ClientAuthenticatedForm {
     }
 }
 
-/// `Authorization: Bearer` parsing for registration endpoints (RFC 6750 §2.1; the scheme is case-insensitive).
+/// `Authorization: Bearer` for the registration and metrics endpoints, read by the shared RFC 6750 §2.1 parser
+/// (``BearerCredentials``, the toolkit's too): case-insensitive scheme, `b64token` syntax, one header.
 enum BearerHeader {
     /// The token, or `nil` when no Authorization header was sent.
     /// - Throws: `invalid_token` when the header is present but not a well-formed Bearer credential.
     static func token(_ request: Request) throws(OAuthError) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        let values = request.headers[values: .authorization]
+        guard !values.isEmpty else { return nil }
+        switch BearerCredentials.parse(values) {
+        case .token(let token) where token.utf8.count <= 4096:
+            return String(token)
+        case .none:
             throw OAuthError(.invalidToken, "Use an Authorization: Bearer token.")
+        case .token, .empty, .malformed, .multipleHeaders:
+            throw OAuthError(.invalidToken, "Malformed bearer token.")
         }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty, token.utf8.count <= 4096 else { throw OAuthError(.invalidToken, "Malformed bearer token.") }
-        return token
     }
 }
