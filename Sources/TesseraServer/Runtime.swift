@@ -98,7 +98,7 @@ public struct TesseraRuntime: Sendable {
         }
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
         let audit = BufferedAuditSink(store: storage, next: logSink, logger: logger)
-        let services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter,
+        let services = GrantServices(settings: settings, clock: clock, accessTokens: minter,
                                      passwords: BcryptPasswordHasher(cost: UInt8(configuration.bcryptCost)),
                                      audit: audit, logger: logger,
                                      auditKey: auditUsernameKey(encryption: encryption), keyEncryption: encryption)

@@ -1,5 +1,6 @@
 public import Foundation
 public import TesseraCore
+public import TesseraStore
 
 /// Ready-made records and a wired-up token endpoint for tests.
 public enum Fixtures {
@@ -60,7 +61,7 @@ public struct CoreHarness: Sendable {
         try await keys.ensureKeys()
         self.hasher = BcryptPasswordHasher(cost: bcryptCost)
         let minter = AccessTokenMinter(issuer: settings.issuer, lifetime: settings.accessTokenLifetime, algorithm: settings.accessTokenAlgorithm, keys: keys)
-        self.services = GrantServices(settings: settings, clock: clock, storage: storage, accessTokens: minter, passwords: hasher, audit: audit,
+        self.services = GrantServices(settings: settings, clock: clock, accessTokens: minter, passwords: hasher, audit: audit,
                                       keyEncryption: keyEncryption)
         self.tokenEndpoint = TokenEndpoint(services: services, storage: storage)
     }

@@ -1,5 +1,6 @@
 public import Foundation
 public import TesseraCore
+public import TesseraStore
 
 /// An in-memory store for tests, with the same semantics as the SQL store (atomic rotation included).
 public actor MemoryStore: TesseraStorage {

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Account recovery (``UserSessions``) and the session idle timeout (``SessionExpiry``).

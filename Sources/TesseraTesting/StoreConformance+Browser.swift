@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for the browser-flow artifacts: codes, sessions, consents, profiles.

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for federated identity: single-use pending sign-ins, identity links, lookup by

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for the token lifecycle stores (revocation list, initial access tokens, client updates).

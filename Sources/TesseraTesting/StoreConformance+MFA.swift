@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for the MFA store: enrolment, single-use TOTP steps and recovery codes, challenges.

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for re-sealing secrets at rest (`tessera keys rewrap`): compare-and-set replacement.

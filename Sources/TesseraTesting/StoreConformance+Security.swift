@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for the security stores (login failure counters and locks).

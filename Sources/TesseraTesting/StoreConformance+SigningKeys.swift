@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 import Testing
 
 /// Conformance checks for the first signing key of an algorithm: one atomic claim across nodes (issue 20).

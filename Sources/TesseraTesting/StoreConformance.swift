@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 public import Testing
 
 /// The store conformance suite: one set of checks that every store implementation must pass

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraStore
 
 // Test conveniences: each core component wired with every store protocol it uses taken from one `TesseraStorage`
 // (a `MemoryStore`, or a SQL store in the store tests), as `TesseraRuntime.make` does for a running node.

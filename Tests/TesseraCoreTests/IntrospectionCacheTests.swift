@@ -16,7 +16,7 @@ struct IntrospectionCacheTests {
 
     /// A second node: same database and keys, its own caches.
     func otherNode(_ h: CoreHarness) -> GrantServices {
-        GrantServices(settings: h.services.settings, clock: h.clock, storage: h.storage, accessTokens: h.services.accessTokens,
+        GrantServices(settings: h.services.settings, clock: h.clock, accessTokens: h.services.accessTokens,
                       passwords: h.services.passwords, audit: h.services.audit)
     }
 

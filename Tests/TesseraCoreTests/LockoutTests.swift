@@ -128,7 +128,7 @@ struct LockoutTests {
         let svc = try await core.confidentialClient()
         _ = try await core.addUser()
         let hasher = CountingHasher(core.hasher)
-        let services = GrantServices(settings: core.services.settings, clock: core.clock, storage: core.storage,
+        let services = GrantServices(settings: core.services.settings, clock: core.clock,
                                      accessTokens: core.services.accessTokens, passwords: hasher, audit: audit)
         let endpoint = TokenEndpoint(services: services, storage: core.storage)
         @Sendable func guess(_ password: String) async -> Bool {
@@ -175,7 +175,7 @@ struct LockoutTests {
         for event in audit.events {
             #expect(!event.detail.values.contains { $0.contains(typed) || $0.contains(typed.lowercased()) }, "\(event.kind.rawValue) leaks what was typed")
         }
-        let other = GrantServices(settings: core.services.settings, clock: core.clock, storage: core.storage,
+        let other = GrantServices(settings: core.services.settings, clock: core.clock,
                                   accessTokens: core.services.accessTokens, passwords: core.hasher, audit: audit)
         #expect(other.auditUsername(typed, names: nil) != core.services.auditUsername(typed, names: nil), "keyed: another key, another value")
     }

@@ -123,7 +123,7 @@ struct UserInfoTests {
         let valid = try await token(h, basic)
         let unloaded = SigningKeyManager(store: h.storage, clock: h.clock, retention: 900)
         let minter = AccessTokenMinter(issuer: Fixtures.issuer, lifetime: 900, algorithm: .es256, keys: unloaded)
-        let services = GrantServices(settings: h.services.settings, clock: h.clock, storage: h.storage, accessTokens: minter,
+        let services = GrantServices(settings: h.services.settings, clock: h.clock, accessTokens: minter,
                                      passwords: h.hasher, audit: RecordingAuditSink())
         await expectOAuthError(.serverError) { _ = try await UserInfoEndpoint(services: services, storage: h.storage).handle(accessToken: valid) }
         await expectOAuthError(.serverError) {

@@ -17,9 +17,6 @@ public protocol GrantHandler: Sendable {
 public struct GrantServices: Sendable {
     public let settings: OAuthSettings
     public let clock: any TimeSource
-    /// Transitional: only `AuthorizationEndpoint` (and the routes built on it) still reads it; being removed.
-    /// Every other component receives its own store protocols.
-    public let storage: any TesseraStorage
     public let accessTokens: AccessTokenMinter
     public let passwords: any PasswordHasher
     public let scopePolicy: ScopePolicy
@@ -33,12 +30,11 @@ public struct GrantServices: Sendable {
     /// Node-local introspection cache, shared by every copy of these services (see `IntrospectionCache`).
     public let introspectionCache = IntrospectionCache()
 
-    public init(settings: OAuthSettings, clock: any TimeSource, storage: any TesseraStorage, accessTokens: AccessTokenMinter,
+    public init(settings: OAuthSettings, clock: any TimeSource, accessTokens: AccessTokenMinter,
                 passwords: any PasswordHasher, audit: any AuditSink, logger: Logger = Logger(label: "tessera.oauth"),
                 auditKey: SymmetricKey = SymmetricKey(size: .bits256), keyEncryption: KeyEncryption? = nil) {
         self.settings = settings
         self.clock = clock
-        self.storage = storage
         self.accessTokens = accessTokens
         self.passwords = passwords
         self.scopePolicy = ScopePolicy(defaultScopes: settings.defaultScopes)

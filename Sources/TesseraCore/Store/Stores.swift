@@ -87,9 +87,3 @@ public protocol SigningKeyStore: Sendable {
     /// one conditional statement, so a concurrent change wins). Returns whether it was replaced.
     func replaceSigningKeyMaterial(kid: String, from old: String, to new: String) async throws -> Bool
 }
-
-/// Everything the core needs from storage.
-public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & SigningKeyStore
-    & AccessTokenRevocationStore & InitialAccessTokenStore
-    & AuthorizationCodeStore & SessionStore & ConsentStore & UserProfileStore
-    & LoginAttemptStore & AuditEventStore & MFAStore & FederationStore & InteractionStore
