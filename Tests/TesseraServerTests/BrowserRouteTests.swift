@@ -16,7 +16,7 @@ struct BrowserHarness {
 
     static func make() async throws -> BrowserHarness {
         let server = try await ServerHarness.make()
-        let provisioning = Provisioning(storage: server.store, passwords: server.runtime.services.passwords)
+        let provisioning = server.provisioning
         _ = try await provisioning.addClient(name: "Photo App", grants: ["authorization_code", "refresh_token"], scopes: ["openid", "profile", "read"],
                                              redirectURIs: ["https://photos.example/cb"], isPublic: true, id: "photos")
         _ = try await provisioning.addClient(name: "Legacy", grants: ["implicit"], scopes: ["openid", "read"],

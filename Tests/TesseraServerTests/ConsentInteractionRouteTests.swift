@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationEssentialsCompat
 import TesseraCore
 import TesseraServer
 import TesseraTesting
@@ -79,7 +80,7 @@ struct ConsentInteractionRouteTests {
     @Test("an interaction belongs to the browser session and user that saw the consent page")
     func boundToSessionAndUser() async throws {
         let b = try await BrowserHarness.make()
-        try await Provisioning(storage: b.server.store, passwords: b.server.runtime.services.passwords)
+        try await b.server.provisioning
             .addUser(username: "mallory", password: "mallory123", scopes: ["openid", "read"])
         try await b.server.test { client in
             let victim = try await signIn(client)

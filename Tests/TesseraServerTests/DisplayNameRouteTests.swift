@@ -52,7 +52,7 @@ struct DisplayNameRouteTests {
     @Test("tessera client add (Provisioning.addClient) refuses such a name with a clear message")
     func provisioning() async throws {
         let harness = try await ServerHarness.make()
-        let provisioning = Provisioning(storage: harness.store, passwords: harness.runtime.services.passwords)
+        let provisioning = harness.provisioning
         for name in Self.refused + ["", " padded"] {
             do {
                 _ = try await provisioning.addClient(name: name, grants: ["client_credentials"], scopes: ["read"])

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationEssentialsCompat
 import TesseraCore
 import TesseraServer
 import TesseraTesting
@@ -115,7 +116,7 @@ struct DocsRouteTests {
     @Test("the demo provisions the public docs client with the docs redirect URI")
     func demoDocsClient() async throws {
         let harness = try await ServerHarness.make()
-        let provisioning = Provisioning(storage: harness.store, passwords: harness.runtime.services.passwords)
+        let provisioning = harness.provisioning
         _ = try await provisioning.provisionDemo(issuer: "https://auth.test")
         let client = try #require(try await harness.store.client(id: "tessera-docs"))
         #expect(client.isPublic)

@@ -17,7 +17,7 @@ struct FederationHarness {
                      identity: UpstreamIdentity = UpstreamIdentity(providerID: "idp", subject: "up-123", email: "carol@idp.example",
                                                                    emailVerified: true, name: "Carol", preferredUsername: "Carol!")) async throws -> FederationHarness {
         let server = try await ServerHarness.make(clock: clock)
-        let provisioning = Provisioning(storage: server.store, passwords: server.runtime.services.passwords)
+        let provisioning = server.provisioning
         _ = try await provisioning.addClient(name: "Photo App", grants: ["authorization_code", "refresh_token"], scopes: ["openid", "profile", "read"],
                                              redirectURIs: ["https://photos.example/cb"], isPublic: true, id: "photos")
         let upstream = ScriptedUpstreamProvider(identity: identity)
@@ -207,7 +207,7 @@ struct FederationRouteTests {
         for (trusted, verified, expectLinked) in [(true, true, true), (true, false, false), (false, true, false)] {
             let f = try await FederationHarness.make(linkByVerifiedEmail: trusted)
             f.upstream.identity.emailVerified = verified
-            let provisioning = Provisioning(storage: f.server.store, passwords: f.server.runtime.services.passwords)
+            let provisioning = f.server.provisioning
             let dave = try await provisioning.addUser(username: "dave", password: "password123", scopes: ["openid", "read"])
             try await f.server.store.setUserProfile(userID: dave.id, profile: UserProfile(name: "Dave", email: "Carol@IDP.example"))
             try await f.test { client in

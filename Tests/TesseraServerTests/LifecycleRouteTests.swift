@@ -48,7 +48,7 @@ struct RevocationRouteTests {
     @Test("§2.2: unknown, garbage and foreign tokens get 200 and nothing is revoked; a bad client gets 401 invalid_client")
     func unknownAndInvalidClient() async throws {
         let harness = try await ServerHarness.make()
-        let other = try await Provisioning(storage: harness.store, passwords: harness.runtime.services.passwords)
+        let other = try await harness.provisioning
             .addClient(name: "Other", grants: ["client_credentials"], scopes: ["read"], id: "other")
         let otherBasic = "Basic " + Data("other:\(other.secret!)".utf8).base64EncodedString()
         try await harness.test { client in
@@ -224,7 +224,7 @@ struct ResourceRouteTests {
     @Test("§2: resource selects aud; an unregistered one is 400 invalid_target")
     func resource() async throws {
         let harness = try await ServerHarness.make()
-        let created = try await Provisioning(storage: harness.store, passwords: harness.runtime.services.passwords)
+        let created = try await harness.provisioning
             .addClient(name: "API caller", grants: ["client_credentials"], scopes: ["read"], id: "caller", resources: ["https://api.example"])
         let basic = "Basic " + Data("caller:\(created.secret!)".utf8).base64EncodedString()
         try await harness.test { client in

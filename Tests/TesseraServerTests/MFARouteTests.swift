@@ -20,6 +20,14 @@ private func elementText(_ html: String, id: String) -> String? {
 @Suite("MFA over HTTP: enrolment from /account, the login step, disabling")
 struct MFARouteTests {
     /// Signs `username` in with a password through `/login`; returns the final response of the password step.
+    /// A harness on a fixed clock with the user bob (password builder123, scopes openid read).
+    static func harnessWithBob() async throws -> (FixedClock, ServerHarness, User) {
+        let clock = FixedClock()
+        let server = try await ServerHarness.make(clock: clock)
+        let bob = try await server.provisioning.addUser(username: "bob", password: "builder123", scopes: ["openid", "read"])
+        return (clock, server, bob)
+    }
+
     static func passwordStep(_ client: any TestClientProtocol, returnTo: String = "/account", username: String = "bob",
                              password: String = "builder123") async throws -> TestResponse {
         let page = try await client.get("/login?return_to=" + AuthorizationRedirect.percentEncode(returnTo))
@@ -41,7 +49,7 @@ struct MFARouteTests {
     func fullFlow() async throws {
         let clock = FixedClock()
         let server = try await ServerHarness.make(clock: clock)
-        let provisioning = Provisioning(storage: server.store, passwords: server.runtime.services.passwords)
+        let provisioning = server.provisioning
         _ = try await provisioning.addClient(name: "Photo App", grants: ["authorization_code", "refresh_token"], scopes: ["openid", "read"],
                                              redirectURIs: ["https://photos.example/cb"], isPublic: true, id: "photos")
         let bob = try await provisioning.addUser(username: "bob", password: "builder123", scopes: ["openid", "profile", "read"])
@@ -171,10 +179,7 @@ struct MFARouteTests {
 
     @Test("setup, confirm and disable are refused without a re-authentication in the last 5 minutes and work with one; enrolment signs out another session (issue 20 item 8)")
     func stepUp() async throws {
-        let clock = FixedClock()
-        let server = try await ServerHarness.make(clock: clock)
-        let provisioning = Provisioning(storage: server.store, passwords: server.runtime.services.passwords)
-        let bob = try await provisioning.addUser(username: "bob", password: "builder123", scopes: ["openid", "read"])
+        let (clock, server, bob) = try await Self.harnessWithBob()
         try await server.test { client in
             let other = try #require(try await Self.passwordStep(client).sessionCookie, "an older password-only session elsewhere")
             let mine = try #require(try await Self.passwordStep(client).sessionCookie)
@@ -237,10 +242,7 @@ struct MFARouteTests {
 
     @Test("a user without a password re-authenticates by signing in again (issue 20 item 8)")
     func passwordlessSignsInAgain() async throws {
-        let clock = FixedClock()
-        let server = try await ServerHarness.make(clock: clock)
-        let provisioning = Provisioning(storage: server.store, passwords: server.runtime.services.passwords)
-        let bob = try await provisioning.addUser(username: "bob", password: "builder123", scopes: ["openid", "read"])
+        let (clock, server, bob) = try await Self.harnessWithBob()
         try await server.test { client in
             let session = try #require(try await Self.passwordStep(client).sessionCookie)
             try await server.store.updatePasswordHash(userID: bob.id, hash: User.noPassword) // as a user provisioned by an upstream sign-in

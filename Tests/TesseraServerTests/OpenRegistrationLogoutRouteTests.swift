@@ -15,7 +15,7 @@ struct OpenRegistrationLogoutRouteTests {
     /// A server with open registration, the `photos` public client, and bob.
     static func harness() async throws -> ServerHarness {
         let server = try await ServerHarness.make { $0.openRegistration = true; $0.registrationRateLimit = 100 }
-        let provisioning = Provisioning(storage: server.store, passwords: server.runtime.services.passwords)
+        let provisioning = server.provisioning
         _ = try await provisioning.addClient(name: "Photo App", grants: ["authorization_code", "refresh_token"], scopes: ["openid", "profile", "read"],
                                              redirectURIs: ["https://photos.example/cb"], isPublic: true, id: "photos")
         try await provisioning.addUser(username: "bob", password: "builder123", scopes: ["openid", "profile", "read"])

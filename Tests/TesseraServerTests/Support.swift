@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOFoundationEssentialsCompat
 import TesseraCore
 import TesseraServer
 import TesseraTesting
@@ -31,6 +32,9 @@ struct ServerHarness {
     }
 
     var basic: String { "Basic " + Data("svc:\(clientSecret)".utf8).base64EncodedString() }
+
+    /// The CLI's provisioning helper over this harness's store and password hasher.
+    var provisioning: Provisioning { Provisioning(storage: store, passwords: runtime.services.passwords) }
 
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: buildRouter(runtime: runtime))

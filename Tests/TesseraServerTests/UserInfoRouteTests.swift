@@ -17,7 +17,7 @@ struct UserInfoRouteTests {
     /// The harness plus a client `oidc` (password grant, `openid profile`, resource `other`) and a user `carol`.
     func harness() async throws -> (ServerHarness, basic: String) {
         let harness = try await ServerHarness.make()
-        let provisioning = Provisioning(storage: harness.store, passwords: harness.runtime.services.passwords)
+        let provisioning = harness.provisioning
         let created = try await provisioning.addClient(name: "OIDC", grants: ["password"], scopes: ["openid", "profile"], id: "oidc",
                                                        resources: [Self.other])
         _ = try await provisioning.addUser(username: "carol", password: "carol-password", scopes: ["openid", "profile"])
