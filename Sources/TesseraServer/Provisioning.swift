@@ -87,42 +87,8 @@ public struct Provisioning: Sendable {
         public let client: Client
         public let secret: String?
 
-        /// The RFC 7591 §3.2.1 client information response.
-        public var registrationResponse: [String: RegistrationValue] {
-            var out: [String: RegistrationValue] = [
-                "client_id": .string(client.id),
-                "client_name": .string(client.name),
-                "client_id_issued_at": .int(Int(client.createdAt.timeIntervalSince1970)),
-                "grant_types": .strings(client.grantTypes.map(\.rawValue).sorted()),
-                "redirect_uris": .strings(client.redirectURIs),
-                "token_endpoint_auth_method": .string(client.authMethod.rawValue),
-                "scope": .string(client.allowedScopes.description),
-                "response_types": .strings((client.grantTypes.contains(.authorizationCode) ? ["code"] : [])
-                                           + (client.grantTypes.contains(.implicit) ? ["token"] : [])),
-                "id_token_signed_response_alg": .string(client.idTokenAlgorithm.rawValue),
-            ]
-            if let secret {
-                out["client_secret"] = .string(secret)
-                out["client_secret_expires_at"] = .int(client.secretExpiresAt.map { Int($0.timeIntervalSince1970) } ?? 0)
-            }
-            return out
-        }
-    }
-
-    /// A JSON value of a registration response.
-    public enum RegistrationValue: Encodable, Sendable {
-        case string(String)
-        case int(Int)
-        case strings([String])
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .string(let value): try container.encode(value)
-            case .int(let value): try container.encode(value)
-            case .strings(let value): try container.encode(value)
-            }
-        }
+        /// The RFC 7591 §3.2.1 client information (``ClientInformation``, the same rendering `/register` answers with).
+        public var information: ClientInformation { ClientInformation(provisioned: client, secret: secret) }
     }
 
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
@@ -162,13 +128,21 @@ public struct Provisioning: Sendable {
         return NewClient(client: client, secret: secret)
     }
 
-    /// Redirect URIs are absolute, without fragment (RFC 6749 §3.1.2) and without wildcards.
+    /// The operator's rule of ``RedirectURIRules`` (the one `/register` uses too, plus http off loopback and
+    /// private-use schemes), as a one-line error.
     static func validateRedirectURI(_ uri: String) throws {
-        guard let components = URLComponents(string: uri), let scheme = components.scheme, components.host != nil || scheme != "http" && scheme != "https" else {
-            throw Invalid("redirect URI '\(uri)' is not an absolute URI")
+        do {
+            try RedirectURIRules.check(uri, registrant: .operator)
+        } catch {
+            let reason = switch error {
+            case .malformed: "is not an absolute URI"
+            case .fragment: "must not have a fragment"
+            case .wildcard: "must not contain wildcards"
+            case .userInformation: "must not contain user information"
+            case .scheme: "has a scheme a browser would run or read locally"
+            }
+            throw Invalid("redirect URI '\(uri)' \(reason)")
         }
-        guard components.fragment == nil else { throw Invalid("redirect URI '\(uri)' must not have a fragment") }
-        guard !uri.contains("*") else { throw Invalid("redirect URI '\(uri)' must not contain wildcards") }
     }
 
     private func parseScopes(_ scopes: [String]) throws -> ScopeSet {

@@ -199,7 +199,7 @@ struct ClientCommand: AsyncParsableCommand {
                     return created
                 }
                 if json {
-                    printJSON(created.registrationResponse)
+                    printJSON(created.information)
                 } else {
                     print("client_id:     \(created.client.id)")
                     if let secret = created.secret { print("client_secret: \(secret)   (shown once; only its digest is stored)") }

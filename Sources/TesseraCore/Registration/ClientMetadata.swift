@@ -145,16 +145,12 @@ public struct ClientMetadata: Sendable, Equatable {
     }
 
     /// RFC 7591 §2 and RFC 8252 §7.3/§8.3: https, or http only on a loopback address; absolute; no fragment
-    /// (RFC 6749 §3.1.2); no wildcards (exact matching).
+    /// (RFC 6749 §3.1.2); no wildcards (exact matching). ``RedirectURIRules`` with the ``RedirectURIRules/Registrant/dynamic`` rule.
     public static func validateRedirectURI(_ uri: String) throws(OAuthError) {
-        let failure = OAuthError(.invalidRedirectURI, "Redirect URIs must be https (or http on 127.0.0.1, [::1] or localhost), without fragment or wildcard.")
-        guard uri.utf8.count <= 2048, !uri.contains("*"), !uri.contains("#"), !uri.contains(where: { $0.isWhitespace }),
-              let components = URLComponents(string: uri), let scheme = components.scheme?.lowercased(),
-              let host = components.host?.lowercased(), !host.isEmpty, components.user == nil, components.password == nil else { throw failure }
-        switch scheme {
-        case "https": return
-        case "http" where ["127.0.0.1", "localhost", "[::1]", "::1"].contains(host): return
-        default: throw failure
+        do {
+            try RedirectURIRules.check(uri, registrant: .dynamic)
+        } catch {
+            throw OAuthError(.invalidRedirectURI, "Redirect URIs must be https (or http on 127.0.0.1, [::1] or localhost), without fragment or wildcard.")
         }
     }
 }

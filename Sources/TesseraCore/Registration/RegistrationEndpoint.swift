@@ -1,13 +1,15 @@
 public import Foundation
 
-/// The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
+/// The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the one rendering of a client as RFC 7591
+/// metadata, for `/register` and for `tessera client add --json`.
 public struct ClientInformation: Sendable, Codable, Equatable {
     public var clientID: String
     public var clientSecret: String?
     public var clientIDIssuedAt: Int
     public var clientSecretExpiresAt: Int?
     public var registrationAccessToken: String?
-    public var registrationClientURI: String
+    /// Where the client manages its registration (RFC 7592 §3); `nil` for a client the operator created.
+    public var registrationClientURI: String?
     public var redirectURIs: [String]
     public var tokenEndpointAuthMethod: String
     public var grantTypes: [String]
@@ -34,13 +36,24 @@ public struct ClientInformation: Sendable, Codable, Equatable {
     }
 
     init(client: Client, issuer: String, secret: String?, registrationAccessToken: String?) {
+        self.init(client: client, secret: secret, registrationAccessToken: registrationAccessToken,
+                  registrationClientURI: issuer + "/register/" + client.id)
+    }
+
+    /// A client the operator created (`tessera client add`): no registration access token, so no
+    /// `registration_client_uri`; the secret as given (shown once).
+    public init(provisioned client: Client, secret: String?) {
+        self.init(client: client, secret: secret, registrationAccessToken: nil, registrationClientURI: nil)
+    }
+
+    init(client: Client, secret: String?, registrationAccessToken: String?, registrationClientURI: String?) {
         clientID = client.id
         clientSecret = secret
         clientIDIssuedAt = Int(client.createdAt.timeIntervalSince1970)
         // 0 = the secret never expires (RFC 7591 §3.2.1); required whenever a secret exists.
         clientSecretExpiresAt = client.isPublic ? nil : client.secretExpiresAt.map { Int($0.timeIntervalSince1970) } ?? 0
         self.registrationAccessToken = registrationAccessToken
-        registrationClientURI = issuer + "/register/" + client.id
+        self.registrationClientURI = registrationClientURI
         redirectURIs = client.redirectURIs
         tokenEndpointAuthMethod = client.authMethod.rawValue
         grantTypes = client.grantTypes.map(\.rawValue).sorted()
