@@ -2,14 +2,14 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
+    // https://github.com/apple/swift-evolution/blob/main/proposals/0335-existential-any.md
     .enableUpcomingFeature("ExistentialAny"),
-]
-
-/// Issue 14, being rolled out one target at a time: SE-0409 (an import is internal unless marked
-/// `public import`) and SE-0444 (a file sees only the members of modules it imports itself).
-let importHygieneSettings: [SwiftSetting] = swiftSettings + [
-    .enableUpcomingFeature("InternalImportsByDefault"),
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
+    // A file sees only the members of modules it imports itself.
     .enableUpcomingFeature("MemberImportVisibility"),
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0409-access-level-on-imports.md
+    // An import is internal unless written `public import`.
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -51,7 +51,7 @@ let package = Package(
         // `Authorization` parsing: shared by the core, the server, the toolkit and federation. Foundation only.
         .target(
             name: "TesseraJOSE",
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraCore",
@@ -66,7 +66,7 @@ let package = Package(
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraStore",
@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraServer",
@@ -102,7 +102,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/swagger-ui")],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraResourceServer",
@@ -118,7 +118,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraFederation",
@@ -133,7 +133,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraTesting",
@@ -142,7 +142,7 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "tessera",
@@ -157,7 +157,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ExampleAPI",
@@ -166,7 +166,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Examples/ExampleAPI",
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         // The benchmark's baseline: bare Hummingbird routes (`/hello`, and `/sign` that only signs an
         // ES256 JWT with jwt-kit, as Tessera does), so every figure has a same-machine reference.
@@ -179,11 +179,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "bench/Baseline",
-            swiftSettings: importHygieneSettings
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TesseraCoreTests",
-            dependencies: ["TesseraCore", "TesseraJOSE", "TesseraTesting"],
+            dependencies: [
+                "TesseraCore", "TesseraJOSE", "TesseraTesting",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -199,16 +203,25 @@ let package = Package(
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraServer", "TesseraTesting", "TesseraCore", "TesseraJOSE", "TesseraStore",
+                "TesseraServer", "TesseraTesting", "TesseraCore", "TesseraStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TesseraFederationTests",
             dependencies: [
-                "TesseraFederation", "TesseraJOSE", "TesseraCore", "TesseraTesting",
+                "TesseraFederation", "TesseraCore", "TesseraTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -222,9 +235,10 @@ let package = Package(
             name: "TesseraResourceServerTests",
             dependencies: [
                 "TesseraResourceServer", "TesseraJOSE", "TesseraCore", "TesseraTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import TesseraCore
 import TesseraServer
 import TesseraTesting

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import TesseraCore
 import TesseraServer
 import Testing
 

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import TesseraCore
 import TesseraServer
+import TesseraTesting
 import Testing
 
 @Suite("Trusted proxies and X-Forwarded-*")

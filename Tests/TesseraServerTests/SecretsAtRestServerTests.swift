@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import SQLKit
 import TesseraCore
 import TesseraServer

@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import TesseraCore
+import TesseraServer
 import TesseraTesting
 import Testing
 
