@@ -4,16 +4,6 @@ import TesseraCore
 import TesseraTesting
 import Testing
 
-/// Splits a compact JWT and decodes its header and payload as JSON objects.
-func decodeJWT(_ token: String) throws -> (header: [String: Any], claims: [String: Any]) {
-    let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-    try #require(parts.count == 3)
-    let header = try #require(Data(base64URLEncoded: String(parts[0])))
-    let claims = try #require(Data(base64URLEncoded: String(parts[1])))
-    return (try #require(try JSONSerialization.jsonObject(with: header) as? [String: Any]),
-            try #require(try JSONSerialization.jsonObject(with: claims) as? [String: Any]))
-}
-
 /// Expects `body` to throw an `OAuthError` with `code`.
 func expectOAuthError(_ code: OAuthError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
     do {

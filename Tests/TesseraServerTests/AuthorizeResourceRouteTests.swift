@@ -21,12 +21,7 @@ struct AuthorizeResourceRouteTests {
     }
 
     static func audience(_ jwt: String) throws -> [String] {
-        let parts = jwt.split(separator: ".")
-        try #require(parts.count == 3)
-        var payload = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while payload.count % 4 != 0 { payload += "=" }
-        let data = try #require(Data(base64Encoded: payload))
-        let claims = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let claims = try decodeJWT(jwt).claims
         if let single = claims["aud"] as? String { return [single] }
         return try #require(claims["aud"] as? [String])
     }

@@ -303,11 +303,5 @@ struct FederationRouteTests {
         #expect(try await f.events(.loginFailed).first?.detail["reason"] == "no_password")
     }
 
-    static func payload(_ jwt: String) throws -> [String: Any] {
-        let part = String(jwt.split(separator: ".")[1])
-        var base64 = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        let data = try #require(Data(base64Encoded: base64))
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
+    static func payload(_ jwt: String) throws -> [String: Any] { try decodeJWT(jwt).claims }
 }

@@ -36,10 +36,8 @@ struct CodeRedemptionTests {
             let record = try #require(try await store.refreshToken(digest: Secrets.digest(refresh)))
             #expect(record.revokedAt != nil)
             // ... and so is its access token, by jti.
-            let payload = try #require(responses.first?.accessToken.split(separator: ".").dropFirst().first)
-            let json = try #require(Data(base64URLEncoded: String(payload)))
-            let claims = try JSONSerialization.jsonObject(with: json) as? [String: Any]
-            let jti = try #require(claims?["jti"] as? String)
+            let claims = try decodeJWT(try #require(responses.first?.accessToken)).claims
+            let jti = try #require(claims["jti"] as? String)
             #expect(try await store.isAccessTokenRevoked(jti: jti))
         }
     }
