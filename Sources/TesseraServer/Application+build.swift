@@ -27,7 +27,8 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
 
 /// The browser side, each route struct built once with only what it uses: one ``SessionManager``, the page renderers,
 /// and the core's services (``InteractionService`` decides every authorization request).
-func registerBrowserRoutes(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>, runtime: TesseraRuntime) {
+func registerBrowserRoutes(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>,
+                           authorize: RouterGroup<TesseraRequestContext>, runtime: TesseraRuntime) {
     let clock = runtime.clock
     let sessions = SessionManager(storage: runtime.storage, clock: clock, configuration: runtime.configuration)
     let groups = BrowserGroups(sessions: sessions, users: runtime.authorizationEndpoint, maxBodySize: runtime.configuration.maxBodySize)
@@ -38,7 +39,7 @@ func registerBrowserRoutes(on router: Router<TesseraRequestContext>, login: Rout
     AuthorizationRoutes(groups: groups, sessions: sessions, interactions: runtime.interactionService, authenticator: runtime.userAuthenticator,
                         federation: runtime.federation, consentManagement: runtime.consentManagement, loginPages: loginPages,
                         accountPages: accountPages, mfaStep: mfaStep, clock: clock)
-        .register(on: router, login: login)
+        .register(on: router, login: login, authorize: authorize)
     MFARoutes(groups: groups, sessions: sessions, mfa: runtime.mfa, stepUp: runtime.stepUp, loginPages: loginPages, accountPages: accountPages,
               clock: clock)
         .register(on: router, login: login)
@@ -73,7 +74,7 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     RegistrationRoutes(endpoint: runtime.registrationEndpoint, maxBodySize: maxBodySize)
         .register(on: router, create: rateLimited(.register))
     UserInfoRoutes(endpoint: runtime.userInfoEndpoint).register(on: router)
-    registerBrowserRoutes(on: router, login: rateLimited(.login), runtime: runtime)
+    registerBrowserRoutes(on: router, login: rateLimited(.login), authorize: rateLimited(.authorize), runtime: runtime)
     HealthRoutes(readiness: runtime.readiness).register(on: router)
     if let metrics = runtime.metrics {
         MetricsRoutes(metrics: metrics, audit: runtime.auditSink, token: runtime.configuration.metricsToken).register(on: router)

@@ -59,6 +59,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Login form posts (`POST /login`) allowed per IP address per minute. `nil` turns it off (env/file value `0`).
     /// Default `20`. Env `TESSERA_LOGIN_RATE_LIMIT`.
     public var loginRateLimit: Int? = 20
+    /// Requests to `/authorize` (GET or POST, starting or resuming an authorization request) allowed per IP address
+    /// per minute: each one that needs a sign-in stores a pending interaction. `nil` turns it off (env/file value
+    /// `0`). Default `300`. Env `TESSERA_AUTHORIZE_RATE_LIMIT`.
+    public var authorizeRateLimit: Int? = 300
     /// Failed logins (password grant or login page) for one username within 15 minutes before it is locked
     /// for 1 minute, doubling with each further failure up to 1 hour. `nil` turns lockout off (env/file value `0`).
     /// Default `5`. Env `TESSERA_LOCKOUT_THRESHOLD`.
@@ -154,6 +158,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard registrationRateLimit >= 1 else { throw Invalid("registrationRateLimit must be at least 1") }
         // An off feature is `nil` (the env/file value `0` reads as `nil`); a value present must be usable.
         guard (tokenRateLimit ?? 1) >= 1, (loginRateLimit ?? 1) >= 1 else { throw Invalid("tokenRateLimit and loginRateLimit must be at least 1 (or off)") }
+        guard (authorizeRateLimit ?? 1) >= 1 else { throw Invalid("authorizeRateLimit must be at least 1 (or off)") }
         guard rateLimitWindow >= 1 else { throw Invalid("rateLimitWindow must be at least 1 second") }
         guard (lockoutThreshold ?? 1) >= 1 else { throw Invalid("lockoutThreshold must be at least 1 (or off)") }
         guard (keyRotationInterval ?? 3600) >= 3600 else { throw Invalid("keyRotationInterval must be at least 3600 seconds (or off)") }
@@ -336,6 +341,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         .intOrOff("tokenRateLimit", "TESSERA_TOKEN_RATE_LIMIT", \.tokenRateLimit),
         .int("rateLimitWindow", "TESSERA_RATE_LIMIT_WINDOW", \.rateLimitWindow),
         .intOrOff("loginRateLimit", "TESSERA_LOGIN_RATE_LIMIT", \.loginRateLimit),
+        .intOrOff("authorizeRateLimit", "TESSERA_AUTHORIZE_RATE_LIMIT", \.authorizeRateLimit),
         .intOrOff("lockoutThreshold", "TESSERA_LOCKOUT_THRESHOLD", \.lockoutThreshold),
         .scopes("registrationScopes", "TESSERA_REGISTRATION_SCOPES", \.registrationScopes),
         .scopes("openRegistrationScopes", "TESSERA_OPEN_REGISTRATION_SCOPES", \.openRegistrationScopes, naming: { " from \($0)" }),

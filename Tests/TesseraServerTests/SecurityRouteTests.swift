@@ -86,6 +86,20 @@ struct SecurityRouteTests {
         }
     }
 
+    @Test("/authorize is limited per IP address (each anonymous request stores a pending interaction), /authorize/ and POST included")
+    func authorizeRateLimit() async throws {
+        let harness = try await ServerHarness.make(clock: FixedClock()) { $0.authorizeRateLimit = 3 }
+        try await harness.test { client in
+            let query = "?client_id=nobody&response_type=code"
+            for path in ["/authorize", "/authorize/", "//authorize"] {
+                #expect(try await client.get(path + query).status == .badRequest, "\(path) reaches the route (unknown client: error page)")
+            }
+            try await client.get("/authorize" + query).expectOAuthError(.tooManyRequests, "too_many_requests")
+            let posted = try await client.postForm("client_id=nobody&response_type=code", to: "/authorize")
+            posted.expectOAuthError(.tooManyRequests, "too_many_requests")
+        }
+    }
+
     @Test("every spelling of a limited path that reaches its route (/token/, //token, /login/, //login, /register/) is counted")
     func pathVariantsAreCounted() async throws {
         let harness = try await ServerHarness.make(clock: FixedClock()) {

@@ -18,6 +18,9 @@ enum RateLimitKind: String, Sendable {
     case login
     /// Open `POST /register` (no `Authorization`): `registrationRateLimit` per IP address a minute.
     case register
+    /// `GET`/`POST /authorize`: `authorizeRateLimit` per IP address a minute (a request needing a sign-in stores
+    /// a pending interaction, so an anonymous flood would otherwise fill the store).
+    case authorize
 }
 
 /// Node-local rate limits (``LocalRateLimiter``; a cluster of N nodes admits up to N × each limit), attached
@@ -29,7 +32,7 @@ enum RateLimitKind: String, Sendable {
 ///   a request without Basic credentials, is counted against the caller's IP address. So a wrong secret
 ///   can never use up a client's window. Both windows are checked before the request runs; counting
 ///   after it means up to one request per concurrent connection may pass the limit, which is harmless.
-/// - `.login` and `.register` (open registration only): per IP address, counted before the request runs.
+/// - `.login`, `.authorize` and `.register` (open registration only): per IP address, counted before the request runs.
 ///
 /// Over the limit: 429 `too_many_requests` with `Retry-After`.
 ///
@@ -55,7 +58,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         switch kind {
         case .register where request.headers[.authorization] != nil:
             return try await next(request, context)  // initial access token: not open registration
-        case .login, .register:
+        case .login, .register, .authorize:
             if let retryAfter = limiter.hit(ipKey, limit: limit, at: now) { return tooManyRequests(retryAfter, context) }
             return try await next(request, context)
         case .token, .introspect:
@@ -100,6 +103,8 @@ extension TesseraConfiguration {
             loginRateLimit.map { RateLimit(limit: $0, window: 60) }
         case .register:
             openRegistration ? RateLimit(limit: registrationRateLimit, window: 60) : nil
+        case .authorize:
+            authorizeRateLimit.map { RateLimit(limit: $0, window: 60) }
         }
     }
 }

@@ -24,10 +24,13 @@ struct AuthorizationRoutes {
 
     /// `login` is the `.login` rate-limited group: every `POST` that takes a sign-in attempt goes there. Every route
     /// gets its session from ``BrowserSessionMiddleware``; every form post is checked by ``CSRFMiddleware`` first.
-    func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>) {
+    /// `limitedAuthorize` is the `.authorize` rate-limited group (`/authorize` may store a pending interaction).
+    func register(on router: Router<TesseraRequestContext>, login: RouterGroup<TesseraRequestContext>,
+                  authorize limitedAuthorize: RouterGroup<TesseraRequestContext>) {
         let pages = groups.group(router)
-        pages.get("authorize") { request, context in try await authorize(request, context, parameters: BrowserRequests.query(request)) }
-        pages.post("authorize") { request, context in
+        let authorizePages = groups.group(limitedAuthorize)
+        authorizePages.get("authorize") { request, context in try await authorize(request, context, parameters: BrowserRequests.query(request)) }
+        authorizePages.post("authorize") { request, context in
             var request = request
             let form = try await BrowserRequests.form(&request, maxSize: groups.maxBodySize)
             return try await authorize(request, context, parameters: form)
