@@ -56,9 +56,7 @@ struct AuthorizeResourceRouteTests {
             // Issue 20 item 6: the form carries only the interaction; every resource stays in the stored request (the audience below).
             #expect(Self.hiddenValues(consent.html, "resource").isEmpty)
             let allowed = try await client.allowConsent(consent, session: session)
-            let allowedLocation = try #require(allowed.location)
-            let code = try #require(queryItems(allowedLocation)["code"])
-            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
+            let token = try await client.redeemCode(at: try #require(allowed.location))
             #expect(token.status == .ok)
             let access = try #require(token.json["access_token"] as? String)
             #expect(try Self.audience(access) == [Self.a, Self.b])

@@ -80,9 +80,7 @@ struct BrowserLogoutTests {
             // Get an ID token through the code flow.
             let consent = try await client.get(BrowserHarness.authorizeQuery, cookie: session)
             let allowed = try await client.allowConsent(consent, session: session)
-            let landing = try #require(allowed.location)
-            let code = try #require(queryItems(landing)["code"])
-            let token = try await client.postForm(BrowserHarness.codeRedemption(code))
+            let token = try await client.redeemCode(at: try #require(allowed.location))
             let idToken = try #require(token.json["id_token"] as? String)
 
             // Unregistered post-logout URI: error page, session intact.

@@ -75,6 +75,12 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
     }
 
+    /// Redeems the `code` of an authorization response `location` at `/token` (`BrowserHarness.codeRedemption`).
+    func redeemCode(at location: String) async throws -> TestResponse {
+        let code = try #require(queryItems(location)["code"])
+        return try await postForm(BrowserHarness.codeRedemption(code))
+    }
+
     /// Posts "Allow" on a consent page: its CSRF token, `decision=allow`, its interaction, then `extra`.
     func allowConsent(_ page: TestResponse, session: String, extra: [(String, String)] = []) async throws -> TestResponse {
         try await postPage("/consent", formEncode([("csrf_token", try #require(page.hidden("csrf_token"))), ("decision", "allow")]

@@ -21,11 +21,6 @@ struct ConsentInteractionRouteTests {
         return page
     }
 
-    static func redeem(_ client: any TestClientProtocol, _ location: String) async throws -> TestResponse {
-        let code = try #require(queryItems(location)["code"])
-        return try await client.postForm(BrowserHarness.codeRedemption(code))
-    }
-
     @Test("the form carries only the interaction id; edited or added request fields do not widen the grant (RFC 6749 §4.1.1)")
     func tamperedFieldsDoNotWiden() async throws {
         let b = try await BrowserHarness.make()
@@ -39,7 +34,7 @@ struct ConsentInteractionRouteTests {
             let location = try #require(allowed.location)
             #expect(location.hasPrefix("https://photos.example/cb?"), "the stored redirect URI")
             #expect(queryItems(location)["state"] == "st4te", "the stored state")
-            let token = try await Self.redeem(client, location)
+            let token = try await client.redeemCode(at: location)
             #expect(token.status == .ok)
             #expect(token.json["scope"] as? String == "openid read", "exactly the scopes the consent page showed")
         }
