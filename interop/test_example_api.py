@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import requests
 
@@ -105,3 +106,43 @@ def test_token_from_another_issuer_is_invalid_token(start_tessera, example_api):
     response = _get(example_api, "/data", token)  # ... but not for an API trusting another issuer
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def _challenge_param(challenge: str, name: str) -> str:
+    match = re.search(rf'(?:^Bearer |, ){name}="([^"]*)"', challenge)
+    assert match, f"{name} missing from {challenge!r}"
+    return match.group(1)
+
+
+def test_protected_resource_metadata_discovery(tessera, example_api, client):
+    """RFC 9728 §5: from a 401 to the resource's metadata to Tessera's RFC 8414 metadata."""
+    response = _get(example_api, "/data")
+    assert response.status_code == 401
+    metadata_url = _challenge_param(response.headers["WWW-Authenticate"], "resource_metadata")
+    assert metadata_url == f"{example_api.url}/.well-known/oauth-protected-resource"
+
+    document_response = requests.get(metadata_url, timeout=10)
+    assert document_response.status_code == 200
+    assert document_response.headers["Content-Type"].startswith("application/json")
+    assert "max-age=" in document_response.headers["Cache-Control"]
+    document = document_response.json()
+    # RFC 9728 §3.3: the resource must be the one whose well-known URL was fetched.
+    assert document["resource"] == example_api.url
+    assert document["bearer_methods_supported"] == ["header"]
+    assert "read" in document["scopes_supported"]
+    issuer = document["authorization_servers"][0]
+    assert issuer == tessera.issuer
+
+    as_metadata = requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10)
+    assert as_metadata.status_code == 200
+    assert as_metadata.json()["issuer"] == issuer
+
+    # Step-up (RFC 6750 §3.1): a token without "read" gets 403 naming the scope, and the same
+    # challenge points at the same document.
+    weak = tessera.add_client(grants=("client_credentials",), scopes=("write",))
+    forbidden = _get(example_api, "/data", _token(tessera, weak, "write"))
+    assert forbidden.status_code == 403
+    challenge = forbidden.headers["WWW-Authenticate"]
+    assert _challenge_param(challenge, "scope") == "read"
+    assert _challenge_param(challenge, "resource_metadata") == metadata_url
+    assert _get(example_api, "/data", _token(tessera, client, "read")).status_code == 200

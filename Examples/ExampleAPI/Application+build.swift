@@ -5,9 +5,13 @@ import TesseraResourceServer
 /// The realm named in `WWW-Authenticate` challenges.
 let realm = "tessera-example-api"
 
-/// Assembles the example API: `/healthz` is public, `/users/me` needs any valid token and
-/// `/data` needs the `read` scope.
-func buildApplication(_ configuration: ExampleAPIConfiguration) async -> some ApplicationProtocol {
+/// Assembles the example API: `/healthz` and the RFC 9728 metadata are public, `/users/me` needs
+/// any valid token and `/data` needs the `read` scope.
+func buildApplication(_ configuration: ExampleAPIConfiguration) async throws -> some ApplicationProtocol {
+    // RFC 9728: where clients discover the issuer; every challenge links to it.
+    let metadata = try ProtectedResourceMetadata(resource: configuration.resource,
+                                                 authorizationServers: [configuration.issuer],
+                                                 scopesSupported: ["read"])
     let verifier: any BearerTokenVerifier
     if configuration.mode == "introspection", let clientID = configuration.clientID, let clientSecret = configuration.clientSecret {
         // RFC 7662: ask the issuer about every token (cached briefly), so revoked tokens are refused.
@@ -24,21 +28,22 @@ func buildApplication(_ configuration: ExampleAPIConfiguration) async -> some Ap
         verifier = jwks
     }
     return Application(
-        router: buildRouter(verifier: verifier),
+        router: buildRouter(verifier: verifier, metadata: metadata),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera-example-api")
     )
 }
 
-func buildRouter(verifier: any BearerTokenVerifier) -> Router<AccessTokenRequestContext> {
+func buildRouter(verifier: any BearerTokenVerifier, metadata: ProtectedResourceMetadata) -> Router<AccessTokenRequestContext> {
     let router = Router(context: AccessTokenRequestContext.self)
 
     router.get("healthz") { _, _ in
         ["status": "ok"]
     }
+    router.addProtectedResourceMetadata(metadata)
 
     let protected = router.group()
         .add(middleware: NoStoreMiddleware())
-        .add(middleware: BearerTokenMiddleware(verifier: verifier, realm: realm))
+        .add(middleware: BearerTokenMiddleware(verifier: verifier, realm: realm, resourceMetadata: metadata))
 
     // Like FastAPI's `Depends(get_current_user)`: any valid token.
     protected.get("users/me") { _, context -> CurrentUser in
@@ -54,7 +59,7 @@ func buildRouter(verifier: any BearerTokenVerifier) -> Router<AccessTokenRequest
 
     // Like FastAPI's `Security(get_current_user, scopes=["read"])`.
     protected.group("data")
-        .add(middleware: RequireScopes("read", realm: realm))
+        .add(middleware: RequireScopes("read", realm: realm, resourceMetadata: metadata))
         .get { _, context -> DataResponse in
             let token = try context.requireAccessToken(realm: realm)
             return DataResponse(owner: token.subject, items: ["alpha", "beta", "gamma"])

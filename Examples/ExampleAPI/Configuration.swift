@@ -16,6 +16,14 @@ struct ExampleAPIConfiguration: Sendable {
     /// Seconds a positive introspection answer is cached. Default 30; 0 disables the cache.
     var introspectionCacheSeconds = 30
 
+    /// This API's resource identifier (RFC 9728): the audience when it is an http(s) URL, else
+    /// `http://<host>:<port>`.
+    var resource: String {
+        if let audience, audience.hasPrefix("https://") || audience.hasPrefix("http://") { return audience }
+        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
+        return "http://\(host):\(self.port)"
+    }
+
     static let usage = """
         usage: tessera-example-api [--issuer URL] [--audience AUD] [--host HOST] [--port PORT]
           environment: TESSERA_ISSUER, EXAMPLE_API_AUDIENCE, EXAMPLE_API_HOST, EXAMPLE_API_PORT,

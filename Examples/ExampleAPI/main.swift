@@ -8,6 +8,7 @@
 
 import Foundation
 import Hummingbird
+import TesseraResourceServer
 
 let configuration: ExampleAPIConfiguration
 do {
@@ -20,5 +21,10 @@ do {
     exit(64)
 }
 
-let app = await buildApplication(configuration)
-try await app.runService()
+do {
+    let app = try await buildApplication(configuration)
+    try await app.runService()
+} catch let error as ProtectedResourceMetadata.InvalidValue {
+    FileHandle.standardError.write(Data("tessera-example-api: \(error)\n".utf8))
+    exit(64)
+}

@@ -92,6 +92,21 @@ public struct AccessTokenVerifier: Sendable {
         )
     }
 
+    /// Creates a verifier for the resource described by `metadata`: RFC 9068 §4 requires a resource
+    /// server to check that `aud` names it, so the expected audience is ``ProtectedResourceMetadata/resource``
+    /// and the issuer is the first of ``ProtectedResourceMetadata/authorizationServers``.
+    /// - Parameters:
+    ///   - metadata: The resource's RFC 9728 metadata.
+    ///   - httpClient: The client used to fetch keys.
+    ///   - logger: Receives key refresh events; defaults to a no-op logger.
+    public init(
+        resource metadata: ProtectedResourceMetadata,
+        httpClient: HTTPClient = .shared,
+        logger: Logger = Logger(label: "tessera.resource-server", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.init(issuer: metadata.authorizationServers[0], audience: metadata.resource, httpClient: httpClient, logger: logger)
+    }
+
     /// Verifies a compact JWT access token.
     ///
     /// A token verified before is answered from ``cache`` after re-checking its `exp` against the clock

@@ -37,6 +37,8 @@ public struct BearerError: HTTPResponseError, Sendable {
     public let realm: String?
     /// The scopes needed, sent as the `scope` attribute for ``Code/insufficientScope``.
     public let requiredScopes: [String]
+    /// The URL of the resource's RFC 9728 metadata, sent as `resource_metadata` (RFC 9728 §5.1).
+    public var resourceMetadataURL: String?
 
     /// Creates an error response.
     public init(status: HTTPResponse.Status, code: Code?, description: String, realm: String?, requiredScopes: [String] = []) {
@@ -45,6 +47,13 @@ public struct BearerError: HTTPResponseError, Sendable {
         self.errorDescription = description
         self.realm = realm
         self.requiredScopes = requiredScopes
+    }
+
+    /// This error with a `resource_metadata` attribute pointing at `metadata` (RFC 9728 §5.1), if any.
+    public func pointing(to metadata: ProtectedResourceMetadata?) -> BearerError {
+        var error = self
+        if let metadata { error.resourceMetadataURL = metadata.metadataURL }
+        return error
     }
 
     /// 401 for a request without a bearer token.
@@ -92,6 +101,9 @@ public struct BearerError: HTTPResponseError, Sendable {
         }
         if !self.requiredScopes.isEmpty {
             attributes.append("scope=\"\(Self.quotable(self.requiredScopes.joined(separator: " ")))\"")
+        }
+        if let resourceMetadataURL {
+            attributes.append("resource_metadata=\"\(Self.quotable(resourceMetadataURL))\"")
         }
         return attributes.isEmpty ? "Bearer" : "Bearer " + attributes.joined(separator: ", ")
     }

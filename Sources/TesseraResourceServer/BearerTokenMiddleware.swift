@@ -49,6 +49,9 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
     public let realm: String?
     /// Whether a request without a bearer token is refused (`true`) or passed on unauthenticated.
     public let requireToken: Bool
+    /// The resource's RFC 9728 metadata: when set, every challenge carries
+    /// `resource_metadata="<its URL>"` (RFC 9728 §5.1).
+    public let resourceMetadata: ProtectedResourceMetadata?
 
     /// Creates the middleware.
     /// - Parameters:
@@ -56,14 +59,25 @@ public struct BearerTokenMiddleware<Context: AuthRequestContext>: RouterMiddlewa
     ///   - realm: The `realm` attribute of challenges; use the same value for ``RequireScopes``.
     ///   - requireToken: If `false`, requests without a bearer token continue without an identity
     ///     (a present but invalid token is still refused).
-    public init(verifier: any BearerTokenVerifier, realm: String? = Self.defaultRealm, requireToken: Bool = true) {
+    ///   - resourceMetadata: The resource's RFC 9728 metadata, named in every challenge; `nil` to omit it.
+    public init(verifier: any BearerTokenVerifier, realm: String? = Self.defaultRealm, requireToken: Bool = true,
+                resourceMetadata: ProtectedResourceMetadata? = nil) {
         self.verifier = verifier
         self.realm = realm
         self.requireToken = requireToken
+        self.resourceMetadata = resourceMetadata
     }
 
     /// Verifies the bearer token, if any, and calls `next` with the token in `context.identity`.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await self.authenticate(request, context: context, next: next)
+        } catch let error as BearerError where self.resourceMetadata != nil && error.resourceMetadataURL == nil {
+            throw error.pointing(to: self.resourceMetadata)
+        }
+    }
+
+    private func authenticate(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let token: Substring
         switch BearerCredentials.parse(request.headers[values: .authorization]) {
         case .none:
