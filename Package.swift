@@ -72,6 +72,7 @@ let package = Package(
             name: "TesseraStore",
             dependencies: [
                 "TesseraCore",
+                "TesseraJOSE",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

@@ -45,6 +45,42 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes (postmaster and backends) listening on the URL's port."""
+    port = urllib.parse.urlsplit(url).port or 5432
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            comm = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in ("postgres", "postmaster") or (cmdline and cmdline[0].endswith(b"postgres")):
+            pids.append(int(proc.name))
+    # Keep only the cluster on our port: its postmaster was started with -p PORT (scripts/postgres.sh) and the rest are its children.
+    masters = [pid for pid in pids if str(port).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    children = [pid for pid in pids for m in masters if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(m)]
+    return sorted(set(masters + children))
+
+
+def total_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (OSError, IndexError):
+            pass
+    return total
+
+
 def http(method: str, url: str, data: dict | None = None, auth: str | None = None, timeout: float = 30) -> tuple[int, dict]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, method=method)
@@ -74,9 +110,9 @@ def wait_ok(url: str, timeout: float = 30) -> None:
 
 
 class Process:
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path):
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path, core: str = SERVER_CORE):
         self.log = open(log, "ab")
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *argv], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(["taskset", "-c", core, *argv], env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
 
     @property
@@ -94,10 +130,10 @@ class Process:
         self.log.close()
 
 
-def wrk(url: str, script: str, env: dict[str, str], duration: int, connections: int = 32, threads: int = 2) -> dict:
+def wrk(url: str, script: str, env: dict[str, str], duration: int, connections: int = 32, threads: int = 2, cores: str = LOAD_CORE) -> dict:
     full_env = {**os.environ, **env, "BENCH_LUA_DIR": str(LUA), "BENCH_THREADS": str(threads)}
     # A long timeout: slow scenarios (bcrypt) must count as slow, not as socket errors.
-    out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "60s",
+    out = subprocess.run(["taskset", "-c", cores, "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "60s",
                           "-s", str(LUA / script), url], env=full_env, capture_output=True, text=True, timeout=duration + 60)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -110,7 +146,7 @@ def wrk(url: str, script: str, env: dict[str, str], duration: int, connections: 
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.bin = ROOT / ".build" / "release"
+        self.bin = Path(args.bin) if args.bin else ROOT / ".build" / "release"
         self.work = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
         self.results: dict[str, dict] = {}
         self.processes: list[Process] = []
@@ -260,6 +296,119 @@ class Bench:
         }
         self.results["peak_rss_mib"] = rss_kib(tessera.pid, "VmHWM") / 1024
 
+    # -- scale-out (PostgreSQL, one node and two) -----------------------------------------------
+    def scale_out(self, path: Path) -> None:
+        """The hot scenarios against one node, then two nodes sharing one PostgreSQL database.
+
+        On a small machine the nodes cannot each get cores of their own with wrk and PostgreSQL elsewhere, so every
+        figure is also computed per server core: each node is pinned to one core, wrk and PostgreSQL float over all of
+        them, and the CPU time each process used during the run (utime + stime from /proc) turns req/s into req/s per
+        server core and PostgreSQL CPU per request. Per-node efficiency that holds with two nodes means the second node
+        adds what its core can do until PostgreSQL's own CPU per request saturates the database's cores."""
+        assert self.args.postgres, "--scale-out needs --postgres"
+        self.database = self.args.postgres
+        self.cli("migrate")
+        user, password = "bench-" + secrets.token_hex(4), secrets.token_urlsafe(16)
+        self.cli("user", "add", user, "--password-stdin", "--scope", "read", "--scope", "write", stdin=password)
+        client = json.loads(self.cli("client", "add", "bench", "--grant", "client_credentials", "--grant", "password",
+                                     "--grant", "refresh_token", "--scope", "read", "--scope", "write", "--json"))
+        basic = "Basic " + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+        pg = postgres_pids(self.args.postgres)
+        all_cores = ",".join(str(c) for c in range(os.cpu_count() or 2))
+        rows, summary = [], {}
+        for topology, cores in [("1 node", [SERVER_CORE]), ("2 nodes", [LOAD_CORE, SERVER_CORE])]:
+            nodes = []
+            for i, core in enumerate(cores):
+                port = free_port()
+                process = Process([str(self.bin / "tessera"), "serve", "--port", str(port)], self.env({"TESSERA_ISSUER": "http://127.0.0.1:9"}),
+                                  self.work / f"node{i}.log", core=core)
+                self.processes.append(process)
+                nodes.append((process, f"http://127.0.0.1:{port}"))
+            for _, base in nodes:
+                wait_ok(f"{base}/healthz")
+            first = nodes[0][1]
+
+            def password_token() -> dict:
+                return http("POST", f"{first}/token", {"grant_type": "password", "username": user, "password": password, "scope": "read write"}, basic)[1]
+
+            def refresh_envs() -> list[dict[str, str]]:
+                envs = []
+                for i in range(len(nodes)):
+                    with ThreadPoolExecutor(max_workers=4) as pool:
+                        tokens = [r["refresh_token"] for r in pool.map(lambda _: password_token(), range(40))]
+                    file = self.work / f"scale-refresh-{i}.txt"
+                    file.write_text("\n".join(tokens) + "\n")
+                    envs.append({"BENCH_TOKENS_FILE": str(file), "BENCH_AUTH": basic})
+                return envs
+
+            access = password_token()["access_token"]
+            scenarios = [
+                ("client_credentials", "/token", "post.lua", lambda: [{"BENCH_BODY": "grant_type=client_credentials&scope=read", "BENCH_AUTH": basic}] * len(nodes)),
+                ("refresh_token rotation", "/token", "refresh.lua", refresh_envs),
+                ("/introspect (JWT)", "/introspect", "post.lua", lambda: [{"BENCH_BODY": "token=" + access, "BENCH_AUTH": basic}] * len(nodes)),
+            ]
+            for name, route, script, make_envs in scenarios:
+                print(f"  {topology}: {name} …", flush=True)
+                per_run = []
+                for run in range(self.args.runs + 1):  # the first run warms up
+                    envs = make_envs()
+                    connections = 32 // len(nodes)
+                    before = ([cpu_seconds(p.pid) for p, _ in nodes], total_cpu(pg), time.monotonic())
+                    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+                        futures = [pool.submit(wrk, f"{base}{route}", script, env, self.args.duration, connections, 1, all_cores)
+                                   for (_, base), env in zip(nodes, envs)]
+                        results = [f.result() for f in futures]
+                    elapsed = time.monotonic() - before[2]
+                    node_cores = [(cpu_seconds(p.pid) - b) / elapsed for (p, _), b in zip(nodes, before[0])]
+                    pg_cores = (total_cpu(postgres_pids(self.args.postgres)) - before[1]) / elapsed
+                    if run == 0:
+                        continue
+                    total = sum(r["rps"] for r in results)
+                    per_run.append({"rps": total, "per_node": [r["rps"] for r in results], "node_cores": node_cores, "pg_cores": pg_cores,
+                                    "p99_ms": max(r["p99_us"] for r in results) / 1000, "errors": sum(r["non2xx"] + r["socket_errors"] for r in results)})
+                best = sorted(per_run, key=lambda r: r["rps"])[len(per_run) // 2]
+                server_cores = sum(best["node_cores"])
+                entry = {**best, "server_cores": server_cores, "rps_per_server_core": best["rps"] / server_cores if server_cores else 0,
+                         "pg_ms_per_1000": 1000 * best["pg_cores"] / best["rps"] * 1000 if best["rps"] else 0,
+                         "runs_rps": [round(r["rps"]) for r in per_run]}
+                summary[(topology, name)] = entry
+                rows.append(f"| {topology} | {name} | {entry['rps']:.0f} | {' + '.join(f'{x:.0f}' for x in entry['per_node'])} | "
+                            f"{' + '.join(f'{c:.2f}' for c in entry['node_cores'])} | {entry['rps_per_server_core']:.0f} | {entry['pg_cores']:.2f} | "
+                            f"{entry['pg_ms_per_1000']:.0f} | {entry['p99_ms']:.1f} | {entry['errors']} | {entry['runs_rps']} |")
+                print(f"    {entry['rps']:.0f} req/s ({entry['rps_per_server_core']:.0f} per server core), PostgreSQL {entry['pg_cores']:.2f} cores", flush=True)
+            for process, _ in nodes:
+                process.stop()
+            self.processes = [p for p in self.processes if p not in [n for n, _ in nodes]]
+        gains = []
+        for name in ["client_credentials", "refresh_token rotation", "/introspect (JWT)"]:
+            one, two = summary[("1 node", name)], summary[("2 nodes", name)]
+            pg_limit = (1000 * 1000 / one["pg_ms_per_1000"]) if one["pg_ms_per_1000"] else float("inf")
+            gains.append(f"| {name} | {two['rps'] / one['rps']:.2f} × | {one['rps_per_server_core']:.0f} → {two['rps_per_server_core']:.0f} "
+                         f"({two['rps_per_server_core'] / one['rps_per_server_core']:.2f} ×) | {pg_limit:.0f} |")
+        cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
+        commit = self.args.commit or subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        text = f"""# Tessera scale-out on PostgreSQL: one node and two
+
+Produced by `bench/run.sh --postgres --scale-out` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit};
+{cpu}, {os.cpu_count()} cores. Each node is pinned to its own core ({SERVER_CORE} for one node; {LOAD_CORE} and {SERVER_CORE} for two), wrk (one
+process per node, 32 connections in all) and PostgreSQL float over every core; {self.args.runs} runs of {self.args.duration} s after a warm-up run,
+the median run shown. CPU figures are measured (utime + stime during the run ÷ its length), so "req/s per server core"
+does not depend on how the nodes shared the machine with wrk and PostgreSQL.
+
+| topology | scenario | total req/s | per node req/s | node CPU (cores) | req/s per server core | PostgreSQL CPU (cores) | PostgreSQL CPU ms per 1000 req | worst p99 ms | errors | runs |
+| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |
+{chr(10).join(rows)}
+
+## Gain of the second node
+
+| scenario | total req/s, 2 nodes ÷ 1 | req/s per server core, 1 node → 2 | PostgreSQL ceiling (req/s per PostgreSQL core, from its CPU per request) |
+| --- | ---: | --- | ---: |
+{chr(10).join(gains)}
+"""
+        path.write_text(text)
+        path.with_suffix(".json").write_text(json.dumps({f"{k[0]} / {k[1]}": v for k, v in summary.items()}, indent=2))
+        print(text)
+
     # -- report ------------------------------------------------------------------------------
     def write(self, path: Path) -> None:
         r = self.results
@@ -299,7 +448,7 @@ class Bench:
         cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
         swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0] if shutil.which("swift") else "?"
         wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0] if shutil.which("wrk") else "?"
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        commit = self.args.commit or subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         text = f"""# Tessera benchmark results
 
 Produced by `bench/run.sh{' --postgres' if self.args.postgres else ''}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
@@ -338,9 +487,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bcrypt-cost", type=int, default=12)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
+    parser.add_argument("--bin", help="directory holding the release binaries (default .build/release), e.g. a copy of an earlier build")
+    parser.add_argument("--commit", help="the commit those binaries were built from (default HEAD)")
+    parser.add_argument("--scale-out", action="store_true",
+                        help="with --postgres: only the hot scenarios on one node and on two (writes bench/scale-out.md unless --output)")
     args = parser.parse_args()
     bench = Bench(args)
     try:
+        if args.scale_out:
+            output = Path(args.output) if args.output != parser.get_default("output") else ROOT / "bench" / "scale-out.md"
+            bench.scale_out(output)
+            return
         bench.run()
         bench.write(Path(args.output))
     finally:

@@ -192,10 +192,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default="client_credentials,introspect,refresh")
     parser.add_argument("--output", help="markdown report (default bench/callgrind-<shortcommit>.md)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (dumps, logs)")
+    parser.add_argument("--bin", help="directory holding the release `tessera` to measure (default .build/release)")
+    parser.add_argument("--commit", help="the commit that binary was built from (default HEAD)")
     args = parser.parse_args()
 
-    binary = ROOT / ".build" / "release" / "tessera"
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    binary = (Path(args.bin) if args.bin else ROOT / ".build" / "release") / "tessera"
+    commit = args.commit or subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     output = Path(args.output) if args.output else ROOT / "bench" / f"callgrind-{commit}.md"
     work = Path(tempfile.mkdtemp(prefix="tessera-callgrind-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
@@ -333,7 +335,7 @@ def write_report(output: Path, results: dict[str, dict], args, commit: str) -> N
             fn = fn.replace("|", "\\|")
             tops.append(f"| {cost / n:,.0f} | {cat} | `{fn[:140]}` |")
     valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
-    binary = ROOT / ".build" / "release" / "tessera"
+    binary = (Path(args.bin) if args.bin else ROOT / ".build" / "release") / "tessera"
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(binary.stat().st_mtime))
     text = f"""# Tessera: instructions per request by component (callgrind)
 

@@ -44,13 +44,43 @@ public enum Base64URL {
         }
     }
 
-    /// Unpadded base64url.
+    /// Unpadded base64url (RFC 4648 §5).
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        var out: [UInt8] = []
+        encode(bytes, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
+
+    /// Appends the unpadded base64url (RFC 4648 §5) of `bytes` to `out`.
+    public static func encode(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
+        var carry: UInt32 = 0
+        var count = 0
+        for byte in bytes {
+            carry = carry << 8 | UInt32(byte)
+            count += 1
+            if count == 3 {
+                out.append(alphabet[Int(carry >> 18 & 0x3F)])
+                out.append(alphabet[Int(carry >> 12 & 0x3F)])
+                out.append(alphabet[Int(carry >> 6 & 0x3F)])
+                out.append(alphabet[Int(carry & 0x3F)])
+                carry = 0
+                count = 0
+            }
+        }
+        switch count {
+        case 1:
+            out.append(alphabet[Int(carry >> 2 & 0x3F)])
+            out.append(alphabet[Int(carry << 4 & 0x3F)])
+        case 2:
+            out.append(alphabet[Int(carry >> 10 & 0x3F)])
+            out.append(alphabet[Int(carry >> 4 & 0x3F)])
+            out.append(alphabet[Int(carry << 2 & 0x3F)])
+        default:
+            break
+        }
+    }
+
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     private static func sextet(_ character: UInt8) -> UInt8? {
         switch character {

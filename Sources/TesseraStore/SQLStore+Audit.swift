@@ -1,6 +1,7 @@
 import Foundation
 import SQLKit
 public import TesseraCore
+import TesseraJOSE
 
 /// Schema version 7: the audit log.
 enum AuditSchema {
@@ -19,17 +20,24 @@ enum AuditSchema {
 }
 
 extension SQLStore {
+    /// Rows per `INSERT`: 7 bind parameters each keeps a statement far below SQLite's 32,766 and PostgreSQL's
+    /// 65,535 parameters however large the batch.
+    static let auditRowsPerStatement = 256
+
+    /// One transaction: the batch is stored whole or not at all, so a retried batch is never stored twice.
     public func insertAuditEvents(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        let rows = try events.enumerated().map { index, event -> [any SQLExpression] in
-            let detail = String(decoding: try JSONEncoder.sorted.encode(event.detail), as: UTF8.self)
+        let rows = events.enumerated().map { index, event -> [any SQLExpression] in
+            let detail = String(decoding: JSONObjectBytes.sorted(event.detail), as: UTF8.self)
             return [SQLBind(UUID().uuidString), SQLBind(event.at.millis), SQLBind(index), SQLBind(event.kind.rawValue),
                     SQLBind(event.clientID), SQLBind(event.subject), SQLBind(detail)]
         }
-        try await engine.withWriter { db in
-            var insert = db.insert(into: "audit_events").columns("id", "at", "seq", "kind", "client_id", "subject", "detail")
-            for row in rows { insert = insert.values(row) }
-            try await insert.run()
+        try await engine.withTransaction { db in
+            for start in stride(from: 0, to: rows.count, by: Self.auditRowsPerStatement) {
+                var insert = db.insert(into: "audit_events").columns("id", "at", "seq", "kind", "client_id", "subject", "detail")
+                for row in rows[start..<min(start + Self.auditRowsPerStatement, rows.count)] { insert = insert.values(row) }
+                try await insert.run()
+            }
         }
     }
 

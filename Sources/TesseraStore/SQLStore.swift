@@ -78,7 +78,7 @@ public final class SQLStore: TesseraStorage {
     public func client(id: String) async throws -> Client? {
         // Found clients are cached briefly on SQLite, dropped by any local client write (SQLEngine.cachedRead).
         try await engine.cachedRead(key: "client:" + id, shouldCache: { $0 != nil }) { db in
-            try await db.select().column("*").from("clients").where("id", .equal, id).first().map(Self.decodeClient)
+            try await db.raw("SELECT * FROM clients WHERE id = \(bind: id)").first().map(Self.decodeClient)
         }
     }
 
@@ -150,7 +150,7 @@ public final class SQLStore: TesseraStorage {
     public func user(id: String) async throws -> User? {
         // Cached like clients: the refresh grant reads the user (disabled?) on every rotation.
         try await engine.cachedRead(key: "user:" + id, shouldCache: { $0 != nil }) { db in
-            try await db.select().column("*").from("users").where("id", .equal, id).first().map(Self.decodeUser)
+            try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(Self.decodeUser)
         }
     }
 
@@ -201,24 +201,28 @@ public final class SQLStore: TesseraStorage {
 
     // MARK: Refresh tokens
 
+    // The statements on the token endpoint's hot path (the refresh grant, client and user lookups) are written as
+    // SQL text with bind parameters rather than with SQLKit's builders: the same text on both engines (SQLKit
+    // numbers the placeholders for each), without serialising a builder's identifiers on every request.
+
     public func insertRefreshToken(_ token: RefreshTokenRecord) async throws {
         try await engine.withWriter { db in try await Self.insertRefreshToken(token, into: db) }
     }
 
     static func insertRefreshToken(_ token: RefreshTokenRecord, into db: any SQLDatabase) async throws {
-        try await db.insert(into: "refresh_tokens")
-            .columns("id", "token_digest", "family_id", "client_id", "subject", "scopes", "audience", "issued_at", "expires_at",
-                     "family_expires_at", "auth_time", "rotated_at", "revoked_at")
-            .values(SQLBind(token.id), SQLBind(token.tokenDigest.hex), SQLBind(token.familyID), SQLBind(token.clientID), SQLBind(token.subject),
-                    SQLBind(token.scopes.description), SQLBind(token.audience.joined(separator: " ")), SQLBind(token.issuedAt.millis),
-                    SQLBind(token.expiresAt.millis), SQLBind(token.familyExpiresAt.millis), SQLBind(token.authTime?.millis),
-                    SQLBind(token.rotatedAt?.millis), SQLBind(token.revokedAt?.millis))
-            .run()
+        try await db.raw("""
+            INSERT INTO refresh_tokens (id, token_digest, family_id, client_id, subject, scopes, audience, issued_at, expires_at, \
+            family_expires_at, auth_time, rotated_at, revoked_at) VALUES (\(bind: token.id), \(bind: token.tokenDigest.hex), \
+            \(bind: token.familyID), \(bind: token.clientID), \(bind: token.subject), \(bind: token.scopes.description), \
+            \(bind: token.audience.joined(separator: " ")), \(bind: token.issuedAt.millis), \(bind: token.expiresAt.millis), \
+            \(bind: token.familyExpiresAt.millis), \(bind: token.authTime?.millis), \(bind: token.rotatedAt?.millis), \
+            \(bind: token.revokedAt?.millis))
+            """).run()
     }
 
     public func refreshToken(digest: Data) async throws -> RefreshTokenRecord? {
         try await engine.withDatabase { db in
-            try await db.select().column("*").from("refresh_tokens").where("token_digest", .equal, digest.hex).first().map(Self.decodeRefreshToken)
+            try await db.raw("SELECT * FROM refresh_tokens WHERE token_digest = \(bind: digest.hex)").first().map(Self.decodeRefreshToken)
         }
     }
 
@@ -232,15 +236,12 @@ public final class SQLStore: TesseraStorage {
     public func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at date: Date) async throws -> Bool {
         try await engine.withWriter { db in
             try await Self.insertRefreshToken(successor, into: db)
-            let claimed = try await db.update("refresh_tokens")
-                .set("rotated_at", to: date.millis)
-                .where("token_digest", .equal, digest.hex)
-                .where("rotated_at", .is, SQLLiteral.null)
-                .where("revoked_at", .is, SQLLiteral.null)
-                .returning("id")
-                .all()
+            let claimed = try await db.raw("""
+                UPDATE refresh_tokens SET rotated_at = \(bind: date.millis) \
+                WHERE token_digest = \(bind: digest.hex) AND rotated_at IS NULL AND revoked_at IS NULL RETURNING id
+                """).all()
             guard !claimed.isEmpty else {
-                try await db.delete(from: "refresh_tokens").where("id", .equal, successor.id).run()
+                try await db.raw("DELETE FROM refresh_tokens WHERE id = \(bind: successor.id)").run()
                 return false
             }
             return true

@@ -43,6 +43,7 @@ public enum StoreConformance {
         Check(name: "a lock's end keeps the failure count", run: loginLockEndKeepsTheCount),
         Check(name: "concurrent login reservations stop at the threshold", run: concurrentReservationsStopAtTheThreshold),
         Check(name: "audit events", run: auditEvents),
+        Check(name: "a large audit batch is stored whole, details intact", run: largeAuditBatch),
         // MFA (StoreConformance+MFA.swift)
         Check(name: "MFA enrolment lifecycle", run: mfaEnrollmentLifecycle),
         Check(name: "concurrent MFA uses have one winner", run: concurrentMFAUsesHaveOneWinner),

@@ -20,6 +20,23 @@ private final class SwitchableAuditStore: AuditEventStore {
     struct StoreDown: Error {}
 }
 
+/// An audit store that records each call's batch and fails the call numbered `failingCall` (1-based), once.
+private final class BatchRecordingAuditStore: AuditEventStore {
+    private let state = Mutex<(calls: Int, batches: [[AuditEvent]], failingCall: Int?)>((0, [], nil))
+    init(failingCall: Int?) { state.withLock { $0.failingCall = failingCall } }
+    var batches: [[AuditEvent]] { state.withLock { $0.batches } }
+
+    func insertAuditEvents(_ events: [AuditEvent]) async throws {
+        try state.withLock { state in
+            state.calls += 1
+            if state.calls == state.failingCall { state.failingCall = nil; throw Failed() }
+            state.batches.append(events)
+        }
+    }
+    func auditEvents(_ filter: AuditEventFilter) async throws -> [AuditEvent] { batches.flatMap { $0 }.filter(filter.matches) }
+    struct Failed: Error {}
+}
+
 @Suite("Buffered audit sink")
 struct AuditBufferTests {
     let epoch = Date(timeIntervalSince1970: 1_800_000_000)
@@ -55,5 +72,20 @@ struct AuditBufferTests {
         try await sink.flush()
         #expect(store.stored.map(\.clientID) == (15..<25).map { "c-\($0)" })
         #expect(sink.dropped == 0, "the drop count is reported once, at the next flush")
+    }
+
+    @Test("a backlog is written in batches of batchSize; a failed batch and the later ones are kept, earlier ones never written twice")
+    func batchedFlush() async throws {
+        let store = BatchRecordingAuditStore(failingCall: 3)
+        let sink = BufferedAuditSink(store: store, next: RecordingAuditSink(), capacity: 1_000, batchSize: 4)
+        for n in 0..<10 { sink.record(event(n)) }
+        await #expect(throws: BatchRecordingAuditStore.Failed.self) { try await sink.flush() }
+        #expect(store.batches.map(\.count) == [4, 4], "the third batch failed")
+        #expect(sink.pending == 2)
+        sink.record(event(10))
+        try await sink.flush()
+        #expect(store.batches.map(\.count) == [4, 4, 3])
+        #expect(store.batches.flatMap { $0 }.map(\.clientID) == (0..<11).map { "c-\($0)" }, "each event once, in order")
+        #expect(sink.pending == 0)
     }
 }

@@ -9,6 +9,21 @@ import Testing
 struct Base64URLPropertyTests {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
+    @Test("encode is Foundation's base64 with the URL alphabet and no padding (RFC 4648 §5), appended after what was there")
+    func encodeMatchesFoundation() {
+        var random = SeededRandom(seed: 0x4648)
+        for _ in 0..<5_000 {
+            let bytes = random.bytes(maxCount: 100)
+            let expected = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == expected)
+            let prefix = random.bytes(maxCount: 5)
+            var out = prefix
+            Base64URL.encode(bytes, into: &out)
+            #expect(out == prefix + Array(expected.utf8))
+        }
+    }
+
     @Test("decode(encode(x)) == x; padded, non-canonical last character and 4n+1 lengths are refused")
     func roundTripAndVariants() {
         var random = SeededRandom(seed: 0x7515)

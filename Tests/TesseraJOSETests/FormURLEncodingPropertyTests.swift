@@ -67,4 +67,25 @@ struct FormURLEncodingPropertyTests {
             }
         }
     }
+
+    @Test("property: contiguous and non-contiguous input (the two decoding paths) give the same pairs or the same error")
+    func contiguousAndGenericPathsAgree() {
+        var random = SeededRandom(seed: 0xC0_7116)
+        for _ in 0..<Self.iterations {
+            var form = (0..<random.int(in: 0...4)).map { _ in random.formEncode(random.text(maxLength: 8)) + "=" + random.formEncode(random.text(maxLength: 8)) }
+                .joined(separator: "&")
+            if random.int(in: 0...3) == 0 { form += random.pick(["%", "%4", "%zz", "%00", "%C3", "&&", "=", "%e9"]) }
+            let bytes = Array(form.utf8)
+            let contiguous = Result { () throws(FormDecodingError) in try FormURLEncoding.parse(bytes) }
+            let generic = Result { () throws(FormDecodingError) in try FormURLEncoding.parse(AnyCollection(bytes)) }
+            switch (contiguous, generic) {
+            case (.success(let a), .success(let b)):
+                #expect(a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1), "\(form)")
+            case (.failure(let a), .failure(let b)):
+                #expect(a == b, "\(form)")
+            default:
+                Issue.record("the two paths disagree on \(form)")
+            }
+        }
+    }
 }

@@ -25,6 +25,25 @@ struct TokenRouteTests {
         }
     }
 
+    @Test("Content-Type: the media type in any case, with parameters and whitespace; anything else is invalid_request")
+    func contentTypeSpellings() async throws {
+        let harness = try await ServerHarness.make()
+        try await harness.test { client in
+            for accepted in ["application/x-www-form-urlencoded", "Application/X-WWW-Form-URLEncoded", " application/x-www-form-urlencoded\t",
+                             "application/x-www-form-urlencoded; charset=utf-8", "APPLICATION/X-WWW-FORM-URLENCODED;charset=UTF-8"] {
+                let response = try await client.postForm("grant_type=client_credentials", authorization: harness.basic, contentType: accepted)
+                #expect(response.status == .ok, "\(accepted)")
+            }
+            // Near misses: a suffix, a prefix, another type, a Cyrillic а, a fullwidth letter, a Kelvin sign, nothing.
+            for refused in ["application/x-www-form-urlencodedx", "xapplication/x-www-form-urlencoded", "application/json", "multipart/form-data",
+                            "\u{430}pplication/x-www-form-urlencoded", "application/x-www-form-urlencode\u{FF44}", "application/x-www-form-\u{212A}rlencoded",
+                            "application/x-www-form-urlencoded ,", ""] {
+                let response = try await client.postForm("grant_type=client_credentials", authorization: harness.basic, contentType: refused)
+                response.expectOAuthError(.badRequest, "invalid_request")
+            }
+        }
+    }
+
     @Test("client_secret_post, password grant and refresh rotation")
     func passwordAndRefresh() async throws {
         let harness = try await ServerHarness.make()

@@ -48,12 +48,15 @@ public final class BufferedAuditSink: AuditSink {
     public let logger: Logger
     /// The most events kept in memory waiting for the database.
     public let capacity: Int
+    /// The most events written in one store call by ``flush()``.
+    public let batchSize: Int
 
-    public init(store: any AuditEventStore, next: any AuditSink, capacity: Int = 100_000,
+    public init(store: any AuditEventStore, next: any AuditSink, capacity: Int = 100_000, batchSize: Int = 512,
                 logger: Logger = Logger(label: "tessera.audit")) {
         self.store = store
         self.next = next
         self.capacity = max(1, capacity)
+        self.batchSize = max(1, batchSize)
         self.logger = logger
     }
 
@@ -72,9 +75,12 @@ public final class BufferedAuditSink: AuditSink {
     /// Events dropped from the buffer (oldest first) because the database could not keep up.
     public var dropped: Int { state.withLock { $0.dropped } }
 
-    /// Writes every buffered event. On failure the events go back to the front of the buffer.
+    /// Writes every buffered event, in batches of at most ``batchSize`` (one store call each), so a large backlog
+    /// never holds the database's writer for long at a time (SQLite has one): requests that write interleave
+    /// with the flush. On failure the batch that failed and every later one go back to the front of the buffer;
+    /// batches already written stay written.
     public func flush() async throws {
-        let (batch, dropped) = state.withLock { state in
+        let (events, dropped) = state.withLock { state in
             let taken = (state.events, state.dropped)
             state.events.removeAll()
             state.dropped = 0
@@ -84,19 +90,24 @@ public final class BufferedAuditSink: AuditSink {
             logger.error("audit buffer was full; oldest events were not persisted (they were logged)",
                          metadata: ["dropped": .stringConvertible(dropped)])
         }
-        guard !batch.isEmpty else { return }
-        do {
-            try await store.insertAuditEvents(batch)
-        } catch {
-            state.withLock { state in
-                state.events.insert(contentsOf: batch, at: 0)
-                if state.events.count > capacity {
-                    let excess = state.events.count - capacity
-                    state.events.removeFirst(excess)
-                    state.dropped += excess
+        var start = 0
+        while start < events.count {
+            let end = min(start + batchSize, events.count)
+            do {
+                try await store.insertAuditEvents(Array(events[start..<end]))
+            } catch {
+                let unwritten = events[start...]
+                state.withLock { state in
+                    state.events.insert(contentsOf: unwritten, at: 0)
+                    if state.events.count > capacity {
+                        let excess = state.events.count - capacity
+                        state.events.removeFirst(excess)
+                        state.dropped += excess
+                    }
                 }
+                throw error
             }
-            throw error
+            start = end
         }
     }
 

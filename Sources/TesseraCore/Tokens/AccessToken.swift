@@ -1,5 +1,6 @@
 public import Foundation
 public import JWTKit
+import TesseraJOSE
 
 /// The claims of a JWT access token (RFC 9068 §2.2).
 public struct AccessTokenClaims: JWTPayload, Equatable {
@@ -38,6 +39,24 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
     }
 }
 
+extension AccessTokenClaims {
+    /// The payload JSON, members in sorted order, as `JSONEncoder` would write it with sorted keys: a single
+    /// audience as a string, several as an array (RFC 7519 §4.1.3), dates as NumericDate seconds.
+    public var jsonBytes: [UInt8] {
+        var json = JSONObjectBytes(capacity: 320)
+        if aud.value.count == 1 { json.field("aud", aud.value[0]) } else { json.field("aud", aud.value) }
+        json.field("auth_time", authTime)
+        json.field("client_id", clientID)
+        json.field("exp", Int(exp.value.timeIntervalSince1970))
+        json.field("iat", Int(iat.value.timeIntervalSince1970))
+        json.field("iss", iss.value)
+        json.field("jti", jti.value)
+        json.field("scope", scope)
+        json.field("sub", sub.value)
+        return json.finish()
+    }
+}
+
 /// A freshly minted access token.
 public struct MintedAccessToken: Sendable {
     public var token: String
@@ -61,18 +80,14 @@ public struct AccessTokenMinter: Sendable {
     }
 
     public func mint(subject: String, clientID: String, scopes: ScopeSet, audience: [String], now: Date, authTime: Date? = nil) async throws -> MintedAccessToken {
-        let set = try keys.current
-        guard let kid = set.activeKids[algorithm] else {
-            throw OAuthError(.serverError, "No active signing key.", underlying: "no active \(algorithm.rawValue) key")
-        }
+        let signer = try keys.current.signer(for: algorithm)
         // NumericDate has one-second resolution; truncate so exp - iat is exactly the lifetime.
         let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let expiresAt = issuedAt.addingTimeInterval(lifetime)
         let jti = Secrets.random(bytes: 16)
         let claims = AccessTokenClaims(iss: issuer, sub: subject, aud: audience, exp: expiresAt, iat: issuedAt, jti: jti,
                                        clientID: clientID, scope: scopes.isEmpty ? nil : scopes.description, authTime: authTime)
-        let header: JWTHeader = ["typ": .string("at+jwt"), "alg": .string(algorithm.rawValue)]
-        let token = try await set.collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+        let token = try signer.sign(payload: claims.jsonBytes, type: .accessToken)
         return MintedAccessToken(token: token, jti: jti, expiresAt: expiresAt, lifetime: Int(lifetime))
     }
 }

@@ -43,6 +43,14 @@ public struct IDTokenMinter: Sendable {
     public let keys: SigningKeyManager
     public let algorithm: SigningAlgorithm
 
+    /// The claims as JWT JSON: NumericDate seconds (RFC 7519 §2), slashes unescaped.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     public init(issuer: String, lifetime: TimeInterval, keys: SigningKeyManager, algorithm: SigningAlgorithm = .rs256) {
         self.issuer = issuer
         self.lifetime = lifetime
@@ -58,17 +66,13 @@ public struct IDTokenMinter: Sendable {
 
     public func mint(subject: String, clientID: String, nonce: String?, authTime: Date?, now: Date,
                      accessToken: String? = nil, code: String? = nil, amr: [String]? = nil, idp: String? = nil) async throws -> String {
-        let set = try keys.current
-        guard let kid = set.activeKids[algorithm] else {
-            throw OAuthError(.serverError, "No active signing key.", underlying: "no active \(algorithm.rawValue) key")
-        }
+        let signer = try keys.current.signer(for: algorithm)
         let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = IDTokenClaims(
             iss: IssuerClaim(value: issuer), sub: SubjectClaim(value: subject), aud: AudienceClaim(value: [clientID]),
             exp: ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: issuedAt),
             authTime: authTime.map { Int($0.timeIntervalSince1970) }, nonce: nonce, azp: clientID,
             atHash: accessToken.map(Self.halfHash), cHash: code.map(Self.halfHash), amr: amr, idp: idp)
-        let header: JWTHeader = ["typ": .string("JWT"), "alg": .string(algorithm.rawValue)]
-        return try await set.collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+        return try signer.sign(payload: Array(try Self.encoder.encode(claims)), type: .jwt)
     }
 }

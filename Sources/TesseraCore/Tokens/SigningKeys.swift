@@ -52,10 +52,21 @@ public enum SigningKeyFactory {
 /// An immutable view of the signing keys at one moment: which key signs for each algorithm and which
 /// public keys are published.
 public struct SigningKeySet: Sendable {
+    /// The signer for `algorithm`.
+    /// - Throws: `server_error` when no key of that algorithm is active.
+    public func signer(for algorithm: SigningAlgorithm) throws -> CompactSigner {
+        guard let signer = signers[algorithm] else {
+            throw OAuthError(.serverError, "No active signing key.", underlying: "no active \(algorithm.rawValue) key")
+        }
+        return signer
+    }
+
     /// Every usable key, by kid (signing and verification).
     public let collection: JWTKeyCollection
     /// The kid that signs for each algorithm right now.
     public let activeKids: [SigningAlgorithm: String]
+    /// The signer of each active key, by algorithm.
+    public let signers: [SigningAlgorithm: CompactSigner]
     /// The records behind this set, newest first.
     public let records: [SigningKeyRecord]
     /// `{"keys": [...]}`, ready to serve at `/jwks.json`.
@@ -85,7 +96,8 @@ public struct SigningKeySet: Sendable {
             }
         }
         let jwks = try JSONSerialization.data(withJSONObject: ["keys": published], options: [.sortedKeys])
-        return SigningKeySet(collection: collection, activeKids: active.mapValues(\.kid), records: kept, jwksJSON: jwks)
+        return SigningKeySet(collection: collection, activeKids: active.mapValues(\.kid), signers: try active.mapValues(CompactSigner.init(record:)),
+                             records: kept, jwksJSON: jwks)
     }
 }
 

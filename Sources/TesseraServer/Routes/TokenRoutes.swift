@@ -37,12 +37,21 @@ struct TokenRoutes {
 /// Reads a form-encoded request body within a size limit.
 enum FormRequest {
     static func parameters(of request: inout Request, maxSize: Int) async throws -> [(String, String)] {
-        guard let contentType = request.headers[.contentType],
-              contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/x-www-form-urlencoded"
-        else {
+        guard let contentType = request.headers[.contentType], isFormURLEncoded(contentType) else {
             throw OAuthError.invalidRequest("The request body must be application/x-www-form-urlencoded.")
         }
         let body = try await request.collectBody(upTo: maxSize)
         return try FormBody.parse(body.readableBytesView)
+    }
+
+    /// Whether a `Content-Type` names `application/x-www-form-urlencoded`: the media type before any parameters,
+    /// surrounding whitespace ignored, compared case-insensitively (RFC 9110 §8.3.1), without allocating.
+    static func isFormURLEncoded(_ contentType: String) -> Bool {
+        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = mediaType.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { mediaType = mediaType.dropFirst() }
+        while let last = mediaType.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { mediaType = mediaType.dropLast() }
+        return mediaType.elementsEqual("application/x-www-form-urlencoded".utf8) { byte, expected in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == expected : byte == expected
+        }
     }
 }
