@@ -160,22 +160,25 @@ class Client:
     def __init__(self, port: int, timeout: float):
         self.port, self.timeout, self.conn = port, timeout, None
 
-    def post(self, path: str, form: dict[str, str], auth: str) -> dict:
-        body = urllib.parse.urlencode(form)
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": auth}
+    def get(self, path: str) -> bytes:
+        return self.post(path, None, None, method="GET")
+
+    def post(self, path: str, form: dict[str, str] | None, auth: str | None, method: str = "POST"):
+        body = urllib.parse.urlencode(form) if form is not None else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": auth} if form is not None else {}
         for attempt in range(2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
             try:
-                self.conn.request("POST", path, body, headers)
+                self.conn.request(method, path, body, headers)
                 response = self.conn.getresponse()
                 raw = response.read()
                 if response.getheader("Connection", "").lower() == "close":
                     self.conn.close()
                     self.conn = None
                 if response.status != 200:
-                    raise RuntimeError(f"POST {path} → {response.status}: {raw[:300]!r}")
-                return json.loads(raw)
+                    raise RuntimeError(f"{method} {path} → {response.status}: {raw[:300]!r}")
+                return json.loads(raw) if method == "POST" else raw
             except (http.client.HTTPException, ConnectionError):
                 self.conn.close()
                 self.conn = None
@@ -194,6 +197,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (dumps, logs)")
     parser.add_argument("--bin", help="directory holding the release `tessera` to measure (default .build/release)")
     parser.add_argument("--commit", help="the commit that binary was built from (default HEAD)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also measure the bare baselines (tessera-bench-baseline GET /hello and GET /sign) for the ratios")
     args = parser.parse_args()
 
     binary = (Path(args.bin) if args.bin else ROOT / ".build" / "release") / "tessera"
@@ -231,27 +236,67 @@ def main() -> None:
     subprocess.run(["clang", "-shared", "-fPIC", "-O2", "-o", str(work / "dispatch_main_shim.so"), str(shim), f"-L{dispatch_dir}", "-ldispatch",
                     f"-Wl,-rpath,{dispatch_dir}"], check=True)
     server_env = {**env, "LD_PRELOAD": str(work / "dispatch_main_shim.so")}
-    port = free_port()
-    log = open(work / "server.log", "ab")
-    argv = ["valgrind", "--tool=callgrind", f"--separate-callers={args.depth}", "--dump-instr=no", "--compress-strings=no",
-            "--compress-pos=no", "--demangle=no", f"--callgrind-out-file={work}/callgrind.out", str(stripped), "serve", "--port", str(port)]
-    print("$ " + " ".join(argv), flush=True)
-    server = subprocess.Popen(argv, env=server_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     results: dict[str, dict] = {}
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                wait_ok(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                break
-            except RuntimeError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server under valgrind did not start; see {work / 'server.log'}") from None
-        conn = Client(port, timeout=120)
 
-        def control(*flags: str) -> None:
-            subprocess.run(["callgrind_control", *flags, str(server.pid)], check=True, capture_output=True, timeout=300)
+    def measure(label: str, program: Path, server_args: list[str], environment: dict[str, str], port: int, ready: str,
+                make_scenarios, names: list[str]) -> None:
+        """Runs `program` under callgrind and measures each named scenario: warm-up, zero, N requests, dump."""
+        log = open(work / f"{label}.log", "ab")
+        out = work / f"{label}.callgrind.out"
+        argv = ["valgrind", "--tool=callgrind", f"--separate-callers={args.depth}", "--dump-instr=no", "--compress-strings=no",
+                "--compress-pos=no", "--demangle=no", f"--callgrind-out-file={out}", str(program), *server_args]
+        print("$ " + " ".join(argv), flush=True)
+        server = subprocess.Popen(argv, env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    wait_ok(f"http://127.0.0.1:{port}{ready}", timeout=5)
+                    break
+                except RuntimeError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"server under valgrind did not start; see {work / (label + '.log')}") from None
+            conn = Client(port, timeout=120)
 
+            def control(*flags: str) -> None:
+                subprocess.run(["callgrind_control", *flags, str(server.pid)], check=True, capture_output=True, timeout=300)
+
+            scenarios, check = make_scenarios(conn)
+            for name in names:
+                send = scenarios[name]
+                print(f"{name}: warm-up {args.warmup} …", flush=True)
+                for _ in range(args.warmup):
+                    send()
+                check(name)
+                time.sleep(1)  # let the audit flusher catch up with the warm-up
+                control("-z")
+                t0 = time.monotonic()
+                for _ in range(args.requests):
+                    send()
+                time.sleep(1.5)  # background work caused by the measured requests (audit flush) lands in this window
+                before = set(work.glob(f"{label}.callgrind.out*"))
+                control("-d", name)
+                elapsed = time.monotonic() - t0
+                dump = max(set(work.glob(f"{label}.callgrind.out*")) - before, key=lambda p: p.stat().st_mtime)
+                self_cost, total = parse_callgrind(dump)
+                buckets, top, owners = attribute(self_cost)
+                results[name] = {"total": total, "buckets": buckets, "top": top, "owners": owners, "seconds": elapsed, "dump": str(dump)}
+                print(f"  {total / args.requests:,.0f} Ir/request ({elapsed:.0f} s under valgrind)", flush=True)
+                # Cross-check listing with callgrind_annotate (inclusive), kept next to the dump.
+                with open(f"{dump}.annotate.txt", "w") as listing:
+                    subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", str(dump)], stdout=listing,
+                                   stderr=subprocess.DEVNULL, timeout=600)
+        finally:
+            if server.poll() is None:
+                server.terminate()
+                try:
+                    server.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+            log.close()
+
+    def tessera_scenarios(conn: Client):
         def password_grant() -> dict:
             return conn.post("/token", {"grant_type": "password", "username": user, "password": password, "scope": "read write"}, basic)
 
@@ -261,45 +306,26 @@ def main() -> None:
         def refresh_once() -> None:
             refresh["token"] = conn.post("/token", {"grant_type": "refresh_token", "refresh_token": refresh["token"]}, basic)["refresh_token"]
 
-        scenarios = {
+        def check(name: str) -> None:
+            if name == "introspect":
+                assert conn.post("/introspect", {"token": access}, basic).get("active") is True, "introspection says inactive"
+
+        return {
             "client_credentials": lambda: conn.post("/token", {"grant_type": "client_credentials", "scope": "read"}, basic),
             "introspect": lambda: conn.post("/introspect", {"token": access}, basic),
             "refresh": refresh_once,
-        }
-        for name in args.scenarios.split(","):
-            send = scenarios[name]
-            print(f"{name}: warm-up {args.warmup} …", flush=True)
-            for _ in range(args.warmup):
-                send()
-            if name == "introspect":
-                assert conn.post("/introspect", {"token": access}, basic).get("active") is True, "introspection says inactive"
-            time.sleep(1)  # let the audit flusher catch up with the warm-up
-            control("-z")
-            t0 = time.monotonic()
-            for _ in range(args.requests):
-                send()
-            time.sleep(1.5)  # background work caused by the measured requests (audit flush) lands in this window
-            before = set(work.glob("callgrind.out*"))
-            control("-d", name)
-            elapsed = time.monotonic() - t0
-            dump = max(set(work.glob("callgrind.out*")) - before, key=lambda p: p.stat().st_mtime)
-            self_cost, total = parse_callgrind(dump)
-            buckets, top, owners = attribute(self_cost)
-            results[name] = {"total": total, "buckets": buckets, "top": top, "owners": owners, "seconds": elapsed, "dump": str(dump)}
-            print(f"  {total / args.requests:,.0f} Ir/request ({elapsed:.0f} s under valgrind)", flush=True)
-            # Cross-check listing with callgrind_annotate (inclusive), kept next to the dump.
-            with open(f"{dump}.annotate.txt", "w") as listing:
-                subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", str(dump)], stdout=listing,
-                               stderr=subprocess.DEVNULL, timeout=600)
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        log.close()
+        }, check
+
+    port = free_port()
+    measure("tessera", stripped, ["serve", "--port", str(port)], server_env, port, "/healthz", tessera_scenarios, args.scenarios.split(","))
+    if args.baseline:
+        # The same method on the bare baselines of bench/run.sh: what HTTP alone, and HTTP plus one ES256 signature, cost.
+        baseline = work / "tessera-bench-baseline"
+        subprocess.run(["objcopy", "--strip-debug", str(binary.parent / "tessera-bench-baseline"), str(baseline)], check=True)
+        baseline_port = free_port()
+        measure("baseline", baseline, [], {**server_env, "BASELINE_PORT": str(baseline_port)}, baseline_port, "/hello",
+                lambda conn: ({"bare /hello": lambda: conn.get("/hello"), "bare /sign": lambda: conn.get("/sign")}, lambda _: None),
+                ["bare /hello", "bare /sign"])
 
     write_report(output, results, args, commit)
     if args.keep:
@@ -335,6 +361,8 @@ def write_report(output: Path, results: dict[str, dict], args, commit: str) -> N
             fn = fn.replace("|", "\\|")
             tops.append(f"| {cost / n:,.0f} | {cat} | `{fn[:140]}` |")
     valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
+    baseline_note = ("; with `--baseline`, `bare /hello` and `bare /sign` are the bench baselines (`tessera-bench-baseline`: a bare "
+                     "Hummingbird route, and one that signs an ES256 JWT with jwt-kit) measured the same way") if "bare /hello" in results else ""
     binary = (Path(args.bin) if args.bin else ROOT / ".build" / "release") / "tessera"
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(binary.stat().st_mtime))
     text = f"""# Tessera: instructions per request by component (callgrind)
@@ -345,7 +373,7 @@ Each scenario: {args.warmup} warm-up requests, counters zeroed, then N = {n} seq
 dump; figures are instructions (Ir) of every server thread in that window ÷ N. Kernel work (syscalls, fsync) is not
 counted. How a cost is attributed to a component: see the top of `bench/callgrind.py`.
 Scenarios: `client_credentials` (POST /token, Basic), `introspect` (POST /introspect of an ES256 access JWT, Basic),
-`refresh` (POST /token grant_type=refresh_token, each request rotating the token the previous one returned).
+`refresh` (POST /token grant_type=refresh_token, each request rotating the token the previous one returned){baseline_note}.
 
 {header}
 {rule}

@@ -20,7 +20,9 @@ public func buildApplication(runtime: TesseraRuntime, extraServices: [any Servic
         onServerRunning: onServerRunning,
         logger: runtime.logger)
     app.addServices(runtime.maintenanceService)
-    app.addServices(AuditFlushService(sink: runtime.auditSink, interval: .seconds(1), logger: runtime.logger))
+    // Small, frequent flushes (a quarter second of events, in batches of 512) keep each one short, so the writer and the
+    // core are never taken for long at a time: the issuance tail (p99) stays close to the median.
+    app.addServices(AuditFlushService(sink: runtime.auditSink, interval: .milliseconds(250), logger: runtime.logger))
     app.addServices(extraServices)
     return app
 }
