@@ -324,8 +324,9 @@ def main() -> None:
         subprocess.run(["objcopy", "--strip-debug", str(binary.parent / "tessera-bench-baseline"), str(baseline)], check=True)
         baseline_port = free_port()
         measure("baseline", baseline, [], {**server_env, "BASELINE_PORT": str(baseline_port)}, baseline_port, "/hello",
-                lambda conn: ({"bare /hello": lambda: conn.get("/hello"), "bare /sign": lambda: conn.get("/sign")}, lambda _: None),
-                ["bare /hello", "bare /sign"])
+                lambda conn: ({"bare /hello": lambda: conn.get("/hello"), "bare /sign": lambda: conn.get("/sign"),
+                               "bare POST /form": lambda: conn.post("/form", {"token": "x" * 600}, "Basic eDp5")}, lambda _: None),
+                ["bare /hello", "bare /sign", "bare POST /form"])
 
     write_report(output, results, args, commit)
     if args.keep:
@@ -362,7 +363,8 @@ def write_report(output: Path, results: dict[str, dict], args, commit: str) -> N
             tops.append(f"| {cost / n:,.0f} | {cat} | `{fn[:140]}` |")
     valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
     baseline_note = ("; with `--baseline`, `bare /hello` and `bare /sign` are the bench baselines (`tessera-bench-baseline`: a bare "
-                     "Hummingbird route, and one that signs an ES256 JWT with jwt-kit) measured the same way") if "bare /hello" in results else ""
+                     "Hummingbird route, one that signs an ES256 JWT with jwt-kit, and `POST /form` that reads a 600-byte form body and "
+                     "answers a fixed JSON object) measured the same way") if "bare /hello" in results else ""
     binary = (Path(args.bin) if args.bin else ROOT / ".build" / "release") / "tessera"
     built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(binary.stat().st_mtime))
     text = f"""# Tessera: instructions per request by component (callgrind)

@@ -1,6 +1,8 @@
 // The benchmark baseline: the bare framework on the same machine at the same moment.
 //   GET /hello  — no work at all
-//   GET /sign   — signs one ES256 JWT with jwt-kit (the library Tessera signs with)
+//   GET /sign   — signs one ES256 JWT with jwt-kit (over swift-crypto, as Tessera's own signer is)
+//   POST /form  — reads a form body (up to 4 KiB) and answers a fixed small JSON object: what any POST endpoint
+//                 (/token, /introspect) pays the framework before doing anything of its own
 // `tessera-bench-baseline --bcrypt-verify-ms COST` prints the time of one bcrypt verification instead.
 import Crypto
 import Foundation
@@ -37,6 +39,12 @@ router.get("sign") { _, _ -> String in
     let now = Date()
     let claims = Claims(sub: "bench", exp: .init(value: now.addingTimeInterval(900)), iat: .init(value: now), jti: .init(value: UUID().uuidString))
     return try await keys.sign(claims, kid: "bench", header: ["typ": .string("at+jwt")])
+}
+router.post("form") { request, _ -> Response in
+    let body = try await request.body.collect(upTo: 4096)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.readableBytes > 0 ? #"{"active":true}"# : "{}")))
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "baseline"))
 try await app.runService()

@@ -50,6 +50,8 @@ public struct LoggingAuditSink: AuditSink {
     public init(logger: Logger) { self.logger = logger }
 
     public func record(_ event: AuditEvent) {
+        // Build the metadata only when it will be written: on the hot path the level is usually above info.
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = ["oauth.event": .string(event.kind.rawValue)]
         if let clientID = event.clientID { metadata["oauth.client_id"] = .string(clientID) }
         if let subject = event.subject { metadata["oauth.sub"] = .string(subject) }
