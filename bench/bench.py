@@ -71,14 +71,19 @@ def postgres_pids(url: str) -> list[int]:
     return sorted(set(masters + children))
 
 
-def total_cpu(pids: list[int]) -> float:
-    total = 0.0
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    out = {}
     for pid in pids:
         try:
-            total += cpu_seconds(pid)
+            out[pid] = cpu_seconds(pid)
         except (OSError, IndexError):
             pass
-    return total
+    return out
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two samples; a process that appeared meanwhile counts from zero (a new backend)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def http(method: str, url: str, data: dict | None = None, auth: str | None = None, timeout: float = 30) -> tuple[int, dict]:
@@ -150,6 +155,8 @@ class Bench:
         self.work = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
         self.results: dict[str, dict] = {}
         self.processes: list[Process] = []
+        # PostgreSQL nodes must share a key-encryption key (signing keys are sealed at rest); one per run.
+        self.kek = base64.b64encode(secrets.token_bytes(32)).decode()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -159,7 +166,7 @@ class Bench:
                     "TESSERA_TOKEN_RATE_LIMIT": "1000000000", "TESSERA_LOGIN_RATE_LIMIT": "1000000000",
                     # The lockout reserves each attempt before checking it (at most threshold in flight per username),
                     # so 32 concurrent right-password logins of one user need a threshold above the connection count.
-                    "TESSERA_LOCKOUT_THRESHOLD": "64"})
+                    "TESSERA_LOCKOUT_THRESHOLD": "64", "TESSERA_KEY_ENCRYPTION_KEYS": self.kek})
         env.update(extra or {})
         return env
 
@@ -314,7 +321,6 @@ class Bench:
         client = json.loads(self.cli("client", "add", "bench", "--grant", "client_credentials", "--grant", "password",
                                      "--grant", "refresh_token", "--scope", "read", "--scope", "write", "--json"))
         basic = "Basic " + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
-        pg = postgres_pids(self.args.postgres)
         all_cores = ",".join(str(c) for c in range(os.cpu_count() or 2))
         rows, summary = [], {}
         for topology, cores in [("1 node", [SERVER_CORE]), ("2 nodes", [LOAD_CORE, SERVER_CORE])]:
@@ -354,14 +360,14 @@ class Bench:
                 for run in range(self.args.runs + 1):  # the first run warms up
                     envs = make_envs()
                     connections = 32 // len(nodes)
-                    before = ([cpu_seconds(p.pid) for p, _ in nodes], total_cpu(pg), time.monotonic())
+                    before = ([cpu_seconds(p.pid) for p, _ in nodes], cpu_by_pid(postgres_pids(self.args.postgres)), time.monotonic())
                     with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
                         futures = [pool.submit(wrk, f"{base}{route}", script, env, self.args.duration, connections, 1, all_cores)
                                    for (_, base), env in zip(nodes, envs)]
                         results = [f.result() for f in futures]
                     elapsed = time.monotonic() - before[2]
                     node_cores = [(cpu_seconds(p.pid) - b) / elapsed for (p, _), b in zip(nodes, before[0])]
-                    pg_cores = (total_cpu(postgres_pids(self.args.postgres)) - before[1]) / elapsed
+                    pg_cores = cpu_delta(before[1], cpu_by_pid(postgres_pids(self.args.postgres))) / elapsed
                     if run == 0:
                         continue
                     total = sum(r["rps"] for r in results)

@@ -51,7 +51,7 @@ COMPONENTS: list[tuple[str, str]] = [
     ("metrics", r"\bMetrics\.|CoreMetrics\.|Prometheus|TesseraMetrics|HTTPMetricsMiddleware|MetricsAuditSink"),
     ("store: SQLite engine", r"^sqlite3|\bsqlite3[A-Za-z_]*\b|^(sqlite3|pcache|btree|vdbe|pager)"),
     ("store: SQLiteNIO/SQLKit/TesseraStore", r"\bSQLiteNIO\.|\bSQLKit\.|\bSQLiteKit\.|\bTesseraStore\.|\bPostgresNIO\.|\bPostgresKit\."),
-    ("JSON", r"JSONEncoder|JSONDecoder|JSONSerialization|JSONObjectWriter|JSONWriter|JSONScanner|JSONMap|__JSON|JSONValue"),
+    ("JSON", r"JSONEncoder|JSONDecoder|JSONSerialization|JSONObjectWriter|JSONObjectBytes|JSONBytes|JSONWriter|JSONScanner|JSONMap|__JSON|JSONValue"),
     ("claims and signing / JWT verification",
      r"JWTKit\.|CompactJWS|AccessTokenMinter|IDTokenMinter|AccessTokenClaims|IDTokenClaims|SigningKey|JWSAlgorithm|ECDSA|\bP256\b"
      r"|TokenIntrospect|Base64URL"),

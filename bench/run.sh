@@ -2,7 +2,9 @@
 # Builds release binaries and benchmarks Tessera with wrk; writes bench/results.md.
 #   bench/run.sh                 SQLite (a temporary database)
 #   bench/run.sh --postgres      a throw-away PostgreSQL on loopback (scripts/postgres.sh)
-# Any other arguments go to bench/bench.py (--duration, --runs, --warmup, --bcrypt-cost, --output).
+#   bench/run.sh --postgres --scale-out   the hot scenarios on one node, then two, sharing that PostgreSQL
+#                                         (writes bench/scale-out.md: req/s per node and per server core)
+# Any other arguments go to bench/bench.py (--duration, --runs, --warmup, --bcrypt-cost, --output, --bin DIR, --commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
