@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (dumps, logs)")
     parser.add_argument("--bin", help="directory holding the release `tessera` to measure (default .build/release)")
     parser.add_argument("--commit", help="the commit that binary was built from (default HEAD)")
+    parser.add_argument("--postgres", metavar="URL", help="run Tessera on this (empty) PostgreSQL database instead of SQLite")
     parser.add_argument("--baseline", action="store_true",
                         help="also measure the bare baselines (tessera-bench-baseline GET /hello and GET /sign) for the ratios")
     args = parser.parse_args()
@@ -206,8 +207,11 @@ def main() -> None:
     output = Path(args.output) if args.output else ROOT / "bench" / f"callgrind-{commit}.md"
     work = Path(tempfile.mkdtemp(prefix="tessera-callgrind-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
-    env.update({"TESSERA_DATABASE": str(work / "bench.sqlite"), "TESSERA_BCRYPT_COST": "4", "TESSERA_LOG_LEVEL": "warning",
-                "TESSERA_TOKEN_RATE_LIMIT": "1000000000", "TESSERA_LOGIN_RATE_LIMIT": "1000000000", "TESSERA_LOCKOUT_THRESHOLD": "64"})
+    env.update({"TESSERA_DATABASE": args.postgres or str(work / "bench.sqlite"), "TESSERA_BCRYPT_COST": "4", "TESSERA_LOG_LEVEL": "warning",
+                "TESSERA_TOKEN_RATE_LIMIT": "1000000000", "TESSERA_LOGIN_RATE_LIMIT": "1000000000", "TESSERA_LOCKOUT_THRESHOLD": "64",
+                "TESSERA_KEY_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
+                # Under valgrind a database round trip is ~50 times slower too.
+                "TESSERA_DATABASE_TIMEOUT": "60"})
 
     def cli(*argv: str, stdin: str | None = None) -> str:
         return subprocess.run([str(binary), *argv], env=env, input=stdin, capture_output=True, text=True, check=True, timeout=120).stdout
@@ -370,7 +374,7 @@ def write_report(output: Path, results: dict[str, dict], args, commit: str) -> N
     text = f"""# Tessera: instructions per request by component (callgrind)
 
 Produced by `bench/callgrind.sh --requests {n}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit},
-release build of `tessera` (binary built {built}), SQLite (WAL) in a temporary directory, {valgrind}, `--separate-callers={args.depth}`.
+release build of `tessera` (binary built {built}), {"PostgreSQL (the server process's own instructions; the database's are not counted)" if args.postgres else "SQLite (WAL) in a temporary directory"}, {valgrind}, `--separate-callers={args.depth}`.
 Each scenario: {args.warmup} warm-up requests, counters zeroed, then N = {n} sequential keep-alive requests (all 200),
 dump; figures are instructions (Ir) of every server thread in that window ÷ N. Kernel work (syscalls, fsync) is not
 counted. How a cost is attributed to a component: see the top of `bench/callgrind.py`.
