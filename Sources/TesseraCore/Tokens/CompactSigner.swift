@@ -13,7 +13,7 @@ public struct CompactSigner: Sendable {
     public enum TokenType: Sendable {
         /// A JWT access token: `typ: at+jwt` (RFC 9068 §2.1).
         case accessToken
-        /// Any other JWT (ID tokens, logout tokens): `typ: JWT` (RFC 7519 §5.1).
+        /// Any other JWT (ID tokens): `typ: JWT` (RFC 7519 §5.1).
         case jwt
     }
 
