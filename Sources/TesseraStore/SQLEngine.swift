@@ -26,6 +26,11 @@ public protocol SQLEngine: Sendable {
     /// Drops every ``cachedRead(key:shouldCache:_:)`` result. The store calls it after each write to a
     /// table whose rows it reads through the cache (clients, users); other writes leave the cache alone.
     func invalidateCachedReads()
+    /// Runs `body` with a runner for ``HotStatement``s on one connection (the writer when `writes`, on SQLite).
+    func withHotStatements<R: Sendable>(writes: Bool, _ body: @escaping @Sendable (any HotStatementRunner) async throws -> R) async throws -> R
+    /// ``cachedRead(key:shouldCache:_:)`` for a `load` that takes its own connection (hot statements).
+    func cached<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
+                             _ load: @escaping @Sendable () async throws -> R) async throws -> R
 }
 
 extension SQLEngine {
@@ -35,6 +40,11 @@ extension SQLEngine {
     }
 
     public func invalidateCachedReads() {}
+
+    public func cached<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
+                                    _ load: @escaping @Sendable () async throws -> R) async throws -> R {
+        try await load()
+    }
 }
 
 /// A small cache of read results for a single-node engine, invalidated by every local write to a cached table.
@@ -212,6 +222,19 @@ public final class SQLiteEngine: SQLEngine {
         try await lease(writer) { try await body($0.sql(queryLogLevel: nil)) }
     }
 
+    public func cached<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
+                                    _ load: @escaping @Sendable () async throws -> R) async throws -> R {
+        if let cached = readCache.value(key, as: R.self) { return cached }
+        let generation = readCache.generation
+        let value = try await load()
+        if shouldCache(value) { readCache.store(value, for: key, generation: generation) }
+        return value
+    }
+
+    public func withHotStatements<R: Sendable>(writes: Bool, _ body: @escaping @Sendable (any HotStatementRunner) async throws -> R) async throws -> R {
+        try await lease(writes ? writer : readers) { try await body(SQLHotStatementRunner(db: $0.sql(queryLogLevel: nil))) }
+    }
+
     public func invalidateCachedReads() {
         readCache.bump()
     }
@@ -282,6 +305,11 @@ public final class PostgresEngine: SQLEngine {
 
     public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await withDatabase(body)
+    }
+
+    public func withHotStatements<R: Sendable>(writes: Bool, _ body: @escaping @Sendable (any HotStatementRunner) async throws -> R) async throws -> R {
+        let logger = self.logger
+        return try await bounded { try await self.client.withConnection { try await body(PostgresHotStatementRunner(connection: $0, logger: logger)) } }
     }
 
     public func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {

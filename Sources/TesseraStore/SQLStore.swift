@@ -77,8 +77,8 @@ public final class SQLStore: TesseraStorage {
 
     public func client(id: String) async throws -> Client? {
         // Found clients are cached briefly on SQLite, dropped by any local client write (SQLEngine.cachedRead).
-        try await engine.cachedRead(key: "client:" + id, shouldCache: { $0 != nil }) { db in
-            try await db.raw("SELECT * FROM clients WHERE id = \(bind: id)").first().map(Self.decodeClient)
+        try await engine.cached(key: "client:" + id, shouldCache: { $0 != nil }) { [engine] in
+            try await engine.withHotStatements(writes: false) { try await $0.run(ClientByID(id: id)).first.map(Self.decodeClient) }
         }
     }
 
@@ -149,8 +149,8 @@ public final class SQLStore: TesseraStorage {
 
     public func user(id: String) async throws -> User? {
         // Cached like clients: the refresh grant reads the user (disabled?) on every rotation.
-        try await engine.cachedRead(key: "user:" + id, shouldCache: { $0 != nil }) { db in
-            try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(Self.decodeUser)
+        try await engine.cached(key: "user:" + id, shouldCache: { $0 != nil }) { [engine] in
+            try await engine.withHotStatements(writes: false) { try await $0.run(UserByID(id: id)).first.map(Self.decodeUser) }
         }
     }
 
@@ -201,29 +201,21 @@ public final class SQLStore: TesseraStorage {
 
     // MARK: Refresh tokens
 
-    // The statements on the token endpoint's hot path (the refresh grant, client and user lookups) are written as
-    // SQL text with bind parameters rather than with SQLKit's builders: the same text on both engines (SQLKit
-    // numbers the placeholders for each), without serialising a builder's identifiers on every request.
+    // The statements on the token endpoint's hot path (the refresh grant, client and user lookups) are
+    // ``HotStatement``s (HotStatements.swift): SQL text written once, prepared once per connection on PostgreSQL,
+    // bound without a builder on SQLite.
 
     public func insertRefreshToken(_ token: RefreshTokenRecord) async throws {
         try await engine.withWriter { db in try await Self.insertRefreshToken(token, into: db) }
     }
 
+    /// The insert of a ``HotStatement``, here on a connection in the caller's transaction (code redemption).
     static func insertRefreshToken(_ token: RefreshTokenRecord, into db: any SQLDatabase) async throws {
-        try await db.raw("""
-            INSERT INTO refresh_tokens (id, token_digest, family_id, client_id, subject, scopes, audience, issued_at, expires_at, \
-            family_expires_at, auth_time, rotated_at, revoked_at) VALUES (\(bind: token.id), \(bind: token.tokenDigest.hex), \
-            \(bind: token.familyID), \(bind: token.clientID), \(bind: token.subject), \(bind: token.scopes.description), \
-            \(bind: token.audience.joined(separator: " ")), \(bind: token.issuedAt.millis), \(bind: token.expiresAt.millis), \
-            \(bind: token.familyExpiresAt.millis), \(bind: token.authTime?.millis), \(bind: token.rotatedAt?.millis), \
-            \(bind: token.revokedAt?.millis))
-            """).run()
+        _ = try await SQLHotStatementRunner(db: db).run(InsertRefreshToken(token: token))
     }
 
     public func refreshToken(digest: Data) async throws -> RefreshTokenRecord? {
-        try await engine.withDatabase { db in
-            try await db.raw("SELECT * FROM refresh_tokens WHERE token_digest = \(bind: digest.hex)").first().map(Self.decodeRefreshToken)
-        }
+        try await engine.withHotStatements(writes: false) { try await $0.run(RefreshTokenByDigest(digest: digest.hex)).first.map(Self.decodeRefreshToken) }
     }
 
     /// Two statements, no transaction: the successor is inserted first, then the conditional `UPDATE`
@@ -234,14 +226,11 @@ public final class SQLStore: TesseraStorage {
     /// the family is revoked between the two statements, the claim fails (`revoked_at` is set) and the
     /// successor is deleted, so revocation always wins.
     public func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at date: Date) async throws -> Bool {
-        try await engine.withWriter { db in
-            try await Self.insertRefreshToken(successor, into: db)
-            let claimed = try await db.raw("""
-                UPDATE refresh_tokens SET rotated_at = \(bind: date.millis) \
-                WHERE token_digest = \(bind: digest.hex) AND rotated_at IS NULL AND revoked_at IS NULL RETURNING id
-                """).all()
+        try await engine.withHotStatements(writes: true) { statements in
+            _ = try await statements.run(InsertRefreshToken(token: successor))
+            let claimed = try await statements.run(ClaimRefreshToken(digest: digest.hex, at: date.millis))
             guard !claimed.isEmpty else {
-                try await db.raw("DELETE FROM refresh_tokens WHERE id = \(bind: successor.id)").run()
+                _ = try await statements.run(DeleteRefreshToken(id: successor.id))
                 return false
             }
             return true
