@@ -47,9 +47,6 @@ enum HotSQL {
         }
         return out
     }
-
-    /// The placeholder count of `sql`.
-    static func placeholders(_ sql: String) -> Int { sql.reduce(0) { $0 + ($1 == "?" ? 1 : 0) } }
 }
 
 /// Runs ``HotStatement``s on one connection an engine lent (``SQLEngine/withHotStatements(writes:_:)``).

@@ -19,26 +19,19 @@ public protocol SQLEngine: Sendable {
     func withTransaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
     /// Closes every connection.
     func shutdown() async
-    /// Runs a read through the engine's short-lived read cache, if it has one (see ``SQLiteEngine``);
-    /// engines without one just run `body`. Only results for which `shouldCache` holds are kept.
-    func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
-                                 _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R
-    /// Drops every ``cachedRead(key:shouldCache:_:)`` result. The store calls it after each write to a
+    /// Drops every ``cached(key:shouldCache:_:)`` result. The store calls it after each write to a
     /// table whose rows it reads through the cache (clients, users); other writes leave the cache alone.
     func invalidateCachedReads()
     /// Runs `body` with a runner for ``HotStatement``s on one connection (the writer when `writes`, on SQLite).
     func withHotStatements<R: Sendable>(writes: Bool, _ body: @escaping @Sendable (any HotStatementRunner) async throws -> R) async throws -> R
-    /// ``cachedRead(key:shouldCache:_:)`` for a `load` that takes its own connection (hot statements).
+    /// Runs `load` (which takes its own connection, e.g. a hot statement) through the engine's short-lived read
+    /// cache, if it has one (see ``SQLiteEngine``); engines without one just run it. Only results for which
+    /// `shouldCache` holds are kept.
     func cached<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
                              _ load: @escaping @Sendable () async throws -> R) async throws -> R
 }
 
 extension SQLEngine {
-    public func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
-                                        _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await withDatabase(body)
-    }
-
     public func invalidateCachedReads() {}
 
     public func cached<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
@@ -162,7 +155,7 @@ actor ConnectionLeases<Connection: Sendable> {
 /// blocking threads while the lock holder waits for one. `busy_timeout` still covers other processes
 /// (the CLI) writing the same file. Atomic writes run in `BEGIN IMMEDIATE` transactions.
 ///
-/// SQLite is the single-node store, so ``cachedRead(key:_:)`` keeps hot rows (clients, users) in a
+/// SQLite is the single-node store, so ``cached(key:shouldCache:_:)`` keeps hot rows (clients, users) in a
 /// ``ReadCache``: dropped by any write to those tables through this node's store, and at most 1 second
 /// old, which bounds how late a change made by another process (the CLI) is seen. Writes to other
 /// tables (refresh tokens, audit events) leave it intact, so a refresh or token load still hits it.
@@ -207,15 +200,6 @@ public final class SQLiteEngine: SQLEngine {
 
     public func withDatabase<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await lease(readers) { try await body($0.sql(queryLogLevel: nil)) }
-    }
-
-    public func cachedRead<R: Sendable>(key: String, shouldCache: @escaping @Sendable (R) -> Bool,
-                                        _ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        if let cached = readCache.value(key, as: R.self) { return cached }
-        let generation = readCache.generation
-        let value = try await withDatabase(body)
-        if shouldCache(value) { readCache.store(value, for: key, generation: generation) }
-        return value
     }
 
     public func withWriter<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {

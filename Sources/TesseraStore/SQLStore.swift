@@ -76,7 +76,7 @@ public final class SQLStore: TesseraStorage {
     // MARK: Clients
 
     public func client(id: String) async throws -> Client? {
-        // Found clients are cached briefly on SQLite, dropped by any local client write (SQLEngine.cachedRead).
+        // Found clients are cached briefly on SQLite, dropped by any local client write (SQLEngine.cached).
         try await engine.cached(key: "client:" + id, shouldCache: { $0 != nil }) { [engine] in
             try await engine.withHotStatements(writes: false) { try await $0.run(ClientByID(id: id)).first.map(Self.decodeClient) }
         }
