@@ -139,8 +139,9 @@ let package = Package(
         .target(
             name: "TesseraTesting",
             dependencies: [
-                "TesseraCore", "TesseraStore",
+                "TesseraCore", "TesseraStore", "TesseraJOSE",
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

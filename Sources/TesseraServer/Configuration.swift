@@ -45,6 +45,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// Allow `POST /register` without an initial access token (RFC 7591 §3; for MCP-style clients that register
     /// themselves), rate limited per IP. Default `false`. Env `TESSERA_OPEN_REGISTRATION`.
     public var openRegistration: Bool = false
+    /// Development only: let URLs a client gives (`jwks_uri`) reach loopback addresses, over `http` too (a test
+    /// or a local agent serving its documents on 127.0.0.1). Private, link-local and metadata addresses stay refused.
+    /// Default `false`. Env `TESSERA_ALLOW_LOOPBACK_CLIENT_URLS`.
+    public var allowLoopbackClientURLs: Bool = false
     /// Lifetime of initial access tokens from `tessera client registration-token`, in seconds. Default `86400`.
     /// Env `TESSERA_INITIAL_ACCESS_TOKEN_TTL`.
     public var initialAccessTokenLifetime: Int = 86_400
@@ -336,6 +340,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
             configuration.logLevel = level
         },
         .flag("openRegistration", "TESSERA_OPEN_REGISTRATION", \.openRegistration),
+        .flag("allowLoopbackClientURLs", "TESSERA_ALLOW_LOOPBACK_CLIENT_URLS", \.allowLoopbackClientURLs),
         .int("initialAccessTokenLifetime", "TESSERA_INITIAL_ACCESS_TOKEN_TTL", \.initialAccessTokenLifetime),
         .int("registrationRateLimit", "TESSERA_REGISTRATION_RATE_LIMIT", \.registrationRateLimit),
         .intOrOff("tokenRateLimit", "TESSERA_TOKEN_RATE_LIMIT", \.tokenRateLimit),

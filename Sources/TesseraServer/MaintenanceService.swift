@@ -11,7 +11,7 @@ import TesseraCore
 struct MaintenanceService: Service {
     /// The stores it purges expired rows from.
     typealias Stores = RefreshTokenStore & AuthorizationCodeStore & SessionStore & LoginAttemptStore & MFAStore & FederationStore
-        & InteractionStore & AccessTokenRevocationStore & InitialAccessTokenStore
+        & InteractionStore & AccessTokenRevocationStore & InitialAccessTokenStore & ClientAssertionReplayStore
 
     let keys: SigningKeyManager
     let storage: any Stores
@@ -60,6 +60,7 @@ struct MaintenanceService: Service {
         let now = clock.now
         try await storage.purgeExpiredAccessTokenRevocations(before: now)
         try await storage.purgeExpiredInitialAccessTokens(before: now)
+        try await storage.purgeClientAssertions(before: now)
     }
 
     /// The hourly purge of expired rows; returns how many refresh tokens went.

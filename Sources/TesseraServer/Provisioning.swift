@@ -93,7 +93,8 @@ public struct Provisioning: Sendable {
 
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
                           requireConsent: Bool = true, id: String? = nil, resources: [String] = [],
-                          idTokenAlgorithm: SigningAlgorithm = .rs256, allowPasswordGrantWithMFA: Bool = false) async throws -> NewClient {
+                          idTokenAlgorithm: SigningAlgorithm = .rs256, allowPasswordGrantWithMFA: Bool = false,
+                          jwks: String? = nil, jwksURI: String? = nil) async throws -> NewClient {
         do { try DisplayName.validate(name) } catch { throw Invalid("client name \(error)") }
         var grantTypes = Set<GrantType>()
         for grant in grants {
@@ -114,10 +115,31 @@ public struct Provisioning: Sendable {
         for resource in resources where !ResourceIndicators.isValid(resource) {
             throw Invalid("resource '\(resource)' must be an absolute URI without a fragment (RFC 8707)")
         }
-        let secret = isPublic ? nil : Secrets.random(bytes: 32)
+        // private_key_jwt (RFC 7523 §2.2) when keys are given: the same rules as `/register`.
+        let usesKeys = jwks != nil || jwksURI != nil
+        if usesKeys, isPublic { throw Invalid("a public client has no keys: --public excludes --jwks-file and --jwks-uri") }
+        let authMethod: ClientAuthMethod = isPublic ? .none : usesKeys ? .privateKeyJWT : .clientSecretBasic
+        let keys: (jwks: String?, jwksURI: String?)
+        do {
+            let parsed: Any? = try jwks.map { text in
+                guard let value = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else { throw Invalid("the key set is not JSON") }
+                return value
+            }
+            keys = try ClientMetadata.validatedKeys(jwks: parsed, jwksURI: jwksURI, authMethod: authMethod)
+            if let text = keys.jwks {
+                guard let set = try? await VerificationKeySet(jwks: Data(text.utf8)), !set.keys.isEmpty else {
+                    throw Invalid("the key set holds no public signing key this server supports (RSA, or EC P-256/P-384/P-521)")
+                }
+            }
+        } catch let error as OAuthError {
+            throw Invalid(error.errorDescription)
+        }
+        let secret = authMethod.usesSecret ? Secrets.random(bytes: 32) : nil
         var client = Client(id: id ?? Secrets.identifier(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
-                            authMethod: isPublic ? .none : .clientSecretBasic, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
+                            authMethod: authMethod, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
                             redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now, resources: resources)
+        client.jwks = keys.jwks
+        client.jwksURI = keys.jwksURI
         client.idTokenAlgorithm = idTokenAlgorithm
         client.allowPasswordGrantWithMFA = allowPasswordGrantWithMFA
         do {

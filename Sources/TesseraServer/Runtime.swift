@@ -114,14 +114,19 @@ public struct TesseraRuntime: Sendable {
             authorizationCode: AuthorizationCodeGrant(codes: storage, users: storage, refreshTokens: storage, revokedAccessTokens: storage, mfa: storage),
             password: PasswordGrant(authenticator: userAuthenticator, mfa: mfa, refreshTokens: storage),
             refreshToken: RefreshTokenGrant(refreshTokens: storage, users: storage))
-        let tokenEndpoint = TokenEndpoint(services: services, clients: storage, grants: grants)
+        // private_key_jwt: client keys from `jwks`, or `jwks_uri` through the SSRF-guarded fetcher; jtis in the store.
+        let clientKeys = ClientKeys(fetcher: OutboundDocumentFetcher(allowLoopback: configuration.allowLoopbackClientURLs), clock: clock)
+        let assertions = ClientAssertionVerifier(issuer: settings.issuer, keys: clientKeys, replays: storage, clock: clock)
+        let tokenEndpoint = TokenEndpoint(services: services, clients: storage, grants: grants, assertions: assertions)
         let authorizationEndpoint = AuthorizationEndpoint(services: services, users: storage, consents: storage, codes: storage, mfaEnrollments: storage)
         let accessTokenStatus = AccessTokenStatusCheck(services: services, revokedAccessTokens: storage, clients: storage, users: storage)
         return TesseraRuntime(
             configuration: configuration, storage: storage, keys: keys, services: services, clock: clock, logger: logger,
             auditSink: audit, tokenEndpoint: tokenEndpoint,
-            introspectionEndpoint: IntrospectionEndpoint(services: services, accessTokens: accessTokenStatus, clients: storage, refreshTokens: storage),
-            revocationEndpoint: RevocationEndpoint(services: services, clients: storage, refreshTokens: storage, revokedAccessTokens: storage),
+            introspectionEndpoint: IntrospectionEndpoint(services: services, accessTokens: accessTokenStatus, clients: storage, refreshTokens: storage,
+                                                         assertions: assertions),
+            revocationEndpoint: RevocationEndpoint(services: services, clients: storage, refreshTokens: storage, revokedAccessTokens: storage,
+                                                   assertions: assertions),
             registrationEndpoint: RegistrationEndpoint(settings: registrationSettings, clients: storage, consents: storage,
                                                        initialAccessTokens: storage, clock: clock, audit: audit),
             userInfoEndpoint: UserInfoEndpoint(services: services, accessTokens: accessTokenStatus, users: storage, profiles: storage),

@@ -118,7 +118,7 @@ struct PreparedHotStatement<S: HotStatement>: PostgresPreparedStatement {
 /// The columns ``SQLStore/decodeClient(_:)`` reads.
 private let clientColumns = """
     id, name, secret_digest, auth_method, grant_types, scopes, redirect_uris, require_consent, created_at, secret_expires_at, \
-    resources, registration_token_digest, id_token_alg, allow_password_grant_with_mfa, registered_anonymously
+    resources, registration_token_digest, id_token_alg, allow_password_grant_with_mfa, registered_anonymously, jwks, jwks_uri
     """
 /// The columns ``SQLStore/decodeRefreshToken(_:)`` reads, in the order ``InsertRefreshToken`` binds them.
 private let refreshTokenColumns = """

@@ -132,6 +132,19 @@ enum Schema {
         Migration(version: 15, name: "session_reauthentication") { db in
             try await db.alter(table: "browser_sessions").column("reauthenticated_at", type: .bigint).run()
         },
+        // Issue 15: `private_key_jwt` (RFC 7523 §2.2) — a client's registered keys, and the assertion `jti`s already
+        // used (single use across nodes: the primary key makes the second insert of one jti do nothing).
+        Migration(version: 16, name: "private_key_jwt") { db in
+            try await db.alter(table: "clients").column("jwks", type: .text).run()
+            try await db.alter(table: "clients").column("jwks_uri", type: .text).run()
+            try await db.create(table: "client_assertions")
+                .column("client_id", type: .text, .notNull)
+                .column("jti_digest", type: .text, .notNull)
+                .column("expires_at", type: .bigint, .notNull)
+                .primaryKey("client_id", "jti_digest")
+                .run()
+            try await db.create(index: "client_assertions_expiry").on("client_assertions").column("expires_at").run()
+        },
     ]
 
     /// The newest schema version this build knows.

@@ -23,10 +23,32 @@ extension SQLStore {
                 .set("registration_token_digest", to: SQLBind(client.registrationTokenDigest?.hex))
                 .set("id_token_alg", to: client.idTokenAlgorithm.rawValue)
                 .set("allow_password_grant_with_mfa", to: client.allowPasswordGrantWithMFA ? 1 : 0)
+                .set("jwks", to: SQLBind(client.jwks))
+                .set("jwks_uri", to: SQLBind(client.jwksURI))
                 .where("id", .equal, client.id)
                 .returning("id")
                 .all()
             if updated.isEmpty { throw StoreError(.notFound, "No such client.") }
+        }
+    }
+
+    // MARK: Client assertions (private_key_jwt)
+
+    public func recordClientAssertion(clientID: String, jtiDigest: Data, expiresAt: Date) async throws -> Bool {
+        try await engine.withWriter { db in
+            // One statement: the primary key (client_id, jti_digest) makes a second use DO NOTHING, on every node.
+            try await !db.raw("""
+                INSERT INTO client_assertions (client_id, jti_digest, expires_at)
+                VALUES (\(bind: clientID), \(bind: jtiDigest.hex), \(bind: expiresAt.millis))
+                ON CONFLICT DO NOTHING RETURNING jti_digest
+                """).all().isEmpty
+        }
+    }
+
+    @discardableResult
+    public func purgeClientAssertions(before date: Date) async throws -> Int {
+        try await engine.withWriter { db in
+            try await db.delete(from: "client_assertions").where("expires_at", .lessThan, date.millis).returning("jti_digest").all().count
         }
     }
 

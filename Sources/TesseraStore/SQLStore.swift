@@ -90,13 +90,14 @@ public final class SQLStore: TesseraStorage {
             }
             try await db.insert(into: "clients")
                 .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at",
-                         "resources", "registration_token_digest", "id_token_alg", "allow_password_grant_with_mfa", "registered_anonymously")
+                         "resources", "registration_token_digest", "id_token_alg", "allow_password_grant_with_mfa", "registered_anonymously",
+                         "jwks", "jwks_uri")
                 .values(SQLBind(client.id), SQLBind(client.name), SQLBind(client.secretDigest?.hex), SQLBind(client.authMethod.rawValue),
                         SQLBind(client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")), SQLBind(client.allowedScopes.description),
                         SQLBind(try Self.json(client.redirectURIs)), SQLBind(client.requireConsent ? 1 : 0), SQLBind(client.createdAt.millis),
                         SQLBind(client.secretExpiresAt?.millis), SQLBind(try Self.json(client.resources)), SQLBind(client.registrationTokenDigest?.hex),
                         SQLBind(client.idTokenAlgorithm.rawValue), SQLBind(client.allowPasswordGrantWithMFA ? 1 : 0),
-                        SQLBind(client.registeredAnonymously ? 1 : 0))
+                        SQLBind(client.registeredAnonymously ? 1 : 0), SQLBind(client.jwks), SQLBind(client.jwksURI))
                 .run()
         }
     }
@@ -136,6 +137,8 @@ public final class SQLStore: TesseraStorage {
         client.idTokenAlgorithm = try row.decode(column: "id_token_alg", as: String?.self).flatMap(SigningAlgorithm.init(rawValue:)) ?? .rs256
         client.allowPasswordGrantWithMFA = try row.decode(column: "allow_password_grant_with_mfa", as: Int?.self).map { $0 != 0 } ?? false
         client.registeredAnonymously = try row.decode(column: "registered_anonymously", as: Int?.self).map { $0 != 0 } ?? false
+        client.jwks = try row.decode(column: "jwks", as: String?.self)
+        client.jwksURI = try row.decode(column: "jwks_uri", as: String?.self)
         return client
     }
 

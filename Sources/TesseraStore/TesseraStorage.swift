@@ -7,3 +7,4 @@ public typealias TesseraStorage = ClientStore & UserStore & RefreshTokenStore & 
     & AccessTokenRevocationStore & InitialAccessTokenStore
     & AuthorizationCodeStore & SessionStore & ConsentStore & UserProfileStore
     & LoginAttemptStore & AuditEventStore & MFAStore & FederationStore & InteractionStore
+    & ClientAssertionReplayStore

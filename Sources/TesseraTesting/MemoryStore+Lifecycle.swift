@@ -24,4 +24,16 @@ extension MemoryStore {
         initialAccessTokens = initialAccessTokens.filter { $0.value >= date }
         return before - initialAccessTokens.count
     }
+
+    public func recordClientAssertion(clientID: String, jtiDigest: Data, expiresAt: Date) -> Bool {
+        let key = clientID + " " + jtiDigest.base64EncodedString()
+        guard clientAssertions[key] == nil else { return false }
+        clientAssertions[key] = expiresAt
+        return true
+    }
+    public func purgeClientAssertions(before date: Date) -> Int {
+        let before = clientAssertions.count
+        clientAssertions = clientAssertions.filter { $0.value >= date }
+        return before - clientAssertions.count
+    }
 }

@@ -6,6 +6,8 @@ public import TesseraStore
 public actor MemoryStore: TesseraStorage {
     // Stored state. Extensions in other files add behaviour; new artifacts add their dictionaries here.
     var clients: [String: Client] = [:]
+    /// Used `private_key_jwt` assertions, by client id and jti digest, with their expiry.
+    var clientAssertions: [String: Date] = [:]
     var users: [String: User] = [:]
     var refreshTokens: [Data: RefreshTokenRecord] = [:]
     var keys: [String: SigningKeyRecord] = [:]

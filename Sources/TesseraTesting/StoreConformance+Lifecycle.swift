@@ -24,6 +24,42 @@ extension StoreConformance {
         #expect(try await store.client(id: "ghost") == nil)
     }
 
+    public static func clientKeysRoundTrip(_ store: any TesseraStorage) async throws {
+        var client = Client(id: "c-jwt", name: "Agent", secretDigest: nil, authMethod: .privateKeyJWT, grantTypes: [.clientCredentials],
+                            allowedScopes: ["read"], createdAt: epoch)
+        client.jwks = #"{"keys":[{"kty":"EC","crv":"P-256","x":"x","y":"y"}]}"#
+        try await store.insertClient(client)
+        #expect(try await store.client(id: "c-jwt") == client, "jwks and the auth method round-trip")
+        client.jwks = nil
+        client.jwksURI = "https://agent.example/jwks.json"
+        try await store.updateClient(client)
+        #expect(try await store.client(id: "c-jwt") == client, "jwks_uri replaces jwks")
+    }
+
+    public static func clientAssertionsAreSingleUse(_ store: any TesseraStorage) async throws {
+        let jti = Secrets.digest("jti-1")
+        #expect(try await store.recordClientAssertion(clientID: "c", jtiDigest: jti, expiresAt: epoch.addingTimeInterval(60)))
+        #expect(try await store.recordClientAssertion(clientID: "c", jtiDigest: jti, expiresAt: epoch.addingTimeInterval(60)) == false,
+                "a jti is used once")
+        #expect(try await store.recordClientAssertion(clientID: "other", jtiDigest: jti, expiresAt: epoch.addingTimeInterval(60)),
+                "jtis are per client (RFC 7523 §3: unique per issuer)")
+        #expect(try await store.recordClientAssertion(clientID: "c", jtiDigest: Secrets.digest("old"), expiresAt: epoch.addingTimeInterval(-1)))
+        #expect(try await store.purgeClientAssertions(before: epoch) == 1, "only assertions past their exp are forgotten")
+        #expect(try await store.recordClientAssertion(clientID: "c", jtiDigest: jti, expiresAt: epoch.addingTimeInterval(60)) == false,
+                "a live jti survives the purge")
+    }
+
+    public static func concurrentClientAssertionUsesHaveOneWinner(_ store: any TesseraStorage) async throws {
+        let jti = Secrets.digest("raced")
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try await store.recordClientAssertion(clientID: "c", jtiDigest: jti, expiresAt: epoch.addingTimeInterval(60)) }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1, "20 parallel uses of one assertion: exactly one wins")
+    }
+
     public static func accessTokenRevocationList(_ store: any TesseraStorage) async throws {
         #expect(try await store.isAccessTokenRevoked(jti: "j-1") == false)
         try await store.revokeAccessToken(jti: "j-1", clientID: "c", expiresAt: epoch.addingTimeInterval(900), at: epoch)

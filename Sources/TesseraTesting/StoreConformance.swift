@@ -38,6 +38,9 @@ public enum StoreConformance {
         Check(name: "client update", run: clientUpdate),
         Check(name: "access token revocation list", run: accessTokenRevocationList),
         Check(name: "initial access tokens", run: initialAccessTokens),
+        Check(name: "client keys round-trip", run: clientKeysRoundTrip),
+        Check(name: "client assertion jtis are single-use", run: clientAssertionsAreSingleUse),
+        Check(name: "concurrent client assertion uses have one winner", run: concurrentClientAssertionUsesHaveOneWinner),
         // Security (StoreConformance+Security.swift)
         Check(name: "login failures count and lock", run: loginFailuresCountAndLock),
         Check(name: "a lock's end keeps the failure count", run: loginLockEndKeepsTheCount),

@@ -182,6 +182,10 @@ struct ClientCommand: AsyncParsableCommand {
         var idTokenAlgorithm: String = "RS256"
         @Option(name: .customLong("id"), help: "The client_id (default: random), e.g. tessera-docs for Swagger UI at /docs.")
         var id: String?
+        @Option(name: .customLong("jwks-file"), help: "A file with the client's public JSON Web Key Set: the client authenticates with private_key_jwt (RFC 7523) instead of a secret.")
+        var jwksFile: String?
+        @Option(name: .customLong("jwks-uri"), help: "An https URL where the client publishes its public keys: private_key_jwt instead of a secret.")
+        var jwksURI: String?
 
         func run() async throws {
             try await reportingErrors {
@@ -190,10 +194,16 @@ struct ClientCommand: AsyncParsableCommand {
                 let allowMFAPasswordGrant = self.allowMFAPasswordGrant
                 let id = self.id
                 let idTokenAlgorithm = SigningAlgorithm(rawValue: self.idTokenAlgorithm.uppercased()) ?? .rs256
+                let jwksURI = self.jwksURI
+                let jwks: String? = try self.jwksFile.map { path in
+                    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --jwks-file \(path)") }
+                    return String(decoding: data, as: UTF8.self)
+                }
                 let created = try await withProvisioning(common) { provisioning, store, _ in
                     let created = try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
                                                                    isPublic: isPublic, requireConsent: requireConsent, id: id, resources: resources,
-                                                                   idTokenAlgorithm: idTokenAlgorithm, allowPasswordGrantWithMFA: allowMFAPasswordGrant)
+                                                                   idTokenAlgorithm: idTokenAlgorithm, allowPasswordGrantWithMFA: allowMFAPasswordGrant,
+                                                                   jwks: jwks, jwksURI: jwksURI)
                     try await store.insertAuditEvents([AuditEvent(.clientRegistered, at: Date(), clientID: created.client.id,
                                                                   detail: ["source": "cli", "grant_types": created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")])])
                     return created
@@ -203,6 +213,7 @@ struct ClientCommand: AsyncParsableCommand {
                 } else {
                     print("client_id:     \(created.client.id)")
                     if let secret = created.secret { print("client_secret: \(secret)   (shown once; only its digest is stored)") }
+                    if created.client.authMethod == .privateKeyJWT { print("auth method:   private_key_jwt (RFC 7523)") }
                     print("grants:        \(created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " "))")
                     print("scopes:        \(created.client.allowedScopes)")
                 }

@@ -258,7 +258,7 @@ struct BrowserRouteTests {
             for key in ["revocation_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported"] {
                 #expect(oidc[key] as? [String] != nil && oidc[key] as? [String] == oauth[key] as? [String], "\(key)")
             }
-            #expect(oidc["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post"])
+            #expect(oidc["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post", "private_key_jwt"])
             #expect(oauth["token_endpoint"] as? String == "https://auth.test/token", "the RFC 8414 document keeps its own fields")
         }
     }

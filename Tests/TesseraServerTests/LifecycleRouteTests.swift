@@ -246,7 +246,7 @@ struct ResourceRouteTests {
             #expect(json["revocation_endpoint"] as? String == "https://auth.test/revoke")
             #expect(json["introspection_endpoint"] as? String == "https://auth.test/introspect")
             #expect(json["registration_endpoint"] as? String == "https://auth.test/register")
-            #expect(json["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post"])
+            #expect(json["introspection_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post", "private_key_jwt"])
             #expect((json["revocation_endpoint_auth_methods_supported"] as? [String])?.contains("none") == true)
         }
     }

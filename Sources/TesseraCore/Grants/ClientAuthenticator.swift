@@ -4,15 +4,18 @@ import Foundation
 public struct ClientAuthenticator: Sendable {
     public let clients: any ClientStore
     public let clock: any TimeSource
+    /// Verifies `private_key_jwt` assertions; `nil` refuses them (a deployment or test without outbound keys).
+    public let assertions: ClientAssertionVerifier?
 
-    public init(clients: any ClientStore, clock: any TimeSource) {
+    public init(clients: any ClientStore, clock: any TimeSource, assertions: ClientAssertionVerifier? = nil) {
         self.clients = clients
         self.clock = clock
+        self.assertions = assertions
     }
 
     /// Returns the authenticated client or throws `invalid_client` with one message for every failure,
     /// so a caller cannot learn which client ids exist.
-    public func authenticate(_ credentials: ClientCredentials) async throws -> Client {
+    public func authenticate(_ credentials: ClientCredentials, at endpoint: String = "token") async throws -> Client {
         let failure = OAuthError.invalidClient("Client authentication failed.")
         let client = try await clients.client(id: credentials.clientID)
         switch credentials {
@@ -28,6 +31,10 @@ public struct ClientAuthenticator: Sendable {
         case .none:
             guard let client, client.isPublic else { throw failure }
             return client
+        case .assertion(_, let assertion):
+            guard let client, client.authMethod == .privateKeyJWT, let assertions else { throw failure }
+            try await assertions.verify(assertion, client: client, at: endpoint)
+            return client
         }
     }
 }
@@ -38,10 +45,11 @@ extension ClientAuthenticator {
     public func authenticate(_ request: TokenRequest, at endpoint: String, audit: any AuditSink) async throws -> Client {
         let credentials = try request.clientCredentials()
         do {
-            return try await authenticate(credentials)
+            return try await authenticate(credentials, at: endpoint)
         } catch let error as OAuthError {
-            audit.record(AuditEvent(.clientAuthenticationFailed, at: clock.now,
-                                    detail: ["endpoint": endpoint, "method": credentials.method.rawValue]))
+            var detail = ["endpoint": endpoint, "method": credentials.method.rawValue]
+            if case .assertion = credentials { detail["reason"] = error.errorDescription }
+            audit.record(AuditEvent(.clientAuthenticationFailed, at: clock.now, detail: detail))
             throw error
         }
     }

@@ -7,10 +7,10 @@ public struct TokenEndpoint: Sendable {
     public let grants: GrantRegistry
     public let clientAuthenticator: ClientAuthenticator
 
-    public init(services: GrantServices, clients: any ClientStore, grants: GrantRegistry) {
+    public init(services: GrantServices, clients: any ClientStore, grants: GrantRegistry, assertions: ClientAssertionVerifier? = nil) {
         self.services = services
         self.grants = grants
-        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock)
+        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock, assertions: assertions)
     }
 
     public func handle(_ request: TokenRequest) async throws -> TokenResponse {

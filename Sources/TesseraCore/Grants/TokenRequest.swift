@@ -48,6 +48,25 @@ public struct TokenRequest: Sendable {
     public func clientCredentials() throws(OAuthError) -> ClientCredentials {
         let formID = parameters["client_id"]
         let formSecret = parameters["client_secret"]
+        let assertionType = parameters["client_assertion_type"]
+        let assertion = parameters["client_assertion"]
+        if assertionType != nil || assertion != nil {
+            // RFC 7521 §4.2: a JWT in place of a secret; never together with another method.
+            guard basicCredentials == nil, formSecret == nil else {
+                throw OAuthError.invalidRequest("Use exactly one client authentication method, not a client assertion and a secret.")
+            }
+            guard let assertionType, let assertion else {
+                throw OAuthError.invalidRequest("client_assertion and client_assertion_type must be sent together.")
+            }
+            guard assertionType == ClientAssertionVerifier.jwtBearerType else {
+                throw OAuthError.invalidClient("client_assertion_type must be \(ClientAssertionVerifier.jwtBearerType).")
+            }
+            // client_id is optional with an assertion (RFC 7521 §4.2); verification checks it against `iss` and `sub`.
+            guard let id = formID ?? ClientAssertionVerifier.claimedClientID(assertion) else {
+                throw OAuthError.invalidClient("The client assertion names no client (sub).")
+            }
+            return .assertion(id: id, assertion: assertion)
+        }
         if let basic = basicCredentials {
             guard formSecret == nil else {
                 throw OAuthError.invalidRequest("Use exactly one client authentication method, not both HTTP Basic and client_secret.")
@@ -76,10 +95,12 @@ public enum ClientCredentials: Sendable, Equatable {
     case post(id: String, secret: String)
     /// A public client identifying itself with `client_id` only.
     case none(id: String)
+    /// A JWT signed with the client's private key (RFC 7523 §2.2).
+    case assertion(id: String, assertion: String)
 
     public var clientID: String {
         switch self {
-        case .basic(let id, _), .post(let id, _), .none(let id): id
+        case .basic(let id, _), .post(let id, _), .none(let id), .assertion(let id, _): id
         }
     }
 
@@ -88,6 +109,7 @@ public enum ClientCredentials: Sendable, Equatable {
         case .basic: .clientSecretBasic
         case .post: .clientSecretPost
         case .none: .none
+        case .assertion: .privateKeyJWT
         }
     }
 }

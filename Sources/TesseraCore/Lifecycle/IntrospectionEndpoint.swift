@@ -58,10 +58,11 @@ public struct IntrospectionEndpoint: Sendable {
 
     public let refreshTokens: any RefreshTokenStore
 
-    public init(services: GrantServices, accessTokens: AccessTokenStatusCheck, clients: any ClientStore, refreshTokens: any RefreshTokenStore) {
+    public init(services: GrantServices, accessTokens: AccessTokenStatusCheck, clients: any ClientStore, refreshTokens: any RefreshTokenStore,
+                assertions: ClientAssertionVerifier? = nil) {
         self.services = services
         self.accessTokens = accessTokens
-        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock)
+        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock, assertions: assertions)
         self.refreshTokens = refreshTokens
     }
 

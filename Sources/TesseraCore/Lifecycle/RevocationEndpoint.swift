@@ -27,10 +27,10 @@ public struct RevocationEndpoint: Sendable {
     public let revokedAccessTokens: any AccessTokenRevocationStore
 
     public init(services: GrantServices, clients: any ClientStore, refreshTokens: any RefreshTokenStore,
-                revokedAccessTokens: any AccessTokenRevocationStore) {
+                revokedAccessTokens: any AccessTokenRevocationStore, assertions: ClientAssertionVerifier? = nil) {
         self.services = services
         self.reader = IssuedAccessTokenReader(issuer: services.settings.issuer, keys: services.accessTokens.keys)
-        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock)
+        self.clientAuthenticator = ClientAuthenticator(clients: clients, clock: services.clock, assertions: assertions)
         self.refreshTokens = refreshTokens
         self.revokedAccessTokens = revokedAccessTokens
     }

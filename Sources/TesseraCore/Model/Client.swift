@@ -34,6 +34,10 @@ public struct Client: Sendable, Hashable {
     /// token). Such a client gets no grant that works without a user, only the open-registration scopes, and
     /// may introspect only its own tokens (RFC 7662 §4). Operator-registered clients (CLI, initial access token) are `false`.
     public var registeredAnonymously: Bool = false
+    /// The client's public keys for `private_key_jwt` (RFC 7591 §2 `jwks`), as the registered JSON text.
+    public var jwks: String? = nil
+    /// Where the client publishes those keys instead (RFC 7591 §2 `jwks_uri`); fetched through the outbound URL guard.
+    public var jwksURI: String? = nil
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
                 allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,

@@ -26,4 +26,10 @@ public enum ClientAuthMethod: String, Sendable, Codable, CaseIterable {
     case clientSecretPost = "client_secret_post"
     /// A public client: no secret (RFC 6749 §2.1).
     case none = "none"
+    /// A JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core §9); its public keys are registered as
+    /// `jwks` or `jwks_uri`.
+    case privateKeyJWT = "private_key_jwt"
+
+    /// Whether the client holds a shared secret (`client_secret_basic`, `client_secret_post`).
+    public var usesSecret: Bool { self == .clientSecretBasic || self == .clientSecretPost }
 }

@@ -14,6 +14,12 @@ public struct ClientMetadata: Sendable, Equatable {
     public var resources: [String]
     /// OIDC Registration §2 `id_token_signed_response_alg`: RS256 (default) or ES256.
     public var idTokenAlgorithm: SigningAlgorithm
+    /// RFC 7591 §2 `jwks`: the client's public keys (for `private_key_jwt`), re-serialised JSON.
+    public var jwks: String?
+    /// RFC 7591 §2 `jwks_uri`: where the client publishes them instead.
+    public var jwksURI: String?
+    /// The most a registered `jwks` may weigh.
+    public static let maximumJWKSBytes = 16 * 1024
 
     /// Grant types a registered client may have. `password` is never granted through registration: it is
     /// first-party only and is provisioned with `tessera client add` (RFC 9700 §2.4).
@@ -75,7 +81,7 @@ public struct ClientMetadata: Sendable, Equatable {
 
         let method = try string("token_endpoint_auth_method") ?? ClientAuthMethod.clientSecretBasic.rawValue
         guard let authMethod = ClientAuthMethod(rawValue: method) else {
-            throw Self.invalid("Unsupported token_endpoint_auth_method; use client_secret_basic, client_secret_post or none.")
+            throw Self.invalid("Unsupported token_endpoint_auth_method; use client_secret_basic, client_secret_post, private_key_jwt or none.")
         }
         let grantNames = try strings("grant_types") ?? ["authorization_code"]
         var grants = Set<GrantType>()
@@ -134,6 +140,10 @@ public struct ClientMetadata: Sendable, Equatable {
             throw Self.invalid("Unsupported id_token_signed_response_alg; use RS256 or ES256.")
         }
 
+        let (jwks, jwksURI) = try Self.validatedKeys(jwks: object["jwks"], jwksURI: try string("jwks_uri"), authMethod: authMethod)
+        self.jwks = jwks
+        self.jwksURI = jwksURI
+
         self.idTokenAlgorithm = idTokenAlgorithm
         self.redirectURIs = redirectURIs
         self.tokenEndpointAuthMethod = authMethod
@@ -142,6 +152,41 @@ public struct ClientMetadata: Sendable, Equatable {
         self.clientName = name
         self.scope = scope
         self.resources = resources
+    }
+
+    /// RFC 7591 §2: `jwks` (a parsed JSON value) and `jwks_uri` are mutually exclusive, and `private_key_jwt`
+    /// (RFC 7523 §2.2) needs one of them. Returns the key set re-serialised, and the URI. Shared with `tessera client add`.
+    public static func validatedKeys(jwks value: Any?, jwksURI: String?, authMethod: ClientAuthMethod) throws(OAuthError) -> (jwks: String?, jwksURI: String?) {
+        var jwks: String?
+        if let value, !(value is NSNull) {
+            guard let set = value as? [String: Any], let keys = set["keys"] as? [Any], !keys.isEmpty,
+                keys.allSatisfy({ $0 is [String: Any] })
+            else {
+                throw Self.invalid("'jwks' must be a JSON Web Key Set: an object with a non-empty 'keys' array of keys.")
+            }
+            // Private or symmetric key material must never be sent, let alone stored (RFC 7517 §6.2, §6.4).
+            for case let key as [String: Any] in keys where ["d", "p", "q", "dp", "dq", "qi", "k"].contains(where: { key[$0] != nil }) {
+                throw Self.invalid("'jwks' must hold public keys only; it contains private or symmetric key material.")
+            }
+            guard let text = try? JSONSerialization.data(withJSONObject: set, options: [.sortedKeys, .withoutEscapingSlashes]),
+                text.count <= Self.maximumJWKSBytes
+            else {
+                throw Self.invalid("'jwks' is larger than \(Self.maximumJWKSBytes) bytes; publish it at a jwks_uri instead.")
+            }
+            jwks = String(decoding: text, as: UTF8.self)
+        }
+        if let jwksURI {
+            guard jwks == nil else { throw Self.invalid("Send either 'jwks' or 'jwks_uri', not both.") }
+            guard let components = URLComponents(string: jwksURI), components.scheme?.lowercased() == "https",
+                components.host?.isEmpty == false, components.fragment == nil, components.user == nil, jwksURI.utf8.count <= 2048
+            else {
+                throw Self.invalid("'jwks_uri' must be an https URL without user information or fragment.")
+            }
+        }
+        if authMethod == .privateKeyJWT, jwks == nil, jwksURI == nil {
+            throw Self.invalid("private_key_jwt needs the client's public keys: send 'jwks' or 'jwks_uri'.")
+        }
+        return (jwks, jwksURI)
     }
 
     /// RFC 7591 §2 and RFC 8252 §7.3/§8.3: https, or http only on a loopback address; absolute; no fragment

@@ -18,6 +18,8 @@ public struct ClientInformation: Sendable, Codable, Equatable {
     public var scope: String
     public var resources: [String]?
     public var idTokenSignedResponseAlg: String
+    public var jwks: JSONText?
+    public var jwksURI: String?
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id"
@@ -33,6 +35,8 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         case clientName = "client_name"
         case scope, resources
         case idTokenSignedResponseAlg = "id_token_signed_response_alg"
+        case jwks
+        case jwksURI = "jwks_uri"
     }
 
     init(client: Client, issuer: String, secret: String?, registrationAccessToken: String?) {
@@ -51,7 +55,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         clientSecret = secret
         clientIDIssuedAt = Int(client.createdAt.timeIntervalSince1970)
         // 0 = the secret never expires (RFC 7591 §3.2.1); required whenever a secret exists.
-        clientSecretExpiresAt = client.isPublic ? nil : client.secretExpiresAt.map { Int($0.timeIntervalSince1970) } ?? 0
+        clientSecretExpiresAt = client.secretDigest == nil ? nil : client.secretExpiresAt.map { Int($0.timeIntervalSince1970) } ?? 0
         self.registrationAccessToken = registrationAccessToken
         self.registrationClientURI = registrationClientURI
         redirectURIs = client.redirectURIs
@@ -65,6 +69,26 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         scope = client.allowedScopes.description
         resources = client.resources.isEmpty ? nil : client.resources
         idTokenSignedResponseAlg = client.idTokenAlgorithm.rawValue
+        jwks = client.jwks.map(JSONText.init)
+        jwksURI = client.jwksURI
+    }
+}
+
+/// A JSON value kept as its text and written as JSON (not as a string) when encoded: a client's `jwks`.
+public struct JSONText: Sendable, Codable, Equatable {
+    public var text: String
+    public init(_ text: String) { self.text = text }
+
+    public init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(JSONValue.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        self.text = String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))
     }
 }
 
@@ -162,7 +186,8 @@ public struct RegistrationEndpoint: Sendable {
         let policy = policy(anonymous: !authorized)
         let metadata = try ClientMetadata(json: json, policy: policy)
         let now = clock.now
-        let secret = metadata.tokenEndpointAuthMethod == .none ? nil : Secrets.random(bytes: 32)
+        try await Self.requireUsableKeys(metadata)
+        let secret = metadata.tokenEndpointAuthMethod.usesSecret ? Secrets.random(bytes: 32) : nil
         let registrationToken = Secrets.random(bytes: 32)
         var client = Client(id: Secrets.identifier(bytes: 16), name: metadata.clientName ?? "Registered client",
                             secretDigest: secret.map(Secrets.digest), authMethod: metadata.tokenEndpointAuthMethod,
@@ -171,6 +196,8 @@ public struct RegistrationEndpoint: Sendable {
                             registrationTokenDigest: Secrets.digest(registrationToken))
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
         client.registeredAnonymously = !authorized
+        client.jwks = metadata.jwks
+        client.jwksURI = metadata.jwksURI
         try await clients.insertClient(client)
         audit.record(AuditEvent(.clientRegistered, at: now, clientID: client.id,
                                 detail: ["open": String(!authorized), "grant_types": client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")]))
@@ -206,6 +233,10 @@ public struct RegistrationEndpoint: Sendable {
         guard (metadata.tokenEndpointAuthMethod == .none) == client.isPublic else {
             throw OAuthError(.invalidClientMetadata, "A client cannot switch between public and confidential.")
         }
+        guard metadata.tokenEndpointAuthMethod.usesSecret == client.authMethod.usesSecret else {
+            throw OAuthError(.invalidClientMetadata, "A client cannot switch between a client secret and private_key_jwt.")
+        }
+        try await Self.requireUsableKeys(metadata)
         // The registration access token alone never widens what the client can reach.
         guard Set(metadata.resources).isSubset(of: Set(client.resources)) else {
             throw OAuthError(.invalidClientMetadata, "An update cannot add resources; register anew with an initial access token.")
@@ -219,6 +250,8 @@ public struct RegistrationEndpoint: Sendable {
         client.allowedScopes = metadata.scope ?? client.allowedScopes
         client.resources = metadata.resources
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
+        client.jwks = metadata.jwks
+        client.jwksURI = metadata.jwksURI
         client.registrationTokenDigest = Secrets.digest(registrationToken)
         try await clients.updateClient(client)
         // After the update, so no consent given to the old name or destinations outlives it.
@@ -228,6 +261,15 @@ public struct RegistrationEndpoint: Sendable {
         }
         audit.record(AuditEvent(.clientUpdated, at: clock.now, clientID: client.id, detail: detail))
         return ClientInformation(client: client, issuer: settings.issuer, secret: nil, registrationAccessToken: registrationToken)
+    }
+
+    /// A registered `jwks` must hold at least one key this server can verify with (RFC 7523 §2.2); a `jwks_uri` is
+    /// fetched when the client first authenticates (it may not be published yet).
+    static func requireUsableKeys(_ metadata: ClientMetadata) async throws(OAuthError) {
+        guard let jwks = metadata.jwks else { return }
+        guard let set = try? await VerificationKeySet(jwks: Data(jwks.utf8)), !set.keys.isEmpty else {
+            throw OAuthError(.invalidClientMetadata, "'jwks' holds no public signing key this server supports (RSA, or EC P-256/P-384/P-521).")
+        }
     }
 
     /// `DELETE /register/{client_id}` (RFC 7592 §2.3): removes the client and everything issued to it.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import TesseraCore
+import TesseraJOSE
 
 /// `GET /jwks.json` (RFC 7517), `GET /.well-known/oauth-authorization-server` (RFC 8414) and
 /// `GET /.well-known/openid-configuration` (OIDC Discovery §4): documents encoded once at start-up.
@@ -89,6 +90,10 @@ struct LifecycleEndpointMetadata: Encodable {
     let registrationEndpoint: String
     let revocationEndpointAuthMethodsSupported: [String]
     let introspectionEndpointAuthMethodsSupported: [String]
+    /// The algorithms a `private_key_jwt` assertion may be signed with (RFC 8414 §2), at each endpoint.
+    let tokenEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
+    let revocationEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
+    let introspectionEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
 
     init(issuer: String) {
         self.revocationEndpoint = issuer + "/revoke"
@@ -96,7 +101,7 @@ struct LifecycleEndpointMetadata: Encodable {
         self.registrationEndpoint = issuer + "/register"
         // Public clients may revoke their own tokens; introspection needs a confidential client.
         self.revocationEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
-        self.introspectionEndpointAuthMethodsSupported = [ClientAuthMethod.clientSecretBasic, .clientSecretPost].map(\.rawValue)
+        self.introspectionEndpointAuthMethodsSupported = [ClientAuthMethod.clientSecretBasic, .clientSecretPost, .privateKeyJWT].map(\.rawValue)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -105,6 +110,9 @@ struct LifecycleEndpointMetadata: Encodable {
         case registrationEndpoint = "registration_endpoint"
         case revocationEndpointAuthMethodsSupported = "revocation_endpoint_auth_methods_supported"
         case introspectionEndpointAuthMethodsSupported = "introspection_endpoint_auth_methods_supported"
+        case tokenEndpointAuthSigningAlgValuesSupported = "token_endpoint_auth_signing_alg_values_supported"
+        case revocationEndpointAuthSigningAlgValuesSupported = "revocation_endpoint_auth_signing_alg_values_supported"
+        case introspectionEndpointAuthSigningAlgValuesSupported = "introspection_endpoint_auth_signing_alg_values_supported"
     }
 }
 

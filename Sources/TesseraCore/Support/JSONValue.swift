@@ -1,10 +1,10 @@
-import Foundation
+public import Foundation
 
 /// Any JSON value, for reading upstream documents whose members may have unexpected types.
 ///
 /// Decoding never fails on a member's type; the readers below return `nil` for the wrong type, so a
 /// provider's odd member cannot crash or confuse a check.
-enum JSONValue: Sendable, Hashable, Codable {
+public enum JSONValue: Sendable, Hashable, Codable {
     case string(String)
     case number(Double)
     /// An integer kept exactly (GitHub's numeric user `id` must not pass through a `Double`).
@@ -14,7 +14,7 @@ enum JSONValue: Sendable, Hashable, Codable {
     case object([String: JSONValue])
     case null
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -33,7 +33,7 @@ enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let value): try container.encode(value)
@@ -47,23 +47,23 @@ enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// A JSON object from `data`, or `nil` when `data` is not one.
-    static func object(from data: Data) -> [String: JSONValue]? {
+    public static func object(from data: Data) -> [String: JSONValue]? {
         guard case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
         return members
     }
 
-    var stringValue: String? {
+    public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    var boolValue: Bool? {
+    public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The value of a number member, exact or not.
-    var numberValue: Double? {
+    public var numberValue: Double? {
         switch self {
         case .integer(let value): Double(value)
         case .number(let value): value
@@ -72,7 +72,7 @@ enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// An array of strings; `nil` when any element is not a string.
-    var stringArray: [String]? {
+    public var stringArray: [String]? {
         guard case .array(let values) = self else { return nil }
         let strings = values.compactMap(\.stringValue)
         return strings.count == values.count ? strings : nil
