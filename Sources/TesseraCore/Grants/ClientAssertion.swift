@@ -36,8 +36,9 @@ public struct ClientAssertionVerifier: Sendable {
     public let keys: any ClientKeySource
     public let replays: any ClientAssertionReplayStore
     public let clock: any TimeSource
-    /// How far ahead `exp` may be (and so how long a `jti` is remembered). Default 10 minutes.
-    public var maximumLifetime: TimeInterval = 600
+    /// How far ahead `exp` may be (and so how long a `jti` is remembered). Default one hour: Authlib's default
+    /// assertion lifetime, and fosite's bound.
+    public var maximumLifetime: TimeInterval = 3600
     /// Clock skew tolerated for `exp`, `nbf` and `iat`. Default 30 s.
     public var leeway: TimeInterval = 30
     /// The signature algorithms accepted (advertised as `token_endpoint_auth_signing_alg_values_supported`).
