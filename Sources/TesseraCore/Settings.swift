@@ -13,6 +13,12 @@ public struct OAuthSettings: Sendable {
     public var refreshTokenIdleLifetime: TimeInterval = 14 * 86_400
     /// A refresh token family dies this long after the first grant, however it is used. Default 30 days.
     public var refreshTokenAbsoluteLifetime: TimeInterval = 30 * 86_400
+    /// How long after a rotation the old refresh token may still be redeemed — a client retrying a refresh whose
+    /// answer it never received gets a valid pair instead of losing the family (Hydra's `rotation_grace_period`).
+    /// 0 (the default) turns it off: any reuse revokes the family (RFC 9700 §4.14.2). A client may override it.
+    public var refreshRotationGracePeriod: TimeInterval = 0
+    /// How many times one rotated token may be redeemed within the grace period. Default 1 (one retry).
+    public var refreshRotationGraceReuses: Int = 1
     /// Scopes granted when a request names none. Default `read`.
     public var defaultScopes: ScopeSet = ["read"]
     /// Authorization code lifetime. Default 60 seconds.

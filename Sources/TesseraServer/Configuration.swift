@@ -30,6 +30,11 @@ public struct TesseraConfiguration: Sendable, Equatable {
     public var refreshTokenIdleLifetime: Int = 14 * 86_400
     /// Refresh token absolute (family) lifetime in seconds. Default 30 days. Env `TESSERA_REFRESH_ABSOLUTE_TTL`.
     public var refreshTokenAbsoluteLifetime: Int = 30 * 86_400
+    /// Seconds after a rotation within which the old refresh token still answers a retry with a fresh pair instead of
+    /// revoking the family (0–300). Default `0` (off). Env `TESSERA_REFRESH_GRACE_PERIOD`.
+    public var refreshGracePeriod: Int = 0
+    /// How many retries one rotated refresh token gets within the grace period (1–10). Default `1`. Env `TESSERA_REFRESH_GRACE_REUSES`.
+    public var refreshGraceReuses: Int = 1
     /// Scopes granted when a request names none. Default `read`. Env `TESSERA_DEFAULT_SCOPES` (space-separated).
     public var defaultScopes: ScopeSet = ["read"]
     /// `aud` of access tokens when a request names no `resource`: absolute URIs without fragment (RFC 8707 §2,
@@ -154,6 +159,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard refreshTokenIdleLifetime > 0, refreshTokenAbsoluteLifetime >= refreshTokenIdleLifetime else {
             throw Invalid("refresh token lifetimes must be positive, the absolute one at least the idle one")
         }
+        guard (0...300).contains(refreshGracePeriod) else { throw Invalid("refreshGracePeriod must be between 0 and 300 seconds") }
+        guard (1...10).contains(refreshGraceReuses) else { throw Invalid("refreshGraceReuses must be between 1 and 10") }
         guard databasePoolSize >= 1 else { throw Invalid("databasePoolSize must be at least 1") }
         guard (1...300).contains(databaseTimeout) else { throw Invalid("databaseTimeout must be between 1 and 300 seconds") }
         guard maxBodySize >= 1024 else { throw Invalid("maxBodySize must be at least 1024") }
@@ -209,6 +216,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         settings.accessTokenAlgorithm = accessTokenAlgorithm
         settings.refreshTokenIdleLifetime = TimeInterval(refreshTokenIdleLifetime)
         settings.refreshTokenAbsoluteLifetime = TimeInterval(refreshTokenAbsoluteLifetime)
+        settings.refreshRotationGracePeriod = TimeInterval(refreshGracePeriod)
+        settings.refreshRotationGraceReuses = refreshGraceReuses
         settings.defaultScopes = defaultScopes
         settings.authorizationCodeLifetime = TimeInterval(authorizationCodeLifetime)
         settings.idTokenLifetime = TimeInterval(idTokenLifetime)
@@ -327,6 +336,8 @@ public struct TesseraConfiguration: Sendable, Equatable {
         },
         .int("refreshTokenIdleLifetime", "TESSERA_REFRESH_IDLE_TTL", \.refreshTokenIdleLifetime),
         .int("refreshTokenAbsoluteLifetime", "TESSERA_REFRESH_ABSOLUTE_TTL", \.refreshTokenAbsoluteLifetime),
+        .int("refreshGracePeriod", "TESSERA_REFRESH_GRACE_PERIOD", \.refreshGracePeriod),
+        .int("refreshGraceReuses", "TESSERA_REFRESH_GRACE_REUSES", \.refreshGraceReuses),
         .scopes("defaultScopes", "TESSERA_DEFAULT_SCOPES", \.defaultScopes),
         Setting(key: "audience", environment: "TESSERA_AUDIENCE") { configuration, raw, _ throws(Invalid) in
             configuration.audience = try TesseraConfiguration.audience(parsing: raw)

@@ -94,7 +94,7 @@ public struct Provisioning: Sendable {
     public func addClient(name: String, grants: [String], scopes: [String], redirectURIs: [String] = [], isPublic: Bool = false,
                           requireConsent: Bool = true, id: String? = nil, resources: [String] = [],
                           idTokenAlgorithm: SigningAlgorithm = .rs256, allowPasswordGrantWithMFA: Bool = false,
-                          jwks: String? = nil, jwksURI: String? = nil) async throws -> NewClient {
+                          jwks: String? = nil, jwksURI: String? = nil, refreshGracePeriod: Int? = nil) async throws -> NewClient {
         do { try DisplayName.validate(name) } catch { throw Invalid("client name \(error)") }
         var grantTypes = Set<GrantType>()
         for grant in grants {
@@ -138,6 +138,10 @@ public struct Provisioning: Sendable {
         var client = Client(id: id ?? Secrets.identifier(bytes: 16), name: name, secretDigest: secret.map(Secrets.digest),
                             authMethod: authMethod, grantTypes: grantTypes, allowedScopes: try parseScopes(scopes),
                             redirectURIs: redirectURIs, requireConsent: requireConsent, createdAt: clock.now, resources: resources)
+        if let refreshGracePeriod, !(0...300).contains(refreshGracePeriod) {
+            throw Invalid("the refresh grace period must be between 0 and 300 seconds")
+        }
+        client.refreshGracePeriod = refreshGracePeriod
         client.jwks = keys.jwks
         client.jwksURI = keys.jwksURI
         client.idTokenAlgorithm = idTokenAlgorithm

@@ -118,7 +118,8 @@ struct PreparedHotStatement<S: HotStatement>: PostgresPreparedStatement {
 /// The columns ``SQLStore/decodeClient(_:)`` reads.
 private let clientColumns = """
     id, name, secret_digest, auth_method, grant_types, scopes, redirect_uris, require_consent, created_at, secret_expires_at, \
-    resources, registration_token_digest, id_token_alg, allow_password_grant_with_mfa, registered_anonymously, jwks, jwks_uri
+    resources, registration_token_digest, id_token_alg, allow_password_grant_with_mfa, registered_anonymously, jwks, jwks_uri, \
+    refresh_grace_period
     """
 /// The columns ``SQLStore/decodeRefreshToken(_:)`` reads, in the order ``InsertRefreshToken`` binds them.
 private let refreshTokenColumns = """
@@ -166,6 +167,20 @@ struct ClaimRefreshToken: HotStatement {
     let digest: String
     let at: Int64
     var binds: [HotValue] { [.integer(at), HotValue(digest)] }
+}
+
+/// Counts one reuse of a rotated token within the grace window, only while the window and the reuse budget last.
+struct ClaimRefreshTokenGraceUse: HotStatement {
+    static let sql = """
+        UPDATE refresh_tokens SET grace_uses = COALESCE(grace_uses, 0) + 1 \
+        WHERE token_digest = ? AND rotated_at IS NOT NULL AND rotated_at >= ? AND revoked_at IS NULL AND COALESCE(grace_uses, 0) < ? \
+        RETURNING id
+        """
+    static let postgresSQL = HotSQL.numbered(sql)
+    let digest: String
+    let rotatedSince: Int64
+    let maximumReuses: Int
+    var binds: [HotValue] { [HotValue(digest), .integer(rotatedSince), .integer(Int64(maximumReuses))] }
 }
 
 struct DeleteRefreshToken: HotStatement {

@@ -145,6 +145,12 @@ enum Schema {
                 .run()
             try await db.create(index: "client_assertions_expiry").on("client_assertions").column("expires_at").run()
         },
+        // Issue 15: the refresh rotation grace window — how often a rotated token was redeemed again within it, and a
+        // client's own grace period.
+        Migration(version: 17, name: "refresh_grace") { db in
+            try await db.alter(table: "refresh_tokens").column("grace_uses", type: .int).run()
+            try await db.alter(table: "clients").column("refresh_grace_period", type: .int).run()
+        },
     ]
 
     /// The newest schema version this build knows.

@@ -25,6 +25,7 @@ extension SQLStore {
                 .set("allow_password_grant_with_mfa", to: client.allowPasswordGrantWithMFA ? 1 : 0)
                 .set("jwks", to: SQLBind(client.jwks))
                 .set("jwks_uri", to: SQLBind(client.jwksURI))
+                .set("refresh_grace_period", to: SQLBind(client.refreshGracePeriod))
                 .where("id", .equal, client.id)
                 .returning("id")
                 .all()

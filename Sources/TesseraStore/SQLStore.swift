@@ -91,13 +91,14 @@ public final class SQLStore: TesseraStorage {
             try await db.insert(into: "clients")
                 .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at",
                          "resources", "registration_token_digest", "id_token_alg", "allow_password_grant_with_mfa", "registered_anonymously",
-                         "jwks", "jwks_uri")
+                         "jwks", "jwks_uri", "refresh_grace_period")
                 .values(SQLBind(client.id), SQLBind(client.name), SQLBind(client.secretDigest?.hex), SQLBind(client.authMethod.rawValue),
                         SQLBind(client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")), SQLBind(client.allowedScopes.description),
                         SQLBind(try Self.json(client.redirectURIs)), SQLBind(client.requireConsent ? 1 : 0), SQLBind(client.createdAt.millis),
                         SQLBind(client.secretExpiresAt?.millis), SQLBind(try Self.json(client.resources)), SQLBind(client.registrationTokenDigest?.hex),
                         SQLBind(client.idTokenAlgorithm.rawValue), SQLBind(client.allowPasswordGrantWithMFA ? 1 : 0),
-                        SQLBind(client.registeredAnonymously ? 1 : 0), SQLBind(client.jwks), SQLBind(client.jwksURI))
+                        SQLBind(client.registeredAnonymously ? 1 : 0), SQLBind(client.jwks), SQLBind(client.jwksURI),
+                        SQLBind(client.refreshGracePeriod))
                 .run()
         }
     }
@@ -139,6 +140,7 @@ public final class SQLStore: TesseraStorage {
         client.registeredAnonymously = try row.decode(column: "registered_anonymously", as: Int?.self).map { $0 != 0 } ?? false
         client.jwks = try row.decode(column: "jwks", as: String?.self)
         client.jwksURI = try row.decode(column: "jwks_uri", as: String?.self)
+        client.refreshGracePeriod = try row.decode(column: "refresh_grace_period", as: Int?.self)
         return client
     }
 
@@ -232,6 +234,19 @@ public final class SQLStore: TesseraStorage {
         try await engine.withHotStatements(writes: true) { statements in
             _ = try await statements.run(InsertRefreshToken(token: successor))
             let claimed = try await statements.run(ClaimRefreshToken(digest: digest.hex, at: date.millis))
+            guard !claimed.isEmpty else {
+                _ = try await statements.run(DeleteRefreshToken(id: successor.id))
+                return false
+            }
+            return true
+        }
+    }
+
+    public func rotateRefreshTokenWithinGrace(digest: Data, successor: RefreshTokenRecord, rotatedSince: Date, maximumReuses: Int) async throws -> Bool {
+        try await engine.withHotStatements(writes: true) { statements in
+            _ = try await statements.run(InsertRefreshToken(token: successor))
+            let claimed = try await statements.run(ClaimRefreshTokenGraceUse(digest: digest.hex, rotatedSince: rotatedSince.millis,
+                                                                             maximumReuses: maximumReuses))
             guard !claimed.isEmpty else {
                 _ = try await statements.run(DeleteRefreshToken(id: successor.id))
                 return false

@@ -8,6 +8,8 @@ public actor MemoryStore: TesseraStorage {
     var clients: [String: Client] = [:]
     /// Used `private_key_jwt` assertions, by client id and jti digest, with their expiry.
     var clientAssertions: [String: Date] = [:]
+    /// Reuses of rotated refresh tokens within the grace window, by token digest.
+    var refreshGraceUses: [Data: Int] = [:]
     var users: [String: User] = [:]
     var refreshTokens: [Data: RefreshTokenRecord] = [:]
     var keys: [String: SigningKeyRecord] = [:]
@@ -66,6 +68,16 @@ public actor MemoryStore: TesseraStorage {
     public func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at date: Date) -> Bool {
         guard let token = refreshTokens[digest], token.rotatedAt == nil, token.revokedAt == nil else { return false }
         refreshTokens[digest]?.rotatedAt = date
+        refreshTokens[successor.tokenDigest] = successor
+        return true
+    }
+    public func rotateRefreshTokenWithinGrace(digest: Data, successor: RefreshTokenRecord, rotatedSince: Date, maximumReuses: Int) -> Bool {
+        guard let token = refreshTokens[digest], let rotatedAt = token.rotatedAt, rotatedAt >= rotatedSince, token.revokedAt == nil,
+            refreshGraceUses[digest, default: 0] < maximumReuses
+        else {
+            return false
+        }
+        refreshGraceUses[digest, default: 0] += 1
         refreshTokens[successor.tokenDigest] = successor
         return true
     }

@@ -20,6 +20,7 @@ public enum StoreConformance {
         Check(name: "clients round-trip and delete", run: clientsRoundTrip),
         Check(name: "refresh token rotation is single-use", run: refreshRotationIsSingleUse),
         Check(name: "concurrent rotation has one winner", run: concurrentRotationHasOneWinner),
+        Check(name: "grace reuses are bounded by window, budget and revocation", run: graceReusesAreBounded),
         Check(name: "family revocation", run: familyRevocation),
         Check(name: "purge expired families", run: purgeExpiredFamilies),
         Check(name: "signing keys lifecycle", run: signingKeysLifecycle),
@@ -150,6 +151,42 @@ public enum StoreConformance {
         var stored = 0
         for successor in successors where try await store.refreshToken(digest: successor.tokenDigest) != nil { stored += 1 }
         #expect(stored == 1)
+    }
+
+    public static func graceReusesAreBounded(_ store: any TesseraStorage) async throws {
+        let original = Fixtures.refreshToken(now: epoch, family: "grace")
+        try await store.insertRefreshToken(original.record)
+        let digest = original.record.tokenDigest
+        let early = Fixtures.refreshToken(now: epoch, family: "grace").record
+        #expect(try await store.rotateRefreshTokenWithinGrace(digest: digest, successor: early, rotatedSince: epoch.addingTimeInterval(-30),
+                                                              maximumReuses: 1) == false, "a token not yet rotated has no grace use")
+        #expect(try await store.refreshToken(digest: early.tokenDigest) == nil, "and nothing was stored")
+        #expect(try await store.rotateRefreshToken(digest: digest, successor: Fixtures.refreshToken(now: epoch, family: "grace").record, at: epoch))
+        let late = Fixtures.refreshToken(now: epoch, family: "grace").record
+        #expect(try await store.rotateRefreshTokenWithinGrace(digest: digest, successor: late, rotatedSince: epoch.addingTimeInterval(1),
+                                                              maximumReuses: 1) == false, "rotated before the window began")
+        // 20 parallel retries with a budget of 2: exactly 2 win, and only their successors are stored.
+        let successors = (0..<20).map { _ in Fixtures.refreshToken(now: epoch, family: "grace").record }
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for successor in successors {
+                group.addTask {
+                    try await store.rotateRefreshTokenWithinGrace(digest: digest, successor: successor, rotatedSince: epoch.addingTimeInterval(-30),
+                                                                   maximumReuses: 2)
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 2)
+        var stored = 0
+        for successor in successors where try await store.refreshToken(digest: successor.tokenDigest) != nil { stored += 1 }
+        #expect(stored == 2)
+        // A revoked family has no grace.
+        let other = Fixtures.refreshToken(now: epoch, family: "grace-revoked")
+        try await store.insertRefreshToken(other.record)
+        #expect(try await store.rotateRefreshToken(digest: other.record.tokenDigest, successor: Fixtures.refreshToken(now: epoch, family: "grace-revoked").record, at: epoch))
+        try await store.revokeRefreshTokenFamily(familyID: "grace-revoked", at: epoch)
+        #expect(try await store.rotateRefreshTokenWithinGrace(digest: other.record.tokenDigest, successor: Fixtures.refreshToken(now: epoch, family: "grace-revoked").record,
+                                                              rotatedSince: epoch.addingTimeInterval(-30), maximumReuses: 1) == false)
     }
 
     public static func familyRevocation(_ store: any TesseraStorage) async throws {

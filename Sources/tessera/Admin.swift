@@ -186,6 +186,9 @@ struct ClientCommand: AsyncParsableCommand {
         var jwksFile: String?
         @Option(name: .customLong("jwks-uri"), help: "An https URL where the client publishes its public keys: private_key_jwt instead of a secret.")
         var jwksURI: String?
+        @Option(name: .customLong("refresh-grace-period"),
+                help: "Seconds after a refresh rotation in which this client's old refresh token still answers a retry (0–300; 0 = off; default: the server's refreshGracePeriod).")
+        var refreshGracePeriod: Int?
 
         func run() async throws {
             try await reportingErrors {
@@ -195,6 +198,7 @@ struct ClientCommand: AsyncParsableCommand {
                 let id = self.id
                 let idTokenAlgorithm = SigningAlgorithm(rawValue: self.idTokenAlgorithm.uppercased()) ?? .rs256
                 let jwksURI = self.jwksURI
+                let refreshGracePeriod = self.refreshGracePeriod
                 let jwks: String? = try self.jwksFile.map { path in
                     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --jwks-file \(path)") }
                     return String(decoding: data, as: UTF8.self)
@@ -203,7 +207,7 @@ struct ClientCommand: AsyncParsableCommand {
                     let created = try await provisioning.addClient(name: name, grants: grants, scopes: scopes, redirectURIs: redirectURIs,
                                                                    isPublic: isPublic, requireConsent: requireConsent, id: id, resources: resources,
                                                                    idTokenAlgorithm: idTokenAlgorithm, allowPasswordGrantWithMFA: allowMFAPasswordGrant,
-                                                                   jwks: jwks, jwksURI: jwksURI)
+                                                                   jwks: jwks, jwksURI: jwksURI, refreshGracePeriod: refreshGracePeriod)
                     try await store.insertAuditEvents([AuditEvent(.clientRegistered, at: Date(), clientID: created.client.id,
                                                                   detail: ["source": "cli", "grant_types": created.client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")])])
                     return created

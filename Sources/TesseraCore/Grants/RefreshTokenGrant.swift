@@ -22,7 +22,7 @@ public struct RefreshTokenGrant: GrantHandler {
         // §6: the token is bound to the client it was issued to.
         guard record.clientID == client.id else { throw invalid }
         guard record.revokedAt == nil, record.expiresAt > now, record.familyExpiresAt > now else { throw invalid }
-        if record.rotatedAt != nil {
+        if let rotatedAt = record.rotatedAt, !withinGrace(rotatedAt, client: client, services: services, now: now) {
             try await revokeFamily(record, services: services, now: now)
             throw invalid
         }
@@ -38,16 +38,38 @@ public struct RefreshTokenGrant: GrantHandler {
 
         let successor = services.newRefreshToken(client: client, subject: record.subject, scopes: record.scopes, audience: record.audience,
                                                  authTime: record.authTime, now: now, continuing: record)
-        guard try await refreshTokens.rotateRefreshToken(digest: digest, successor: successor.record, at: now) else {
-            // Another request rotated this token first: it was presented twice, so the family is compromised.
+        // Rotate — or, for a token rotated moments ago (a retry, or two requests racing), redeem it again within the
+        // grace window. Each is one conditional statement in the store, so the check cannot be raced.
+        var rotated = try await refreshTokens.rotateRefreshToken(digest: digest, successor: successor.record, at: now)
+        var graceUse = false
+        if !rotated, let period = gracePeriod(client: client, services: services), period > 0 {
+            rotated = try await refreshTokens.rotateRefreshTokenWithinGrace(
+                digest: digest, successor: successor.record, rotatedSince: now.addingTimeInterval(-period),
+                maximumReuses: services.settings.refreshRotationGraceReuses)
+            graceUse = rotated
+        }
+        guard rotated else {
+            // Presented again after its rotation (outside the grace window, or past its reuses): the family is compromised.
             try await revokeFamily(record, services: services, now: now)
             throw invalid
         }
         let access = try await services.accessTokens.mint(subject: record.subject, clientID: client.id, scopes: scopes,
                                                           audience: audience, now: now, authTime: record.authTime)
-        services.audit.record(AuditEvent(.tokenRefreshed, at: now, clientID: client.id, subject: record.subject,
-                                         detail: ["grant_type": grantType.rawValue, "scope": scopes.description]))
+        var detail = ["grant_type": grantType.rawValue, "scope": scopes.description]
+        if graceUse { detail["grace_reuse"] = "true" }
+        services.audit.record(AuditEvent(.tokenRefreshed, at: now, clientID: client.id, subject: record.subject, detail: detail))
         return TokenResponse(accessToken: access.token, expiresIn: access.lifetime, refreshToken: successor.token, scope: scopes)
+    }
+
+    /// The client's grace period, else the server's; `nil` or 0 = off.
+    private func gracePeriod(client: Client, services: GrantServices) -> TimeInterval? {
+        client.refreshGracePeriod.map(TimeInterval.init) ?? services.settings.refreshRotationGracePeriod
+    }
+
+    /// Whether a token rotated at `rotatedAt` may still be redeemed (the store re-checks it atomically).
+    private func withinGrace(_ rotatedAt: Date, client: Client, services: GrantServices, now: Date) -> Bool {
+        guard let period = gracePeriod(client: client, services: services), period > 0 else { return false }
+        return now.timeIntervalSince(rotatedAt) <= period
     }
 
     private func revokeFamily(_ record: RefreshTokenRecord, services: GrantServices, now: Date) async throws {

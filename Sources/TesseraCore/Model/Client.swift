@@ -38,6 +38,9 @@ public struct Client: Sendable, Hashable {
     public var jwks: String? = nil
     /// Where the client publishes those keys instead (RFC 7591 §2 `jwks_uri`); fetched through the outbound URL guard.
     public var jwksURI: String? = nil
+    /// This client's refresh rotation grace period in seconds, overriding the server's
+    /// (`OAuthSettings.refreshRotationGracePeriod`); `nil` uses the server's, 0 turns it off for this client.
+    public var refreshGracePeriod: Int? = nil
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
                 allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,

@@ -61,6 +61,11 @@ public protocol RefreshTokenStore: Sendable {
     /// Returns `false` — and stores nothing — when the token was already rotated or revoked, so of
     /// concurrent rotations of one token exactly one succeeds, across processes too.
     func rotateRefreshToken(digest: Data, successor: RefreshTokenRecord, at: Date) async throws -> Bool
+    /// A retry within the rotation grace period: atomically — one conditional statement — counts one more reuse of the
+    /// already rotated token with `digest` and stores `successor`, but only while that token was rotated at or after
+    /// `rotatedSince`, is not revoked, and has been reused fewer than `maximumReuses` times. Returns `false` — and
+    /// stores nothing — otherwise, so of concurrent retries at most `maximumReuses` succeed, across processes too.
+    func rotateRefreshTokenWithinGrace(digest: Data, successor: RefreshTokenRecord, rotatedSince: Date, maximumReuses: Int) async throws -> Bool
     /// Revokes every token of a family. Returns how many were newly revoked.
     @discardableResult
     func revokeRefreshTokenFamily(familyID: String, at: Date) async throws -> Int
