@@ -135,6 +135,36 @@ def test_twenty_concurrent_refreshes_across_both_nodes_have_one_winner(cluster):
     assert statuses.count(400) == 19, statuses
 
 
+def test_refresh_grace_window_across_nodes(cluster):
+    """A client with a 30 s rotation grace period: the retry of a refresh whose answer was lost may land on the
+    other node and still gets a pair; a second retry is reuse and revokes the family on every node."""
+    a, b = cluster
+    client = a.add_client(extra_args=("--refresh-grace-period", "30"))
+    user = a.add_user()
+    first = password_grant(a, client, user).json()["refresh_token"]
+    rotated = refresh(a, client, first)
+    assert rotated.status_code == 200, rotated.text
+    retried = refresh(b, client, first)
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["refresh_token"] != rotated.json()["refresh_token"]
+    again = refresh(a, client, first)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    for token in (rotated.json()["refresh_token"], retried.json()["refresh_token"]):
+        assert refresh(b, client, token).status_code == 400, "the family is revoked on both nodes"
+
+    # 20 concurrent refreshes of one token across both nodes: one rotation plus the one permitted retry.
+    token = password_grant(b, client, user).json()["refresh_token"]
+    barrier = threading.Barrier(20)
+
+    def attempt(i: int) -> int:
+        barrier.wait(timeout=30)
+        return refresh(a if i % 2 == 0 else b, client, token).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(attempt, range(20)))
+    assert statuses.count(200) == 2, statuses
+
+
 def test_nodes_started_together_on_a_new_database_publish_one_key_set_at_once(tmp_path_factory):
     """Issue 20, item 4: creating the first key of an algorithm is one atomic claim, so nodes that start at the same time
     on an empty database publish the same JWKS from their first request (not only after a key reload, 30 s)."""
