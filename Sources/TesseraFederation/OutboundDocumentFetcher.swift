@@ -114,7 +114,7 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
         return (nil, host, addresses[0])
     }
 
-    public func fetchJSON(_ url: String) async throws(OAuthError) -> Data {
+    public func fetchDocument(_ url: String) async throws(OAuthError) -> FetchedDocument {
         let shown = Self.describe(url)
         let checked = await check(url)
         if let refusal = checked.refusal {
@@ -132,7 +132,7 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         let limit = maximumBytes
-        let outcome: Result<Data, OAuthError>
+        let outcome: Result<FetchedDocument, OAuthError>
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(Self.nanoseconds(timeout)))
             let status = Int(response.status.code)
@@ -144,7 +144,8 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
             } else if let type, type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json")) {
                 do {
                     var body = try await response.body.collect(upTo: limit)
-                    outcome = .success(Data(body.readBytes(length: body.readableBytes) ?? []))
+                    outcome = .success(FetchedDocument(body: Data(body.readBytes(length: body.readableBytes) ?? []),
+                                                       maxAge: Self.maxAge(response.headers.first(name: "Cache-Control"))))
                 } catch is NIOTooManyBytesError {
                     outcome = .failure(.invalidClient("\(shown) answered more than \(limit) bytes."))
                 }
@@ -158,6 +159,21 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
         }
         try? await client.shutdown()
         return try outcome.get()
+    }
+
+    /// `max-age` of a `Cache-Control` value; `no-store`/`no-cache` count as 0 (RFC 9111 §5.2.2).
+    static func maxAge(_ value: String?) -> TimeInterval? {
+        guard let value else { return nil }
+        var age: TimeInterval?
+        for directive in value.lowercased().split(separator: ",") {
+            let parts = directive.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            switch parts.first {
+            case "no-store", "no-cache": return 0
+            case "max-age": if parts.count == 2, let seconds = Int(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))), seconds >= 0 { age = TimeInterval(seconds) }
+            default: break
+            }
+        }
+        return age
     }
 
     /// The URL as it may appear in an error: scheme, host, port and path.

@@ -35,7 +35,7 @@ func registerBrowserRoutes(on router: Router<TesseraRequestContext>, login: Rout
     let sessions = SessionManager(storage: runtime.storage, clock: clock, configuration: runtime.configuration)
     let groups = BrowserGroups(sessions: sessions, users: runtime.authorizationEndpoint, maxBodySize: runtime.configuration.maxBodySize)
     let loginPages = LoginPageRenderer(interactions: runtime.interactionService, identityProviders: runtime.identityProviders)
-    let accountPages = AccountPageRenderer(grants: GrantedApplications(consents: runtime.storage, clients: runtime.storage), mfa: runtime.mfa,
+    let accountPages = AccountPageRenderer(grants: GrantedApplications(consents: runtime.storage, clients: runtime.clients), mfa: runtime.mfa,
                                            federation: runtime.federation, identityProviders: runtime.identityProviders)
     let mfaStep = MFAChallengeStep(sessions: sessions, mfa: runtime.mfa)
     AuthorizationRoutes(groups: groups, sessions: sessions, interactions: runtime.interactionService, authenticator: runtime.userAuthenticator,

@@ -54,6 +54,18 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// or a local agent serving its documents on 127.0.0.1). Private, link-local and metadata addresses stay refused.
     /// Default `false`. Env `TESSERA_ALLOW_LOOPBACK_CLIENT_URLS`.
     public var allowLoopbackClientURLs: Bool = false
+    /// Accept Client ID Metadata Documents: a `client_id` that is an https URL is resolved by fetching it
+    /// (draft-ietf-oauth-client-id-metadata-document; MCP's preferred client identification). Default `true`.
+    /// Env `TESSERA_CLIENT_ID_METADATA_DOCUMENTS`.
+    public var clientIDMetadataDocuments: Bool = true
+    /// Hosts whose metadata documents are accepted (space-separated); empty = any host the fetch guard allows.
+    /// Env `TESSERA_CLIENT_ID_METADATA_DOCUMENT_HOSTS`.
+    public var clientIDMetadataDocumentHosts: Set<String> = []
+    /// Hosts whose metadata documents are refused (space-separated). Env `TESSERA_CLIENT_ID_METADATA_DOCUMENT_BLOCKED_HOSTS`.
+    public var clientIDMetadataDocumentBlockedHosts: Set<String> = []
+    /// The longest a fetched metadata document is used, in seconds (its `Cache-Control: max-age` within 60 and this;
+    /// a change reaches every node within it). Default `3600`. Env `TESSERA_CLIENT_ID_METADATA_DOCUMENT_MAX_AGE`.
+    public var clientIDMetadataDocumentMaxAge: Int = 3600
     /// Lifetime of initial access tokens from `tessera client registration-token`, in seconds. Default `86400`.
     /// Env `TESSERA_INITIAL_ACCESS_TOKEN_TTL`.
     public var initialAccessTokenLifetime: Int = 86_400
@@ -159,6 +171,7 @@ public struct TesseraConfiguration: Sendable, Equatable {
         guard refreshTokenIdleLifetime > 0, refreshTokenAbsoluteLifetime >= refreshTokenIdleLifetime else {
             throw Invalid("refresh token lifetimes must be positive, the absolute one at least the idle one")
         }
+        guard (60...86_400).contains(clientIDMetadataDocumentMaxAge) else { throw Invalid("clientIDMetadataDocumentMaxAge must be between 60 and 86400 seconds") }
         guard (0...300).contains(refreshGracePeriod) else { throw Invalid("refreshGracePeriod must be between 0 and 300 seconds") }
         guard (1...10).contains(refreshGraceReuses) else { throw Invalid("refreshGraceReuses must be between 1 and 10") }
         guard databasePoolSize >= 1 else { throw Invalid("databasePoolSize must be at least 1") }
@@ -306,6 +319,16 @@ public struct TesseraConfiguration: Sendable, Equatable {
                 }
             }
         }
+        /// A space-separated list of host names (lowercased; letters, digits, `.`, `-`).
+        static func hosts(_ key: String, _ environment: String, _ path: Path<Set<String>>) -> Setting {
+            Setting(key: key, environment: environment) { configuration, raw, source throws(Invalid) in
+                let hosts = raw.split(whereSeparator: { $0 == " " || $0 == "," }).map { $0.lowercased() }
+                for host in hosts where host.isEmpty || !host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) {
+                    throw Invalid("\(key) from \(source) must be host names separated by spaces, got '\(host)'")
+                }
+                configuration[keyPath: path] = Set(hosts)
+            }
+        }
         /// A space-separated `scope` list (RFC 6749 §3.3).
         static func scopes(_ key: String, _ environment: String, _ path: Path<ScopeSet>,
                            naming name: @escaping @Sendable (String) -> String = { _ in "" }) -> Setting {
@@ -352,6 +375,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
         },
         .flag("openRegistration", "TESSERA_OPEN_REGISTRATION", \.openRegistration),
         .flag("allowLoopbackClientURLs", "TESSERA_ALLOW_LOOPBACK_CLIENT_URLS", \.allowLoopbackClientURLs),
+        .flag("clientIDMetadataDocuments", "TESSERA_CLIENT_ID_METADATA_DOCUMENTS", \.clientIDMetadataDocuments),
+        .hosts("clientIDMetadataDocumentHosts", "TESSERA_CLIENT_ID_METADATA_DOCUMENT_HOSTS", \.clientIDMetadataDocumentHosts),
+        .hosts("clientIDMetadataDocumentBlockedHosts", "TESSERA_CLIENT_ID_METADATA_DOCUMENT_BLOCKED_HOSTS", \.clientIDMetadataDocumentBlockedHosts),
+        .int("clientIDMetadataDocumentMaxAge", "TESSERA_CLIENT_ID_METADATA_DOCUMENT_MAX_AGE", \.clientIDMetadataDocumentMaxAge),
         .int("initialAccessTokenLifetime", "TESSERA_INITIAL_ACCESS_TOKEN_TTL", \.initialAccessTokenLifetime),
         .int("registrationRateLimit", "TESSERA_REGISTRATION_RATE_LIMIT", \.registrationRateLimit),
         .intOrOff("tokenRateLimit", "TESSERA_TOKEN_RATE_LIMIT", \.tokenRateLimit),

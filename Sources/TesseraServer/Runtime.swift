@@ -14,6 +14,8 @@ public import TesseraStore
 public struct TesseraRuntime: Sendable {
     public let configuration: TesseraConfiguration
     public let storage: any TesseraStorage
+    /// Client lookups: the store's clients and, when enabled, Client ID Metadata Document clients.
+    public let clients: ClientDirectory
     public let keys: SigningKeyManager
     public let services: GrantServices
     public let clock: any TimeSource
@@ -117,28 +119,37 @@ public struct TesseraRuntime: Sendable {
         // private_key_jwt: client keys from `jwks`, or `jwks_uri` through the SSRF-guarded fetcher; jtis in the store.
         let clientKeys = ClientKeys(fetcher: OutboundDocumentFetcher(allowLoopback: configuration.allowLoopbackClientURLs), clock: clock)
         let assertions = ClientAssertionVerifier(issuer: settings.issuer, keys: clientKeys, replays: storage, clock: clock)
-        let tokenEndpoint = TokenEndpoint(services: services, clients: storage, grants: grants, assertions: assertions)
+        // Every client lookup: registered clients, and clients named by a Client ID Metadata Document URL.
+        let clients = ClientDirectory(store: storage, documents: configuration.clientIDMetadataDocuments ? ClientIDMetadataDocuments(
+            policy: ClientIDMetadataDocument.Policy(
+                allowedHosts: configuration.clientIDMetadataDocumentHosts, blockedHosts: configuration.clientIDMetadataDocumentBlockedHosts,
+                scopes: registrationSettings.allowedScopes, resources: settings.defaultAudience,
+                maximumCacheAge: TimeInterval(configuration.clientIDMetadataDocumentMaxAge), allowLoopbackHTTP: configuration.allowLoopbackClientURLs),
+            fetcher: OutboundDocumentFetcher(allowLoopback: configuration.allowLoopbackClientURLs, maximumBytes: 5 * 1024),
+            clock: clock, audit: audit) : nil)
+        let tokenEndpoint = TokenEndpoint(services: services, clients: clients, grants: grants, assertions: assertions)
         let authorizationEndpoint = AuthorizationEndpoint(services: services, users: storage, consents: storage, codes: storage, mfaEnrollments: storage)
-        let accessTokenStatus = AccessTokenStatusCheck(services: services, revokedAccessTokens: storage, clients: storage, users: storage)
+        let accessTokenStatus = AccessTokenStatusCheck(services: services, revokedAccessTokens: storage, clients: clients, users: storage)
         return TesseraRuntime(
-            configuration: configuration, storage: storage, keys: keys, services: services, clock: clock, logger: logger,
+            configuration: configuration, storage: storage, clients: clients, keys: keys, services: services, clock: clock, logger: logger,
             auditSink: audit, tokenEndpoint: tokenEndpoint,
-            introspectionEndpoint: IntrospectionEndpoint(services: services, accessTokens: accessTokenStatus, clients: storage, refreshTokens: storage,
+            introspectionEndpoint: IntrospectionEndpoint(services: services, accessTokens: accessTokenStatus, clients: clients, refreshTokens: storage,
                                                          assertions: assertions),
-            revocationEndpoint: RevocationEndpoint(services: services, clients: storage, refreshTokens: storage, revokedAccessTokens: storage,
+            revocationEndpoint: RevocationEndpoint(services: services, clients: clients, refreshTokens: storage, revokedAccessTokens: storage,
                                                    assertions: assertions),
             registrationEndpoint: RegistrationEndpoint(settings: registrationSettings, clients: storage, consents: storage,
                                                        initialAccessTokens: storage, clock: clock, audit: audit),
             userInfoEndpoint: UserInfoEndpoint(services: services, accessTokens: accessTokenStatus, users: storage, profiles: storage),
-            logoutEndpoint: LogoutEndpoint(services: services, clients: storage),
+            logoutEndpoint: LogoutEndpoint(services: services, clients: clients),
             authorizationEndpoint: authorizationEndpoint,
-            interactionService: InteractionService(endpoint: authorizationEndpoint, interactions: storage, clients: storage, clock: clock,
+            interactionService: InteractionService(endpoint: authorizationEndpoint, interactions: storage, clients: clients, clock: clock,
                                                    upstreamProviders: Set(providers.entries.map(\.settings.id))),
             userAuthenticator: userAuthenticator, mfa: mfa, stepUp: StepUpService(services: services, mfa: mfa),
             consentManagement: ConsentManagement(services: services, consents: storage),
             federation: FederationService(services: services, providers: providers, federation: storage, users: storage, profiles: storage, mfa: storage),
             identityProviders: providers,
-            discoveryDocuments: DiscoveryDocuments(issuer: settings.issuer, grantTypes: tokenEndpoint.grants.grantTypes),
+            discoveryDocuments: DiscoveryDocuments(issuer: settings.issuer, grantTypes: tokenEndpoint.grants.grantTypes,
+                                                   clientIDMetadataDocuments: configuration.clientIDMetadataDocuments),
             trustedProxies: trustedProxies,
             keyRotationPolicy: KeyRotationPolicy(interval: configuration.keyRotationInterval.map(TimeInterval.init),
                                                  prePublication: TimeInterval(configuration.keyPrePublication)),

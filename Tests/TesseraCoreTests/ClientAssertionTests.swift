@@ -13,14 +13,15 @@ final class MemoryDocuments: ClientDocumentFetcher, @unchecked Sendable {
     func publish(_ text: String, at url: String) { lock.withLock { documents[url] = text } }
     var fetchCount: Int { lock.withLock { fetches } }
 
-    func fetchJSON(_ url: String) async throws(OAuthError) -> Data {
+    func fetchDocument(_ url: String) async throws(OAuthError) -> FetchedDocument {
         let text: String? = lock.withLock {
             fetches += 1
             return documents[url]
         }
         guard let text else { throw OAuthError.invalidClient("\(url) answered HTTP 404.") }
-        return Data(text.utf8)
+        return FetchedDocument(body: Data(text.utf8), maxAge: maxAge)
     }
+    var maxAge: TimeInterval?
 }
 
 @Suite("private_key_jwt client authentication (RFC 7523 §2.2, §3)")

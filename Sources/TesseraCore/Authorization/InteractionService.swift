@@ -104,8 +104,12 @@ public struct InteractionService: Sendable {
             guard let session else { return .failure("Your session expired. Go back to the application and try again.") }
             let id = try await store(request, kind: .consent, lifetime: AuthorizationEndpoint.consentInteractionLifetime,
                                      session: session.idDigest, subject: user.id, scopes: scopes)
+            let loopbackOnly = request.client.redirectURIs.allSatisfy { uri in
+                URLComponents(string: uri)?.host.map { ["127.0.0.1", "[::1]", "::1", "localhost"].contains($0.lowercased()) } ?? false
+            }
             return .consent(ConsentStep(interaction: id, clientName: request.client.name, unverifiedClient: request.client.registeredAnonymously,
-                                        user: user, scopes: scopes, redirectURI: request.redirectURI))
+                                        user: user, scopes: scopes, redirectURI: request.redirectURI,
+                                        loopbackRedirectsOnly: loopbackOnly, clientID: request.client.id))
         }
     }
 
@@ -164,6 +168,15 @@ public struct ConsentStep: Sendable {
     public let user: User
     public let scopes: ScopeSet
     public let redirectURI: String
+
+    /// The host of a Client ID Metadata Document client's URL: what actually identifies it (its name is its claim).
+    public var documentHost: String? {
+        ClientIDMetadataDocument.isClientIDURL(clientID, allowLoopbackHTTP: true) ? ClientIDMetadataDocument.host(of: clientID) : nil
+    }
+    /// Whether every redirect URI of the client is on this device (loopback): a local agent — or anything that can
+    /// listen on a local port — receives the code.
+    public let loopbackRedirectsOnly: Bool
+    public let clientID: String
 }
 
 /// What the sign-in pages show about the pending request.

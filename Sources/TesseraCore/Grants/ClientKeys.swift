@@ -4,8 +4,14 @@ import TesseraJOSE
 /// Fetches a client's `jwks_uri` (and, later, other documents a client names) — the outbound HTTP path with its
 /// SSRF guard lives outside the core (TesseraFederation's `OutboundDocumentFetcher`).
 public protocol ClientDocumentFetcher: Sendable {
-    /// The body of `url`, a JSON document. Throws a description fit for the client when it cannot be fetched.
-    func fetchJSON(_ url: String) async throws(OAuthError) -> Data
+    /// The JSON document at `url` and how long it may be cached. Throws `invalid_client` with a description fit for
+    /// the client when it cannot be fetched.
+    func fetchDocument(_ url: String) async throws(OAuthError) -> FetchedDocument
+}
+
+extension ClientDocumentFetcher {
+    /// The body of the JSON document at `url`.
+    public func fetchJSON(_ url: String) async throws(OAuthError) -> Data { try await fetchDocument(url).body }
 }
 
 /// The ``ClientKeySource`` for `private_key_jwt`: a client's registered `jwks` parsed once per distinct text,

@@ -20,6 +20,9 @@ public struct AuditEvent: Sendable, Hashable {
         public static let clientRegistered = Kind(rawValue: "client.registered")
         public static let clientUpdated = Kind(rawValue: "client.updated")
         public static let clientDeleted = Kind(rawValue: "client.deleted")
+        /// A Client ID Metadata Document was fetched and accepted (detail `host`), or refused (detail `reason`).
+        public static let clientMetadataDocumentFetched = Kind(rawValue: "client.metadata_document_fetched")
+        public static let clientMetadataDocumentRefused = Kind(rawValue: "client.metadata_document_refused")
     }
 
     public var kind: Kind

@@ -228,6 +228,10 @@ struct ConsentPage: PageContext {
     let csrf: String
     /// `true` for a self-registered client (its name is its own claim), else `nil`.
     var unverified: Bool?
+    /// The host of a Client ID Metadata Document client, shown prominently; `nil` for registered clients.
+    var documentHost: String?
+    /// `true` when every redirect URI of the client is on this device.
+    var loopbackOnly: Bool?
 }
 
 /// The TOTP step of a sign-in (`mfa.html`).

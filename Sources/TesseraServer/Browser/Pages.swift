@@ -151,6 +151,9 @@ public enum Pages {
         <main><h1>Allow access?</h1>
         {{#unverified}}<p class="error" id="unverified-notice"><strong>Unverified application.</strong> This application registered itself; \
         its name is its own claim and has not been checked by the operator of this server. Allow access only if you trust where you came from.</p>{{/unverified}}
+        {{#documentHost}}<p id="client-host">This application is identified by the website <strong class="host">{{documentHost}}</strong>.</p>{{/documentHost}}
+        {{#loopbackOnly}}<p class="error" id="loopback-warning"><strong>Local application.</strong> It receives your authorization on this \
+        device (localhost). Continue only if you started it yourself just now.</p>{{/loopbackOnly}}
         <p><strong id="client-name">{{clientName}}</strong> asks to access your account <strong>{{username}}</strong>:</p>
         <ul id="scopes">{{#scopes}}<li class="scope" data-scope="{{name}}">{{text}}</li>{{/scopes}}</ul>
         <form method="post" action="/consent">

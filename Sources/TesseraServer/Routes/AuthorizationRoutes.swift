@@ -102,7 +102,8 @@ struct AuthorizationRoutes {
     func consentPage(_ step: ConsentStep, session: BrowserSession) -> Response {
         let page = ConsentPage(clientName: step.clientName, username: step.user.username,
                                scopes: step.scopes.sorted.map { ConsentPage.Scope(name: $0, text: Pages.describe(scope: $0)) },
-                               interaction: step.interaction, csrf: session.csrfToken, unverified: step.unverifiedClient ? true : nil)
+                               interaction: step.interaction, csrf: session.csrfToken, unverified: step.unverifiedClient ? true : nil,
+                               documentHost: step.documentHost, loopbackOnly: step.unverifiedClient && step.loopbackRedirectsOnly ? true : nil)
         return Pages.response("consent", title: "Allow access", page.templateValues, formActions: Pages.origin(of: step.redirectURI).map { [$0] } ?? [])
     }
 

@@ -33,8 +33,9 @@ struct DiscoveryDocuments: Sendable {
     /// OIDC Discovery §4.2 response body.
     let openIDConfiguration: Data
 
-    init(issuer: String, grantTypes: [GrantType]) {
-        let lifecycle = LifecycleEndpointMetadata(issuer: issuer)
+    init(issuer: String, grantTypes: [GrantType], clientIDMetadataDocuments: Bool = false) {
+        var lifecycle = LifecycleEndpointMetadata(issuer: issuer)
+        lifecycle.clientIDMetadataDocumentSupported = clientIDMetadataDocuments ? true : nil
         authorizationServer = JSON.encode(MergedMetadata(AuthorizationServerMetadata(issuer: issuer, grantTypes: grantTypes), lifecycle))
         openIDConfiguration = JSON.encode(MergedMetadata(OpenIDConfiguration(issuer: issuer, grantTypes: grantTypes), lifecycle))
     }
@@ -94,6 +95,8 @@ struct LifecycleEndpointMetadata: Encodable {
     let tokenEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
     let revocationEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
     let introspectionEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
+    /// draft-ietf-oauth-client-id-metadata-document §5: a `client_id` may be a metadata document URL.
+    var clientIDMetadataDocumentSupported: Bool?
 
     init(issuer: String) {
         self.revocationEndpoint = issuer + "/revoke"
@@ -113,6 +116,7 @@ struct LifecycleEndpointMetadata: Encodable {
         case tokenEndpointAuthSigningAlgValuesSupported = "token_endpoint_auth_signing_alg_values_supported"
         case revocationEndpointAuthSigningAlgValuesSupported = "revocation_endpoint_auth_signing_alg_values_supported"
         case introspectionEndpointAuthSigningAlgValuesSupported = "introspection_endpoint_auth_signing_alg_values_supported"
+        case clientIDMetadataDocumentSupported = "client_id_metadata_document_supported"
     }
 }
 
