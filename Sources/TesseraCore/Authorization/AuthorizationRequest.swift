@@ -109,7 +109,14 @@ extension AuthorizationRequest {
         guard repeated != "client_id", repeated != "redirect_uri" else {
             throw AuthorizationFailure.unredirectable("The client_id or redirect_uri parameter is repeated.")
         }
-        guard let client = try await clients.client(id: clientID) else {
+        let found: Client?
+        do {
+            found = try await clients.client(id: clientID)
+        } catch let error as OAuthError where error.code == .invalidClient {
+            // A refused Client ID Metadata Document: shown to the user, never a redirect to an unvetted URI.
+            throw AuthorizationFailure.unredirectable(error.errorDescription)
+        }
+        guard let client = found else {
             throw AuthorizationFailure.unredirectable("Unknown client.")
         }
         let redirectURI: String
