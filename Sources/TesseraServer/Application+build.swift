@@ -67,15 +67,20 @@ public func buildRouter(runtime: TesseraRuntime) -> Router<TesseraRequestContext
     func rateLimited(_ kind: RateLimitKind) -> RouterGroup<TesseraRequestContext> {
         router.rateLimited(kind, limit: runtime.configuration.rateLimit(kind), clock: runtime.clock)
     }
+    // CORS for browser-based clients, on these routes only (never on HTML pages): public documents to any origin,
+    // the rest to the allowed origins (TESSERA_CORS_ORIGINS, else the redirect origins of registered public clients).
+    let publicDocuments = CORSMiddleware<TesseraRequestContext>(policy: CORSPolicy(origins: .any))
+    let clientOrigins = CORSMiddleware<TesseraRequestContext>(policy: CORSPolicy(origins: .allowed(
+        AllowedOrigins(configured: runtime.configuration.corsOrigins, clients: runtime.storage, clock: runtime.clock))))
     TokenRoutes(endpoint: runtime.tokenEndpoint, maxBodySize: maxBodySize, metrics: runtime.metrics)
-        .register(on: rateLimited(.token))
-    DiscoveryRoutes(documents: runtime.discoveryDocuments, keys: runtime.keys).register(on: router)
-    RevocationRoutes(endpoint: runtime.revocationEndpoint, maxBodySize: maxBodySize).register(on: router)
+        .register(on: rateLimited(.token).add(middleware: clientOrigins))
+    DiscoveryRoutes(documents: runtime.discoveryDocuments, keys: runtime.keys).register(on: router.group().add(middleware: publicDocuments))
+    RevocationRoutes(endpoint: runtime.revocationEndpoint, maxBodySize: maxBodySize).register(on: router.group().add(middleware: clientOrigins))
     IntrospectionRoutes(endpoint: runtime.introspectionEndpoint, maxBodySize: maxBodySize)
         .register(on: rateLimited(.introspect))
     RegistrationRoutes(endpoint: runtime.registrationEndpoint, maxBodySize: maxBodySize)
-        .register(on: router, create: rateLimited(.register))
-    UserInfoRoutes(endpoint: runtime.userInfoEndpoint).register(on: router)
+        .register(on: router.group().add(middleware: clientOrigins), create: rateLimited(.register).add(middleware: clientOrigins))
+    UserInfoRoutes(endpoint: runtime.userInfoEndpoint).register(on: router.group().add(middleware: clientOrigins))
     registerBrowserRoutes(on: router, login: rateLimited(.login), authorize: rateLimited(.authorize), runtime: runtime)
     HealthRoutes(readiness: runtime.readiness).register(on: router)
     if let metrics = runtime.metrics {

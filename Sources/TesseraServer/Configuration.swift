@@ -58,6 +58,10 @@ public struct TesseraConfiguration: Sendable, Equatable {
     /// (draft-ietf-oauth-client-id-metadata-document; MCP's preferred client identification). Default `true`.
     /// Env `TESSERA_CLIENT_ID_METADATA_DOCUMENTS`.
     public var clientIDMetadataDocuments: Bool = true
+    /// Origins (space-separated, e.g. `https://app.example`) whose scripts may call `/token`, `/revoke`, `/register`
+    /// and `/userinfo` (CORS). Unset: the origins of registered public clients' redirect URIs. Discovery and JWKS
+    /// allow any origin. Env `TESSERA_CORS_ORIGINS`.
+    public var corsOrigins: Set<String>?
     /// Hosts whose metadata documents are accepted (space-separated); empty = any host the fetch guard allows.
     /// Env `TESSERA_CLIENT_ID_METADATA_DOCUMENT_HOSTS`.
     public var clientIDMetadataDocumentHosts: Set<String> = []
@@ -376,6 +380,13 @@ public struct TesseraConfiguration: Sendable, Equatable {
         .flag("openRegistration", "TESSERA_OPEN_REGISTRATION", \.openRegistration),
         .flag("allowLoopbackClientURLs", "TESSERA_ALLOW_LOOPBACK_CLIENT_URLS", \.allowLoopbackClientURLs),
         .flag("clientIDMetadataDocuments", "TESSERA_CLIENT_ID_METADATA_DOCUMENTS", \.clientIDMetadataDocuments),
+        Setting(key: "corsOrigins", environment: "TESSERA_CORS_ORIGINS") { configuration, raw, source throws(Invalid) in
+            let origins = raw.split(separator: " ").map(String.init)
+            for origin in origins where AllowedOrigins.origin(of: origin) == nil {
+                throw Invalid("corsOrigins from \(source) must be http(s) origins such as https://app.example, got '\(origin)'")
+            }
+            configuration.corsOrigins = Set(origins)
+        },
         .hosts("clientIDMetadataDocumentHosts", "TESSERA_CLIENT_ID_METADATA_DOCUMENT_HOSTS", \.clientIDMetadataDocumentHosts),
         .hosts("clientIDMetadataDocumentBlockedHosts", "TESSERA_CLIENT_ID_METADATA_DOCUMENT_BLOCKED_HOSTS", \.clientIDMetadataDocumentBlockedHosts),
         .int("clientIDMetadataDocumentMaxAge", "TESSERA_CLIENT_ID_METADATA_DOCUMENT_MAX_AGE", \.clientIDMetadataDocumentMaxAge),

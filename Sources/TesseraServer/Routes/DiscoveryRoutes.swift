@@ -9,7 +9,10 @@ struct DiscoveryRoutes {
     let documents: DiscoveryDocuments
     let keys: SigningKeyManager
 
-    func register(on router: Router<TesseraRequestContext>) {
+    func register(on router: some RouterMethods<TesseraRequestContext>) {
+        for path in [".well-known/oauth-authorization-server", ".well-known/openid-configuration", "jwks.json"] {
+            router.corsPreflight(RouterPath(path), methods: [.get])
+        }
         let authorizationServer = documents.authorizationServer
         let openIDConfiguration = documents.openIDConfiguration
         router.get(".well-known/oauth-authorization-server") { _, _ in

@@ -11,7 +11,9 @@ struct RegistrationRoutes {
     let maxBodySize: Int
 
     /// Adds `POST /register` to `create` (the `.register` rate-limited group) and the management routes to `router`.
-    func register(on router: Router<TesseraRequestContext>, create: RouterGroup<TesseraRequestContext>) {
+    func register(on router: some RouterMethods<TesseraRequestContext>, create: some RouterMethods<TesseraRequestContext>) {
+        create.corsPreflight("register", methods: [.post])
+        router.corsPreflight("register/:client_id", methods: [.get, .put, .delete])
         create.post("register") { request, _ in
             var request = request
             let token = try BearerHeader.token(request)

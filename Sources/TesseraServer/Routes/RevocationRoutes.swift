@@ -7,7 +7,8 @@ struct RevocationRoutes {
     let endpoint: RevocationEndpoint
     let maxBodySize: Int
 
-    func register(on router: Router<TesseraRequestContext>) {
+    func register(on router: some RouterMethods<TesseraRequestContext>) {
+        router.corsPreflight("revoke", methods: [.post])
         router.post("revoke") { request, context in
             var request = request
             let tokenRequest = try await ClientAuthenticatedForm.tokenRequest(&request, context: context, maxBodySize: maxBodySize)

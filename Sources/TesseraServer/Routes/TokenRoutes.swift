@@ -12,6 +12,7 @@ struct TokenRoutes {
 
     /// Adds `POST /token` to `router` (the `.token` rate-limited group).
     func register(on router: some RouterMethods<TesseraRequestContext>) {
+        router.corsPreflight("token", methods: [.post])
         router.post("token") { request, context in
             do {
                 return try await token(request, context: context)

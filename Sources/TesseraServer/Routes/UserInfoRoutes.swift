@@ -8,7 +8,8 @@ import TesseraCore
 struct UserInfoRoutes {
     let endpoint: UserInfoEndpoint
 
-    func register(on router: Router<TesseraRequestContext>) {
+    func register(on router: some RouterMethods<TesseraRequestContext>) {
+        router.corsPreflight("userinfo", methods: [.get, .post])
         router.get("userinfo") { request, _ in try await userInfo(request) }
         router.post("userinfo") { request, _ in try await userInfo(request) }
     }
