@@ -165,7 +165,8 @@ public struct Provisioning: Sendable {
             case .fragment: "must not have a fragment"
             case .wildcard: "must not contain wildcards"
             case .userInformation: "must not contain user information"
-            case .scheme: "has a scheme a browser would run or read locally"
+            case .scheme, .privateUseScheme: "has a scheme a browser would run or read locally"
+            case .loopback: "is on a loopback host"  // only for web applications, never for the operator's rule
             }
             throw Invalid("redirect URI '\(uri)' \(reason)")
         }

@@ -119,7 +119,7 @@ struct PreparedHotStatement<S: HotStatement>: PostgresPreparedStatement {
 private let clientColumns = """
     id, name, secret_digest, auth_method, grant_types, scopes, redirect_uris, require_consent, created_at, secret_expires_at, \
     resources, registration_token_digest, id_token_alg, allow_password_grant_with_mfa, registered_anonymously, jwks, jwks_uri, \
-    refresh_grace_period
+    refresh_grace_period, application_type
     """
 /// The columns ``SQLStore/decodeRefreshToken(_:)`` reads, in the order ``InsertRefreshToken`` binds them.
 private let refreshTokenColumns = """

@@ -151,6 +151,10 @@ enum Schema {
             try await db.alter(table: "refresh_tokens").column("grace_uses", type: .int).run()
             try await db.alter(table: "clients").column("refresh_grace_period", type: .int).run()
         },
+        // Issue 15: OIDC Registration `application_type` (web or native, RFC 8252).
+        Migration(version: 18, name: "application_type") { db in
+            try await db.alter(table: "clients").column("application_type", type: .text).run()
+        },
     ]
 
     /// The newest schema version this build knows.

@@ -26,6 +26,7 @@ extension SQLStore {
                 .set("jwks", to: SQLBind(client.jwks))
                 .set("jwks_uri", to: SQLBind(client.jwksURI))
                 .set("refresh_grace_period", to: SQLBind(client.refreshGracePeriod))
+                .set("application_type", to: client.applicationType.rawValue)
                 .where("id", .equal, client.id)
                 .returning("id")
                 .all()

@@ -91,14 +91,14 @@ public final class SQLStore: TesseraStorage {
             try await db.insert(into: "clients")
                 .columns("id", "name", "secret_digest", "auth_method", "grant_types", "scopes", "redirect_uris", "require_consent", "created_at", "secret_expires_at",
                          "resources", "registration_token_digest", "id_token_alg", "allow_password_grant_with_mfa", "registered_anonymously",
-                         "jwks", "jwks_uri", "refresh_grace_period")
+                         "jwks", "jwks_uri", "refresh_grace_period", "application_type")
                 .values(SQLBind(client.id), SQLBind(client.name), SQLBind(client.secretDigest?.hex), SQLBind(client.authMethod.rawValue),
                         SQLBind(client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")), SQLBind(client.allowedScopes.description),
                         SQLBind(try Self.json(client.redirectURIs)), SQLBind(client.requireConsent ? 1 : 0), SQLBind(client.createdAt.millis),
                         SQLBind(client.secretExpiresAt?.millis), SQLBind(try Self.json(client.resources)), SQLBind(client.registrationTokenDigest?.hex),
                         SQLBind(client.idTokenAlgorithm.rawValue), SQLBind(client.allowPasswordGrantWithMFA ? 1 : 0),
                         SQLBind(client.registeredAnonymously ? 1 : 0), SQLBind(client.jwks), SQLBind(client.jwksURI),
-                        SQLBind(client.refreshGracePeriod))
+                        SQLBind(client.refreshGracePeriod), SQLBind(client.applicationType.rawValue))
                 .run()
         }
     }
@@ -141,6 +141,7 @@ public final class SQLStore: TesseraStorage {
         client.jwks = try row.decode(column: "jwks", as: String?.self)
         client.jwksURI = try row.decode(column: "jwks_uri", as: String?.self)
         client.refreshGracePeriod = try row.decode(column: "refresh_grace_period", as: Int?.self)
+        client.applicationType = try row.decode(column: "application_type", as: String?.self).flatMap(ApplicationType.init(rawValue:)) ?? .web
         return client
     }
 

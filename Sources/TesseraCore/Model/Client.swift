@@ -41,6 +41,8 @@ public struct Client: Sendable, Hashable {
     /// This client's refresh rotation grace period in seconds, overriding the server's
     /// (`OAuthSettings.refreshRotationGracePeriod`); `nil` uses the server's, 0 turns it off for this client.
     public var refreshGracePeriod: Int? = nil
+    /// OIDC Registration §2 `application_type` as registered (`web` unless the registrant said `native`).
+    public var applicationType: ApplicationType = .web
 
     public init(id: String, name: String, secretDigest: Data?, authMethod: ClientAuthMethod, grantTypes: Set<GrantType>,
                 allowedScopes: ScopeSet, redirectURIs: [String] = [], requireConsent: Bool = true, createdAt: Date, secretExpiresAt: Date? = nil,
@@ -61,6 +63,12 @@ public struct Client: Sendable, Hashable {
 
     /// A public client holds no secret (RFC 6749 §2.1).
     public var isPublic: Bool { authMethod == .none }
+}
+
+/// Whether a client runs on a server or in a browser (`web`) or on the user's device (`native`, RFC 8252).
+public enum ApplicationType: String, Sendable, Codable, CaseIterable {
+    case web
+    case native
 }
 
 /// A resource owner.

@@ -18,6 +18,8 @@ public struct ClientMetadata: Sendable, Equatable {
     public var jwks: String?
     /// RFC 7591 §2 `jwks_uri`: where the client publishes them instead.
     public var jwksURI: String?
+    /// OIDC Registration §2 `application_type`: `web` (the default) or `native` (RFC 8252).
+    public var applicationType: ApplicationType
     /// The most a registered `jwks` may weigh.
     public static let maximumJWKSBytes = 16 * 1024
 
@@ -108,8 +110,12 @@ public struct ClientMetadata: Sendable, Equatable {
         if authMethod == .none, grants.contains(.clientCredentials) {
             throw Self.invalid("A public client (token_endpoint_auth_method none) cannot use client_credentials.")
         }
+        let applicationType = try string("application_type").map { name throws(OAuthError) -> ApplicationType in
+            guard let type = ApplicationType(rawValue: name) else { throw Self.invalid("application_type must be web or native.") }
+            return type
+        }
         let redirectURIs = try strings("redirect_uris") ?? []
-        for uri in redirectURIs { try Self.validateRedirectURI(uri) }
+        for uri in redirectURIs { try Self.validateRedirectURI(uri, applicationType: applicationType) }
         if grants.contains(.authorizationCode) || grants.contains(.implicit), redirectURIs.isEmpty {
             throw OAuthError(.invalidRedirectURI, "Redirect-based grants need at least one redirect URI.")
         }
@@ -143,6 +149,7 @@ public struct ClientMetadata: Sendable, Equatable {
         let (jwks, jwksURI) = try Self.validatedKeys(jwks: object["jwks"], jwksURI: try string("jwks_uri"), authMethod: authMethod)
         self.jwks = jwks
         self.jwksURI = jwksURI
+        self.applicationType = applicationType ?? .web
 
         self.idTokenAlgorithm = idTokenAlgorithm
         self.redirectURIs = redirectURIs
@@ -191,6 +198,37 @@ public struct ClientMetadata: Sendable, Equatable {
 
     /// RFC 7591 §2 and RFC 8252 §7.3/§8.3: https, or http only on a loopback address; absolute; no fragment
     /// (RFC 6749 §3.1.2); no wildcards (exact matching). ``RedirectURIRules`` with the ``RedirectURIRules/Registrant/dynamic`` rule.
+    public static func validateRedirectURI(_ uri: String, applicationType: ApplicationType?) throws(OAuthError) {
+        let registrant: RedirectURIRules.Registrant = switch applicationType {
+        case nil: .dynamic
+        case .web: .webApplication
+        case .native: .nativeApplication
+        }
+        let shown = TokenRequest.printable(uri)
+        do {
+            try RedirectURIRules.check(uri, registrant: registrant)
+        } catch .loopback {
+            throw OAuthError(.invalidRedirectURI, "\(shown): a web application cannot use a loopback address; register with application_type native (RFC 8252 §7.3).")
+        } catch .privateUseScheme {
+            throw OAuthError(.invalidRedirectURI, applicationType == .native
+                ? "\(shown): a private-use scheme must be a reverse domain name such as com.example.app:/callback (RFC 8252 §7.1)."
+                : "\(shown): only a native application (application_type native) may use a private-use scheme (RFC 8252 §7.1).")
+        } catch .scheme {
+            throw OAuthError(.invalidRedirectURI, applicationType == .web
+                ? "\(shown): a web application's redirect URIs must be https."
+                : "\(shown): redirect URIs must be https, or http on 127.0.0.1, [::1] or localhost.")
+        } catch .fragment {
+            throw OAuthError(.invalidRedirectURI, "\(shown): a redirect URI must not have a fragment (RFC 6749 §3.1.2).")
+        } catch .wildcard {
+            throw OAuthError(.invalidRedirectURI, "\(shown): wildcards are not allowed; redirect URIs are matched exactly.")
+        } catch .userInformation {
+            throw OAuthError(.invalidRedirectURI, "\(shown): a redirect URI must not contain user information.")
+        } catch {
+            throw OAuthError(.invalidRedirectURI, "\(shown): not an absolute URI.")
+        }
+    }
+
+    /// The rule without an application type (as before `application_type` was read).
     public static func validateRedirectURI(_ uri: String) throws(OAuthError) {
         do {
             try RedirectURIRules.check(uri, registrant: .dynamic)

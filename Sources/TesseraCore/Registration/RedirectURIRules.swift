@@ -7,8 +7,14 @@ public import Foundation
 public enum RedirectURIRules {
     /// Who registers the URI.
     public enum Registrant: Sendable {
-        /// Dynamic registration (RFC 7591 §2): https, or http only on a loopback host (RFC 8252 §7.3, §8.3).
+        /// Dynamic registration (RFC 7591 §2) without `application_type`: https, or http only on a loopback host
+        /// (RFC 8252 §7.3, §8.3) — what MCP clients, which do not send the type, register.
         case dynamic
+        /// Dynamic registration of a `web` application (OIDC Registration §2): https only, never a loopback host.
+        case webApplication
+        /// Dynamic registration of a `native` application (RFC 8252 §7): https, http on a loopback host, or a
+        /// private-use scheme in reverse domain-name form (`com.example.app:/callback`, §7.1).
+        case nativeApplication
         /// The operator: also http on other hosts (`tessera doctor` reports it, RFC 9700 §2.6) and a native app's
         /// private-use scheme (RFC 8252 §7.1), never a scheme a browser would run or read locally.
         case `operator`
@@ -19,6 +25,10 @@ public enum RedirectURIRules {
         case malformed, fragment, wildcard, userInformation
         /// Not a scheme this registrant may use.
         case scheme
+        /// A loopback host for a `web` application (register it as `native`).
+        case loopback
+        /// A private-use scheme: only a `native` application may register one, in reverse domain-name form.
+        case privateUseScheme
     }
 
     /// Schemes never allowed: a browser would run them or read local data (`javascript:`, `data:`, …).
@@ -37,11 +47,18 @@ public enum RedirectURIRules {
         switch scheme {
         case "https":
             guard !host.isEmpty else { throw .malformed }
+            if registrant == .webApplication, loopbackHosts.contains(host) { throw .loopback }
         case "http":
             guard !host.isEmpty else { throw .malformed }
+            if registrant == .webApplication { throw loopbackHosts.contains(host) ? .loopback : .scheme }
             guard registrant == .operator || loopbackHosts.contains(host) else { throw .scheme }
         default:
-            guard registrant == .operator, !forbiddenSchemes.contains(scheme) else { throw .scheme }
+            guard !forbiddenSchemes.contains(scheme) else { throw .scheme }
+            switch registrant {
+            case .operator: break
+            case .nativeApplication: guard scheme.contains("."), components.host == nil || components.host == "" else { throw .privateUseScheme }
+            case .dynamic, .webApplication: throw .privateUseScheme
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
     public var idTokenSignedResponseAlg: String
     public var jwks: JSONText?
     public var jwksURI: String?
+    public var applicationType: String?
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id"
@@ -37,6 +38,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         case idTokenSignedResponseAlg = "id_token_signed_response_alg"
         case jwks
         case jwksURI = "jwks_uri"
+        case applicationType = "application_type"
     }
 
     init(client: Client, issuer: String, secret: String?, registrationAccessToken: String?) {
@@ -71,6 +73,7 @@ public struct ClientInformation: Sendable, Codable, Equatable {
         idTokenSignedResponseAlg = client.idTokenAlgorithm.rawValue
         jwks = client.jwks.map(JSONText.init)
         jwksURI = client.jwksURI
+        applicationType = client.applicationType.rawValue
     }
 }
 
@@ -198,6 +201,7 @@ public struct RegistrationEndpoint: Sendable {
         client.registeredAnonymously = !authorized
         client.jwks = metadata.jwks
         client.jwksURI = metadata.jwksURI
+        client.applicationType = metadata.applicationType
         try await clients.insertClient(client)
         audit.record(AuditEvent(.clientRegistered, at: now, clientID: client.id,
                                 detail: ["open": String(!authorized), "grant_types": client.grantTypes.map(\.rawValue).sorted().joined(separator: " ")]))
@@ -252,6 +256,7 @@ public struct RegistrationEndpoint: Sendable {
         client.idTokenAlgorithm = metadata.idTokenAlgorithm
         client.jwks = metadata.jwks
         client.jwksURI = metadata.jwksURI
+        client.applicationType = metadata.applicationType
         client.registrationTokenDigest = Secrets.digest(registrationToken)
         try await clients.updateClient(client)
         // After the update, so no consent given to the old name or destinations outlives it.
