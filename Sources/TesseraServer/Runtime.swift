@@ -149,6 +149,7 @@ public struct TesseraRuntime: Sendable {
             federation: FederationService(services: services, providers: providers, federation: storage, users: storage, profiles: storage, mfa: storage),
             identityProviders: providers,
             discoveryDocuments: DiscoveryDocuments(issuer: settings.issuer, grantTypes: tokenEndpoint.grants.grantTypes,
+                                                   scopes: settings.defaultScopes.union(registrationSettings.allowedScopes),
                                                    clientIDMetadataDocuments: configuration.clientIDMetadataDocuments),
             trustedProxies: trustedProxies,
             keyRotationPolicy: KeyRotationPolicy(interval: configuration.keyRotationInterval.map(TimeInterval.init),

@@ -90,3 +90,29 @@ struct CORSRouteTests {
         }
     }
 }
+
+@Suite("Discovery: RFC 8414 and OpenID Connect documents agree")
+struct DiscoveryAgreementTests {
+    @Test("every key both documents have has one value; userinfo, end_session, configured scopes and implicit are in both")
+    func agree() async throws {
+        let harness = try await ServerHarness.make { $0.defaultScopes = ["read", "mcp:tools"] }
+        try await harness.test { client in
+            let oauth = try await client.execute(uri: "/.well-known/oauth-authorization-server", method: .get).json
+            let oidc = try await client.execute(uri: "/.well-known/openid-configuration", method: .get).json
+            for key in Set(oauth.keys).intersection(oidc.keys) {
+                let a = try JSONSerialization.data(withJSONObject: ["v": oauth[key]!], options: [.sortedKeys])
+                let b = try JSONSerialization.data(withJSONObject: ["v": oidc[key]!], options: [.sortedKeys])
+                #expect(a == b, "\(key) differs")
+            }
+            for document in [oauth, oidc] {
+                #expect(document["userinfo_endpoint"] as? String == "https://auth.test/userinfo")
+                #expect(document["end_session_endpoint"] as? String == "https://auth.test/logout")
+                let scopes = Set(document["scopes_supported"] as? [String] ?? [])
+                #expect(scopes.isSuperset(of: ["openid", "profile", "email", "read", "mcp:tools"]), "\(scopes)")
+                let grants = document["grant_types_supported"] as? [String] ?? []
+                let responses = document["response_types_supported"] as? [String] ?? []
+                #expect(!responses.contains("token") || grants.contains("implicit"), "token response type needs the implicit grant listed")
+            }
+        }
+    }
+}

@@ -167,7 +167,7 @@ struct DiscoveryRouteTests {
             #expect(response.json["issuer"] as? String == "https://auth.test")
             #expect(response.json["token_endpoint"] as? String == "https://auth.test/token")
             #expect(response.json["jwks_uri"] as? String == "https://auth.test/jwks.json")
-            #expect(Set(response.json["grant_types_supported"] as? [String] ?? []) == ["authorization_code", "client_credentials", "password", "refresh_token"])
+            #expect(Set(response.json["grant_types_supported"] as? [String] ?? []) == ["authorization_code", "client_credentials", "implicit", "password", "refresh_token"], "implicit: token is a response type")
             #expect(Set(response.json["token_endpoint_auth_methods_supported"] as? [String] ?? []) == ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"])
             #expect(response.json["authorization_endpoint"] as? String == "https://auth.test/authorize")
         }

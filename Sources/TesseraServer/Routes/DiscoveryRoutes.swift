@@ -36,11 +36,20 @@ struct DiscoveryDocuments: Sendable {
     /// OIDC Discovery §4.2 response body.
     let openIDConfiguration: Data
 
-    init(issuer: String, grantTypes: [GrantType], clientIDMetadataDocuments: Bool = false) {
+    init(issuer: String, grantTypes: [GrantType], scopes: ScopeSet = ["openid", "profile", "email"], clientIDMetadataDocuments: Bool = false) {
         var lifecycle = LifecycleEndpointMetadata(issuer: issuer)
+        lifecycle.scopesSupported = scopes.union(["openid", "profile", "email"]).sorted
         lifecycle.clientIDMetadataDocumentSupported = clientIDMetadataDocuments ? true : nil
         authorizationServer = JSON.encode(MergedMetadata(AuthorizationServerMetadata(issuer: issuer, grantTypes: grantTypes), lifecycle))
         openIDConfiguration = JSON.encode(MergedMetadata(OpenIDConfiguration(issuer: issuer, grantTypes: grantTypes), lifecycle))
+    }
+}
+
+extension DiscoveryDocuments {
+    /// `grant_types_supported` of both documents: the token endpoint's grants, and `implicit` since `token` is a
+    /// response type (RFC 8414 §2: the two must agree).
+    static func advertised(_ grantTypes: [GrantType]) -> [String] {
+        Set((grantTypes + (ResponseType.allCases.contains { $0.rawValue == "token" } ? [.implicit] : [])).map(\.rawValue)).sorted()
     }
 }
 
@@ -52,7 +61,6 @@ struct AuthorizationServerMetadata: Encodable {
     let grantTypesSupported: [String]
     let responseTypesSupported: [String]
     let tokenEndpointAuthMethodsSupported: [String]
-    let scopesSupported: [String]?
     // Token lifecycle and registration (issue 4) are in `LifecycleEndpointMetadata`, shared with OIDC discovery.
     // Browser flows (issue 3).
     let authorizationEndpoint: String
@@ -64,11 +72,10 @@ struct AuthorizationServerMetadata: Encodable {
         self.issuer = issuer
         self.tokenEndpoint = issuer + "/token"
         self.jwksURI = issuer + "/jwks.json"
-        self.grantTypesSupported = grantTypes.map(\.rawValue)
+        self.grantTypesSupported = DiscoveryDocuments.advertised(grantTypes)
         self.authorizationEndpoint = issuer + "/authorize"
         self.responseTypesSupported = ResponseType.allCases.map(\.rawValue)
         self.tokenEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
-        self.scopesSupported = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -78,7 +85,6 @@ struct AuthorizationServerMetadata: Encodable {
         case grantTypesSupported = "grant_types_supported"
         case responseTypesSupported = "response_types_supported"
         case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
-        case scopesSupported = "scopes_supported"
         case authorizationEndpoint = "authorization_endpoint"
         case codeChallengeMethodsSupported = "code_challenge_methods_supported"
         case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
@@ -94,6 +100,11 @@ struct LifecycleEndpointMetadata: Encodable {
     let registrationEndpoint: String
     let revocationEndpointAuthMethodsSupported: [String]
     let introspectionEndpointAuthMethodsSupported: [String]
+    /// OIDC Core §5.3 and RP-Initiated Logout §2.1, listed in the RFC 8414 document too (both are in its registry).
+    let userinfoEndpoint: String
+    let endSessionEndpoint: String
+    /// The configured scopes (default and registrable) and the OpenID Connect identity scopes.
+    var scopesSupported: [String] = []
     /// The algorithms a `private_key_jwt` assertion may be signed with (RFC 8414 §2), at each endpoint.
     let tokenEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
     let revocationEndpointAuthSigningAlgValuesSupported = JWSAlgorithm.allSupported.map(\.name)
@@ -105,6 +116,8 @@ struct LifecycleEndpointMetadata: Encodable {
         self.revocationEndpoint = issuer + "/revoke"
         self.introspectionEndpoint = issuer + "/introspect"
         self.registrationEndpoint = issuer + "/register"
+        self.userinfoEndpoint = issuer + "/userinfo"
+        self.endSessionEndpoint = issuer + "/logout"
         // Public clients may revoke their own tokens; introspection needs a confidential client.
         self.revocationEndpointAuthMethodsSupported = ClientAuthMethod.allCases.map(\.rawValue)
         self.introspectionEndpointAuthMethodsSupported = [ClientAuthMethod.clientSecretBasic, .clientSecretPost, .privateKeyJWT].map(\.rawValue)
@@ -120,6 +133,9 @@ struct LifecycleEndpointMetadata: Encodable {
         case revocationEndpointAuthSigningAlgValuesSupported = "revocation_endpoint_auth_signing_alg_values_supported"
         case introspectionEndpointAuthSigningAlgValuesSupported = "introspection_endpoint_auth_signing_alg_values_supported"
         case clientIDMetadataDocumentSupported = "client_id_metadata_document_supported"
+        case userinfoEndpoint = "userinfo_endpoint"
+        case endSessionEndpoint = "end_session_endpoint"
+        case scopesSupported = "scopes_supported"
     }
 }
 
@@ -143,10 +159,7 @@ struct OpenIDConfiguration: Encodable {
     let issuer: String
     let authorizationEndpoint: String
     let tokenEndpoint: String
-    let userinfoEndpoint: String
     let jwksURI: String
-    let endSessionEndpoint: String
-    let scopesSupported = ["openid", "profile", "email"]
     let responseTypesSupported = ResponseType.allCases.map(\.rawValue)
     let responseModesSupported = ["query", "fragment"]
     let grantTypesSupported: [String]
@@ -166,20 +179,15 @@ struct OpenIDConfiguration: Encodable {
         self.issuer = issuer
         authorizationEndpoint = issuer + "/authorize"
         tokenEndpoint = issuer + "/token"
-        userinfoEndpoint = issuer + "/userinfo"
         jwksURI = issuer + "/jwks.json"
-        endSessionEndpoint = issuer + "/logout"
-        grantTypesSupported = (grantTypes + [.implicit]).map(\.rawValue).sorted()
+        grantTypesSupported = DiscoveryDocuments.advertised(grantTypes)
     }
 
     enum CodingKeys: String, CodingKey {
         case issuer
         case authorizationEndpoint = "authorization_endpoint"
         case tokenEndpoint = "token_endpoint"
-        case userinfoEndpoint = "userinfo_endpoint"
         case jwksURI = "jwks_uri"
-        case endSessionEndpoint = "end_session_endpoint"
-        case scopesSupported = "scopes_supported"
         case responseTypesSupported = "response_types_supported"
         case responseModesSupported = "response_modes_supported"
         case grantTypesSupported = "grant_types_supported"
