@@ -79,7 +79,7 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
         self.allowLoopback = allowLoopback
         self.timeout = timeout
         self.maximumBytes = maximumBytes
-        self.resolve = resolve ?? { host in try await NIOThreadPool.singleton.runIfActive { try Self.getaddrinfo(host) } }
+        self.resolve = resolve ?? { host in try await NIOThreadPool.singleton.runIfActive { Self.addresses(of: host) } }
     }
 
     /// Why a URL may not be fetched, or `nil` together with the address to connect to.
@@ -198,8 +198,8 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
         return ok ? String(cString: buffer) : ""
     }
 
-    /// Every address `host` resolves to (blocking: run on a thread pool).
-    static func getaddrinfo(_ host: String) throws -> [[UInt8]] {
+    /// Every address `host` resolves to (`getaddrinfo`, blocking: run on a thread pool); empty when it does not resolve.
+    static func addresses(of host: String) -> [[UInt8]] {
         var hints = addrinfo()
         #if canImport(Glibc)
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -207,7 +207,7 @@ public struct OutboundDocumentFetcher: ClientDocumentFetcher {
         hints.ai_socktype = SOCK_STREAM
         #endif
         var list: UnsafeMutablePointer<addrinfo>?
-        guard Glibc.getaddrinfo(host, nil, &hints, &list) == 0 else { return [] }
+        guard getaddrinfo(host, nil, &hints, &list) == 0 else { return [] }
         defer { freeaddrinfo(list) }
         var addresses: [[UInt8]] = []
         var next = list

@@ -59,6 +59,10 @@ struct OutboundDocumentFetcherTests {
         #expect(await development.check("https://evil.example/jwks").refusal == nil)
         #expect(await development.check("https://metadata.example/").refusal != nil)
         #expect(await development.check("http://10.0.0.1/").refusal != nil)
+        // The real resolver (getaddrinfo): names of this machine resolve to loopback and are refused.
+        let real = OutboundDocumentFetcher()
+        #expect(await real.check("https://localhost/jwks").refusal != nil)
+        #expect(await real.check("https://localhost./jwks").refusal != nil)
     }
 
     /// A loopback server with the answers a hostile `jwks_uri` might give.
