@@ -99,7 +99,7 @@ def test_documented_error_responses_really_happen(start_tessera):
           401, "WWW-Authenticate")
     wrong = requests.get(f"{server.url}/token", timeout=5)
     check(wrong, 405, "Allow")
-    assert wrong.headers["Allow"] == "POST"
+    assert wrong.headers["Allow"] == "OPTIONS, POST"  # OPTIONS: the CORS preflight
 
 
 def _toml_string(value: str) -> str:
