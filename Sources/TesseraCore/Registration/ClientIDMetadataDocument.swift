@@ -1,4 +1,5 @@
 public import Foundation
+import TesseraJOSE
 
 /// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a `client_id` that is an https URL
 /// names a JSON document of RFC 7591 client metadata, published by the client at that URL. The MCP authorization
@@ -151,7 +152,8 @@ public actor ClientIDMetadataDocuments {
     private let fetcher: any ClientDocumentFetcher
     private let clock: any TimeSource
     private let audit: any AuditSink
-    private var cache = BoundedFIFOCacheBox<Result<Client, OAuthError>>(capacity: 1024)
+    /// Results by client identifier URL, each usable until its time.
+    private var cache = BoundedFIFOCache<String, (result: Result<Client, OAuthError>, until: Date)>(capacity: 1024)
 
     public init(policy: ClientIDMetadataDocument.Policy, fetcher: any ClientDocumentFetcher, clock: any TimeSource, audit: any AuditSink) {
         self.policy = policy
@@ -163,7 +165,7 @@ public actor ClientIDMetadataDocuments {
     /// The client `clientID` names. Throws `invalid_client` saying why a document is refused.
     public func client(id clientID: String) async throws(OAuthError) -> Client {
         let now = clock.now
-        if let cached = cache.value(for: clientID, now: now) { return try cached.get() }
+        if let cached = cache[clientID], cached.until > now { return try cached.result.get() }
         let result = await resolve(clientID, now: now)
         switch result {
         case .success(let client):
@@ -178,41 +180,19 @@ public actor ClientIDMetadataDocuments {
     private func resolve(_ clientID: String, now: Date) async -> Result<Client, OAuthError> {
         guard let host = ClientIDMetadataDocument.host(of: clientID), policy.admits(host: host) else {
             let error = OAuthError.invalidClient("Client metadata documents from this host are not accepted by this server.")
-            cache.insert(.failure(error), for: clientID, until: now.addingTimeInterval(policy.minimumCacheAge))
+            cache.insert((.failure(error), now.addingTimeInterval(policy.minimumCacheAge)), for: clientID)
             return .failure(error)
         }
         do {
             let document = try await fetcher.fetchDocument(clientID)
             let client = try ClientIDMetadataDocument.client(from: document.body, clientID: clientID, policy: policy, now: now)
             let age = min(max(document.maxAge ?? policy.minimumCacheAge, policy.minimumCacheAge), policy.maximumCacheAge)
-            cache.insert(.success(client), for: clientID, until: now.addingTimeInterval(age))
+            cache.insert((.success(client), now.addingTimeInterval(age)), for: clientID)
             return .success(client)
         } catch {
-            cache.insert(.failure(error), for: clientID, until: now.addingTimeInterval(policy.minimumCacheAge))
+            cache.insert((.failure(error), now.addingTimeInterval(policy.minimumCacheAge)), for: clientID)
             return .failure(error)
         }
-    }
-}
-
-/// Expiring entries in a ``BoundedFIFOCache``-like store, for the document cache.
-struct BoundedFIFOCacheBox<Value: Sendable>: Sendable {
-    private var entries: [String: (value: Value, until: Date)] = [:]
-    private var order: [String] = []
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func value(for key: String, now: Date) -> Value? {
-        guard let entry = entries[key], entry.until > now else { return nil }
-        return entry.value
-    }
-
-    mutating func insert(_ value: Value, for key: String, until: Date) {
-        if entries[key] == nil {
-            while entries.count >= capacity, !order.isEmpty { entries.removeValue(forKey: order.removeFirst()) }
-            order.append(key)
-        }
-        entries[key] = (value, until)
     }
 }
 
